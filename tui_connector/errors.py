@@ -1,0 +1,33 @@
+"""Errors a user can act on. Each says what went wrong and what to do about it.
+
+`exit_code` follows DESIGN.md section 6: 2 bad usage or settings, 3 the
+shop or the database could not be reached or refused the key.
+"""
+
+from __future__ import annotations
+
+
+class ConnectorError(Exception):
+    """Base of every error we show to a user as a message, never as a traceback."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  → {self.hint}" if self.hint else self.message
+
+
+class SettingsError(ConnectorError):
+    """A setting or a command-line value is not valid."""
+
+    exit_code = 2
+
+
+class DatabaseError(ConnectorError):
+    """The Gestan database cannot be opened or used."""
+
+    exit_code = 3

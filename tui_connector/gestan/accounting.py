@@ -1,0 +1,256 @@
+"""Accounting entries: an invoice posts to VE, a payment to BQ, both balanced.
+
+Invoice: 411 auxiliary (debit, incl. VAT) / sales accounts (credit, excl.
+VAT per account: the family's, or the default 707; 7085 for shipping; 709
+for discounts) / VAT collected per rate. Payment: bank (debit) / 411
+(credit). Entries are numbered continuously per fiscal year, inside the
+transaction that writes them; the two 411 lines are lettered together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from tui_connector.errors import ConnectorError
+from tui_connector.gestan import models as m
+from tui_connector.gestan import settings
+from tui_connector.gestan.database import write_transaction
+from tui_connector.gestan.money import ZERO
+from tui_connector.gestan.numbering import lettering_code, next_value
+
+CUSTOMERS_ACCOUNT = "411"
+
+
+class UnbalancedEntry(ConnectorError):
+    """An entry whose debits and credits differ: never written."""
+
+
+@dataclass(frozen=True)
+class Posting:
+    account: str
+    label: str
+    debit: Decimal = ZERO
+    credit: Decimal = ZERO
+    aux_number: str = ""
+    aux_label: str = ""
+
+
+def fiscal_year_for(date: dt.date) -> m.FiscalYear:
+    """The fiscal year holding `date`; a calendar year is opened when none does."""
+    found = (
+        m.FiscalYear.select()
+        .where((m.FiscalYear.start <= date) & (m.FiscalYear.end >= date))
+        .first()
+    )
+    if found:
+        if found.closed:
+            raise ConnectorError(
+                f"fiscal year {found.code} is closed: nothing can be posted on {date:%d/%m/%Y}"
+            )
+        return found
+    code = str(date.year)
+    m.FiscalYear.insert(
+        code=code, start=dt.date(date.year, 1, 1), end=dt.date(date.year, 12, 31)
+    ).on_conflict_ignore().execute()
+    return m.FiscalYear.get(m.FiscalYear.code == code)
+
+
+def account_label(number: str) -> str:
+    account = m.Account.get_or_none(m.Account.number == number)
+    if account:
+        return account.label
+    # a sub-account (512100, 707010) takes the label of its closest parent
+    parent = (
+        m.Account.select()
+        .where(m.Account.number.in_([number[:n] for n in range(3, len(number))]))
+        .order_by(m.fn.LENGTH(m.Account.number).desc())
+        .first()
+    )
+    return parent.label if parent else number
+
+
+def _signed(account: str, amount: Decimal, label: str, **aux) -> Posting | None:
+    """A credit for a positive amount, a debit for a negative one (credit notes, discounts)."""
+    if amount == 0:
+        return None
+    if amount > 0:
+        return Posting(account, label, credit=amount, **aux)
+    return Posting(account, label, debit=-amount, **aux)
+
+
+def write_entry(
+    journal_code: str,
+    date: dt.date,
+    label: str,
+    postings: list[Posting],
+    *,
+    piece_ref: str = "",
+    piece_date: dt.date | None = None,
+    invoice: m.Invoice | None = None,
+    payment: m.Payment | None = None,
+) -> m.AccountingEntry:
+    postings = [p for p in postings if p is not None and (p.debit or p.credit)]
+    debit = sum((p.debit for p in postings), ZERO)
+    credit = sum((p.credit for p in postings), ZERO)
+    if debit != credit or not postings:
+        raise UnbalancedEntry(
+            f"entry '{label}' does not balance: debit {debit}, credit {credit}",
+            hint="nothing was posted; check the invoice's VAT lines",
+        )
+    with write_transaction():
+        journal = m.Journal.get_or_none(m.Journal.code == journal_code)
+        if journal is None:
+            raise ConnectorError(f"no journal {journal_code!r} in Gestan")
+        year = fiscal_year_for(date)
+        entry = m.AccountingEntry.create(
+            journal=journal,
+            fiscal_year=year,
+            number=next_value(f"entry:{year.code}"),
+            date=date,
+            label=label[:255],
+            piece_ref=piece_ref,
+            piece_date=piece_date or date,
+            invoice=invoice,
+            payment=payment,
+            validated_at=date,
+        )
+        for position, p in enumerate(postings, start=1):
+            m.AccountingLine.create(
+                entry=entry,
+                position=position,
+                account_number=p.account,
+                account_label=account_label(p.account),
+                aux_number=p.aux_number,
+                aux_label=p.aux_label,
+                label=p.label[:255],
+                debit=p.debit,
+                credit=p.credit,
+            )
+    return entry
+
+
+def _sales_account(line: m.InvoiceLine, default: str, shipping: str, discount: str) -> str:
+    if line.account:
+        return line.account
+    if line.kind == m.LineKind.SHIPPING:
+        return shipping
+    if line.kind == m.LineKind.DISCOUNT:
+        return discount
+    family = line.product.family if line.product_id else None
+    while family is not None:
+        if family.sales_account:
+            return family.sales_account
+        family = family.parent
+    return default
+
+
+def contact_account(contact: m.Contact) -> str:
+    return contact.account or f"{CUSTOMERS_ACCOUNT}{contact.code}"
+
+
+def post_invoice(invoice: m.Invoice) -> m.AccountingEntry:
+    """Post a validated invoice (or credit note) to the sales journal."""
+    if invoice.status != m.Invoice.VALIDATED:
+        raise ConnectorError("only a validated invoice can be posted")
+    if m.AccountingEntry.select().where(m.AccountingEntry.invoice == invoice).exists():
+        raise ConnectorError(f"invoice {invoice.number} is already posted")
+    contact = invoice.contact
+    title = "Avoir" if invoice.kind == m.Invoice.CREDIT_NOTE else "Facture"
+    label = f"{title} {invoice.number} {contact.display_name}"
+    default = settings.get("accounting.default_account")
+    shipping = settings.get("accounting.shipping_account")
+    discount = settings.get("accounting.discount_account")
+    revenue: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for line in invoice.lines.order_by(m.InvoiceLine.position):
+        revenue[_sales_account(line, default, shipping, discount)] += line.total_excl
+    aux = {"aux_number": contact_account(contact), "aux_label": contact.display_name}
+    receivable = -invoice.total_incl  # a debit, as _signed sees it
+    postings = [_signed(CUSTOMERS_ACCOUNT, receivable, label, **aux)]
+    postings += [_signed(account, amount, label) for account, amount in revenue.items()]
+    postings += [
+        _signed(vat.account or "44571", vat.vat_amount, label)
+        for vat in invoice.vat_lines.order_by(m.InvoiceVat.rate)
+    ]
+    return write_entry(
+        settings.get("accounting.sales_journal"),
+        invoice.date,
+        label,
+        postings,
+        piece_ref=invoice.number,
+        piece_date=invoice.date,
+        invoice=invoice,
+    )
+
+
+def record_payment(
+    invoice: m.Invoice, *, date: dt.date, method: str = "", reference: str = ""
+) -> m.Payment:
+    """A payment of the invoice's whole amount, allocated to it."""
+    with write_transaction():
+        payment = m.Payment.create(
+            contact=invoice.contact,
+            date=date,
+            amount=invoice.total_incl,
+            method=method[:128],
+            reference=reference[:128],
+        )
+        m.PaymentAllocation.create(payment=payment, invoice=invoice, amount=invoice.total_incl)
+    return payment
+
+
+def post_payment(payment: m.Payment) -> m.AccountingEntry:
+    """Bank debit / customer credit, lettered with the invoices it settles in full."""
+    contact = payment.contact
+    label = f"Règlement {contact.display_name} {payment.method}".strip()
+    aux = {"aux_number": contact_account(contact), "aux_label": contact.display_name}
+    bank = settings.get("accounting.bank_account")
+    with write_transaction():
+        entry = write_entry(
+            settings.get("accounting.bank_journal"),
+            payment.date,
+            label,
+            [
+                _signed(bank, -payment.amount, label),
+                _signed(CUSTOMERS_ACCOUNT, payment.amount, label, **aux),
+            ],
+            piece_ref=payment.reference or f"REG{payment.id}",
+            payment=payment,
+        )
+        letter_payment(payment, entry)
+    return entry
+
+
+def letter_payment(payment: m.Payment, entry: m.AccountingEntry) -> str | None:
+    """Letter the payment's 411 line with its invoices' 411 lines when they match exactly."""
+    invoices = [allocation.invoice for allocation in payment.allocations]
+    if not invoices:
+        return None
+    aux = contact_account(payment.contact)
+    customer_lines = list(
+        m.AccountingLine.select()
+        .join(m.AccountingEntry)
+        .where(
+            (m.AccountingEntry.invoice.in_(invoices) | (m.AccountingEntry.id == entry.id))
+            & (m.AccountingLine.account_number == CUSTOMERS_ACCOUNT)
+            & (m.AccountingLine.aux_number == aux)
+            & (m.AccountingLine.lettering == "")
+        )
+    )
+    debit = sum((line.debit for line in customer_lines), ZERO)
+    credit = sum((line.credit for line in customer_lines), ZERO)
+    if debit != credit or len(customer_lines) < 2:
+        return None  # a partial payment stays open until the rest arrives
+    code = lettering_code(next_value(f"letter:{aux}"))
+    ids = [line.id for line in customer_lines]
+    m.AccountingLine.update(lettering=code, lettering_date=payment.date).where(
+        m.AccountingLine.id.in_(ids)
+    ).execute()
+    return code
+
+
+def entry_balances(entry: m.AccountingEntry) -> bool:
+    lines = list(entry.lines)
+    return sum((x.debit for x in lines), ZERO) == sum((x.credit for x in lines), ZERO)

@@ -1,0 +1,214 @@
+"""Opening a Gestan database from a URL, creating and migrating its schema.
+
+sqlite:///path/to/gestan.db (the default), postgresql://user@host:port/db,
+mysql://user:password@host:port/db. The schema version is kept in the
+`meta` table; an older database is migrated on open, a newer one refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import peewee as pw
+
+from tui_connector.errors import DatabaseError
+from tui_connector.gestan import models as m
+from tui_connector.gestan.fields import FIELD_TYPES
+
+SCHEMA_VERSION = 2
+
+
+def _mask_url(url: str) -> str:
+    parsed = urlparse(url)
+    if parsed.password:
+        netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@")
+        return parsed._replace(netloc=netloc).geturl()
+    return url
+
+
+def make_database(url: str) -> pw.Database:
+    """Build (without connecting) the peewee database a URL names."""
+    parsed = urlparse(url)
+    scheme = parsed.scheme.split("+")[0]
+    if scheme == "sqlite":
+        path = unquote(parsed.path)
+        if parsed.netloc:  # sqlite://relative/path is a common slip
+            path = parsed.netloc + path
+        if path.startswith("/") and path != "/:memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path == "/:memory:":
+            path = ":memory:"
+        return pw.SqliteDatabase(
+            path,
+            pragmas={"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 30000},
+            field_types=FIELD_TYPES["sqlite"],
+            timeout=30,
+        )
+    common = {
+        "host": parsed.hostname or "127.0.0.1",
+        "user": unquote(parsed.username) if parsed.username else None,
+        "password": unquote(parsed.password) if parsed.password else None,
+    }
+    if parsed.port:
+        common["port"] = parsed.port
+    name = parsed.path.lstrip("/")
+    if not name:
+        raise DatabaseError(
+            f"the database URL {_mask_url(url)} names no database",
+            hint="add the database name at the end, e.g. postgresql://user@host/gestan",
+        )
+    if scheme in ("postgres", "postgresql"):
+        common = {k: v for k, v in common.items() if v is not None}
+        return pw.PostgresqlDatabase(name, field_types=FIELD_TYPES["postgresql"], **common)
+    if scheme in ("mysql", "mariadb"):
+        common["password"] = common["password"] or ""
+        return pw.MySQLDatabase(name, charset="utf8mb4", field_types=FIELD_TYPES["mysql"], **common)
+    raise DatabaseError(
+        f"unknown database URL scheme {parsed.scheme!r}",
+        hint="use sqlite:///path, postgresql://user@host/db or mysql://user@host/db",
+    )
+
+
+def engine_of(database: pw.Database) -> str:
+    if isinstance(database, pw.SqliteDatabase):
+        return "sqlite"
+    if isinstance(database, pw.PostgresqlDatabase):
+        return "postgresql"
+    return "mysql"
+
+
+def write_transaction(database: pw.Database | None = None):
+    """A transaction that takes the write lock at once.
+
+    SQLite's default deferred transaction fails with "database is locked"
+    when it reads then writes while another writer holds the lock; an
+    IMMEDIATE one waits its turn instead. The other engines lock rows.
+    """
+    database = database or m.database_proxy.obj
+    if isinstance(database, pw.SqliteDatabase) and not database.in_transaction():
+        return database.atomic("IMMEDIATE")
+    return database.atomic()
+
+
+def open_database(url: str, *, create: bool = True) -> pw.Database:
+    """Connect, bind the models, create or migrate the schema."""
+    database = make_database(url)
+    try:
+        database.connect(reuse_if_open=True)
+    except pw.OperationalError as exc:
+        raise DatabaseError(
+            f"cannot open the Gestan database {_mask_url(url)}: {_first_line(exc)}",
+            hint="check TUI_CONNECTOR_DATABASE (or database.url in the profile) "
+            "and that the server is running",
+        ) from None
+    m.database_proxy.initialize(database)
+    ensure_schema(database, create=create)
+    return database
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def stored_version(database: pw.Database) -> int | None:
+    if not database.table_exists(m.Meta._meta.table_name):
+        return None
+    row = m.Meta.get_or_none(m.Meta.key == "schema_version")
+    if row is None:
+        raise DatabaseError(
+            "this database has a meta table but no schema version",
+            hint="it was not made by tui-connector; point TUI_CONNECTOR_DATABASE elsewhere",
+        )
+    return int(row.value)
+
+
+def ensure_schema(database: pw.Database, *, create: bool = True) -> None:
+    version = stored_version(database)
+    if version is None:
+        if not create:
+            raise DatabaseError("the Gestan database is empty", hint="run tui-connector once")
+        with write_transaction(database):
+            database.create_tables(m.ALL_MODELS)
+            seed_reference_data()
+            _set_version(SCHEMA_VERSION)
+        return
+    if version > SCHEMA_VERSION:
+        raise DatabaseError(
+            f"this Gestan database has schema version {version}, newer than this "
+            f"tui-connector understands ({SCHEMA_VERSION})",
+            hint="upgrade tui-connector (pip install -U tui-connector)",
+        )
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        with write_transaction(database):
+            MIGRATIONS[target](database)
+            _set_version(target)
+
+
+def _set_version(version: int) -> None:
+    if m.Meta.select().where(m.Meta.key == "schema_version").exists():
+        m.Meta.update(value=str(version)).where(m.Meta.key == "schema_version").execute()
+    else:
+        m.Meta.create(key="schema_version", value=str(version))
+
+
+def _to_2(database: pw.Database) -> None:
+    """Version 2 adds the mapping cache the settings screens fill."""
+    database.create_tables([m.MappingCache], safe=True)
+
+
+MIGRATIONS = {2: _to_2}
+
+
+# --- what a new Gestan holds --------------------------------------------------
+
+CIVILITIES = [("M.", "Monsieur"), ("Mme", "Madame"), ("Mlle", "Mademoiselle")]
+VAT_RATES = [
+    ("T20", "20.000", "TVA 20 %", "445711"),
+    ("T10", "10.000", "TVA 10 %", "445712"),
+    ("T5.5", "5.500", "TVA 5,5 %", "445713"),
+    ("T2.1", "2.100", "TVA 2,1 %", "445714"),
+    ("T0", "0.000", "Exonéré", "445710"),
+]
+JOURNALS = [("VE", "Ventes"), ("BQ", "Banque")]
+ACCOUNTS = [
+    ("411", "Clients"),
+    ("512", "Banque"),
+    ("707", "Ventes de marchandises"),
+    ("706", "Prestations de services"),
+    ("7085", "Ports et frais accessoires facturés"),
+    ("709", "Rabais, remises et ristournes accordés"),
+    ("44571", "TVA collectée"),
+    ("445710", "TVA collectée exonérée"),
+    ("445711", "TVA collectée 20 %"),
+    ("445712", "TVA collectée 10 %"),
+    ("445713", "TVA collectée 5,5 %"),
+    ("445714", "TVA collectée 2,1 %"),
+]
+
+
+def seed_reference_data() -> None:
+    from decimal import Decimal
+
+    for code, label in CIVILITIES:
+        m.Civility.create(code=code, label=label)
+    for code, rate, label, account in VAT_RATES:
+        m.VatRate.create(code=code, rate=Decimal(rate), label=label, account=account)
+    for code, label in JOURNALS:
+        m.Journal.create(code=code, label=label)
+    for number, label in ACCOUNTS:
+        m.Account.create(number=number, label=label)
+    m.Warehouse.create(code="PRINC", label="Dépôt principal")
+
+
+@contextlib.contextmanager
+def bound(database: pw.Database):
+    """Bind the models to `database` for a block (tests, scripts)."""
+    previous = m.database_proxy.obj
+    m.database_proxy.initialize(database)
+    try:
+        yield database
+    finally:
+        m.database_proxy.initialize(previous)

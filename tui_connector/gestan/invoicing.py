@@ -1,0 +1,235 @@
+"""Invoices: built from lines whose totals come from the shop, numbered on validation.
+
+Rules (ACCOUNTING.md): a number is given when the invoice is validated,
+from a continuous series, inside the validating transaction; a validated
+invoice is never edited nor deleted, a credit note cancels it; shipping
+takes the VAT rate of the goods, split pro rata when rates are mixed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from tui_connector.errors import ConnectorError
+from tui_connector.gestan import models as m
+from tui_connector.gestan.database import write_transaction
+from tui_connector.gestan.money import ZERO, cents
+from tui_connector.gestan.numbering import next_value
+
+
+class InvoiceLocked(ConnectorError):
+    """A validated invoice was about to be changed or deleted."""
+
+
+CREDIT_NOTE_SERIES = "AV"
+
+
+@dataclass(frozen=True)
+class LineInput:
+    kind: str
+    label: str
+    quantity: Decimal
+    unit_price_excl: Decimal
+    vat_rate: Decimal
+    total_excl: Decimal
+    total_incl: Decimal
+    product: m.Product | None = None
+    account: str = ""
+
+
+def guard_invoice_change(invoice: m.Invoice) -> None:
+    if invoice.id is None:
+        return
+    stored = m.Invoice.select(m.Invoice.status).where(m.Invoice.id == invoice.id).scalar()
+    if stored == m.Invoice.VALIDATED:
+        raise InvoiceLocked(
+            f"invoice {invoice.number} is validated and cannot be changed",
+            hint="issue a credit note (avoir) to cancel it",
+        )
+
+
+def guard_invoice_delete(invoice: m.Invoice) -> None:
+    if invoice.status == m.Invoice.VALIDATED or invoice.number:
+        raise InvoiceLocked(
+            f"invoice {invoice.number} is validated and cannot be deleted",
+            hint="issue a credit note (avoir) to cancel it",
+        )
+
+
+def split_pro_rata(amount: Decimal, weights: dict[Decimal, Decimal]) -> dict[Decimal, Decimal]:
+    """Split `amount` (cents) over keys in proportion to `weights`, summing exactly.
+
+    Largest remainder: each share is rounded down to the cent, and the cents
+    left over go to the largest remainders, so no cent appears or vanishes.
+    """
+    total_weight = sum(weights.values(), ZERO)
+    if not weights or total_weight == 0:
+        raise ValueError("nothing to split over")
+    sign = -1 if amount < 0 else 1
+    whole_cents = int(abs(cents(amount)) * 100)
+    raw = {key: Decimal(whole_cents) * w / total_weight for key, w in weights.items()}
+    floors = {key: int(value) for key, value in raw.items()}
+    left = whole_cents - sum(floors.values())
+    by_remainder = sorted(raw, key=lambda key: (raw[key] - floors[key], key), reverse=True)
+    for key in by_remainder[:left]:
+        floors[key] += 1
+    return {key: sign * Decimal(value) / 100 for key, value in floors.items()}
+
+
+def vat_breakdown(lines: list[LineInput]) -> dict[Decimal, tuple[Decimal, Decimal]]:
+    """{rate: (base excl. VAT, VAT)} with shipping spread over the goods' rates.
+
+    Amounts are the shop's line totals; the VAT of a rate is what its lines
+    add up to incl. minus excl., so the invoice's total equals the shop's.
+    """
+    base: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
+    incl: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
+    shipping_excl = shipping_incl = ZERO
+    shipping_rates: set[Decimal] = set()
+    for line in lines:
+        if line.kind == m.LineKind.SHIPPING:
+            shipping_excl += line.total_excl
+            shipping_incl += line.total_incl
+            shipping_rates.add(line.vat_rate)
+            continue
+        base[line.vat_rate] += line.total_excl
+        incl[line.vat_rate] += line.total_incl
+    # weights by size, so a credit note (all negative) splits like its invoice
+    goods = {rate: abs(amount) for rate, amount in base.items() if amount}
+    if shipping_excl or shipping_incl:
+        if goods:
+            for rate, share in split_pro_rata(shipping_excl, goods).items():
+                base[rate] += share
+            for rate, share in split_pro_rata(shipping_incl, goods).items():
+                incl[rate] += share
+        else:  # no goods to follow: shipping keeps its own rate
+            rate = max(shipping_rates)
+            base[rate] += shipping_excl
+            incl[rate] += shipping_incl
+    return {rate: (base[rate], incl[rate] - base[rate]) for rate in sorted(base)}
+
+
+def vat_account_for(rate: Decimal) -> str:
+    vat = m.VatRate.get_or_none(m.VatRate.rate == rate)
+    return vat.account if vat else "44571"
+
+
+def create_draft(
+    contact: m.Contact,
+    lines: list[LineInput],
+    *,
+    date: dt.date,
+    series: str = "FA",
+    order: m.SalesOrder | None = None,
+    external_reference: str = "",
+    kind: str = m.Invoice.INVOICE,
+    cancels: m.Invoice | None = None,
+) -> m.Invoice:
+    billing = ""
+    if order is not None:
+        billing = "\n".join(
+            part
+            for part in (
+                order.billing_company,
+                order.billing_line1,
+                order.billing_line2,
+                f"{order.billing_postcode} {order.billing_city}".strip(),
+                order.billing_country,
+            )
+            if part
+        )
+    total_excl = sum((line.total_excl for line in lines), ZERO)
+    total_incl = sum((line.total_incl for line in lines), ZERO)
+    invoice = m.Invoice.create(
+        series=series,
+        kind=kind,
+        contact=contact,
+        order=order,
+        cancels=cancels,
+        date=date,
+        due_date=date,
+        billing_name=(order.billing_name if order else contact.display_name),
+        billing_address=billing,
+        total_excl=total_excl,
+        total_vat=total_incl - total_excl,
+        total_incl=total_incl,
+        external_reference=external_reference,
+    )
+    for position, line in enumerate(lines, start=1):
+        m.InvoiceLine.create(
+            invoice=invoice,
+            position=position,
+            kind=line.kind,
+            product=line.product,
+            label=line.label,
+            quantity=line.quantity,
+            unit_price_excl=line.unit_price_excl,
+            vat_rate=line.vat_rate,
+            total_excl=line.total_excl,
+            total_incl=line.total_incl,
+            account=line.account,
+        )
+    for rate, (base, vat) in vat_breakdown(lines).items():
+        m.InvoiceVat.create(
+            invoice=invoice,
+            rate=rate,
+            base_excl=base,
+            vat_amount=vat,
+            account=vat_account_for(rate),
+        )
+    return invoice
+
+
+def validate(invoice: m.Invoice) -> m.Invoice:
+    """Give the invoice its number, in the same transaction as the validation."""
+    with write_transaction():
+        current = m.Invoice.get_by_id(invoice.id)
+        if current.status == m.Invoice.VALIDATED:
+            raise InvoiceLocked(f"invoice {current.number} is already validated")
+        sequence = next_value(f"invoice:{current.series}")
+        current.number = f"{current.series}{sequence:06d}"
+        current.status = m.Invoice.VALIDATED
+        current.validated_at = m.now()
+        current.save()
+    return current
+
+
+def issue(contact: m.Contact, lines: list[LineInput], **kwargs) -> m.Invoice:
+    """Create and validate at once: a draft never outlives its transaction."""
+    with write_transaction():
+        return validate(create_draft(contact, lines, **kwargs))
+
+
+def cancel(invoice: m.Invoice, *, date: dt.date | None = None) -> m.Invoice:
+    """Issue the credit note (avoir) that cancels a validated invoice."""
+    if invoice.status != m.Invoice.VALIDATED:
+        raise ConnectorError("only a validated invoice needs a credit note; delete the draft")
+    if m.Invoice.select().where(m.Invoice.cancels == invoice).exists():
+        raise ConnectorError(f"invoice {invoice.number} is already cancelled by a credit note")
+    lines = [
+        LineInput(
+            kind=line.kind,
+            label=line.label,
+            quantity=-line.quantity,
+            unit_price_excl=line.unit_price_excl,
+            vat_rate=line.vat_rate,
+            total_excl=-line.total_excl,
+            total_incl=-line.total_incl,
+            product=line.product,
+            account=line.account,
+        )
+        for line in invoice.lines.order_by(m.InvoiceLine.position)
+    ]
+    return issue(
+        invoice.contact,
+        lines,
+        date=date or dt.date.today(),
+        series=CREDIT_NOTE_SERIES,
+        order=invoice.order,
+        kind=m.Invoice.CREDIT_NOTE,
+        cancels=invoice,
+        external_reference=invoice.number,
+    )

@@ -1,0 +1,30 @@
+"""Gap-free counters: the next invoice number, the next entry number.
+
+The counter row is incremented by an UPDATE inside the caller's write
+transaction: the row (PostgreSQL, MariaDB) or the database (SQLite,
+IMMEDIATE transaction) stays locked until that transaction commits, so two
+validations never share a number, and a rolled-back validation gives its
+number back with everything else it wrote: no gap.
+"""
+
+from __future__ import annotations
+
+from tui_connector.gestan import models as m
+
+
+def next_value(key: str) -> int:
+    database = m.database_proxy.obj
+    if not database.in_transaction():
+        raise RuntimeError("numbers are given inside the transaction that uses them")
+    m.Sequence.insert(key=key, last_value=0).on_conflict_ignore().execute()
+    m.Sequence.update(last_value=m.Sequence.last_value + 1).where(m.Sequence.key == key).execute()
+    return m.Sequence.select(m.Sequence.last_value).where(m.Sequence.key == key).scalar()
+
+
+def lettering_code(number: int) -> str:
+    """1 -> A, 26 -> Z, 27 -> AA: the letters accountants use to pair lines."""
+    letters = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
