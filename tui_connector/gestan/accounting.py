@@ -63,13 +63,10 @@ def account_label(number: str) -> str:
     if account:
         return account.label
     # a sub-account (512100, 707010) takes the label of its closest parent
-    parent = (
-        m.Account.select()
-        .where(m.Account.number.in_([number[:n] for n in range(3, len(number))]))
-        .order_by(m.fn.LENGTH(m.Account.number).desc())
-        .first()
-    )
-    return parent.label if parent else number
+    prefixes = [number[:n] for n in range(3, len(number))]
+    parents = {a.number: a.label for a in m.Account.select().where(m.Account.number.in_(prefixes))}
+    longest = max(parents, key=len, default=None)
+    return parents[longest] if longest else number
 
 
 def _signed(account: str, amount: Decimal, label: str, **aux) -> Posting | None:

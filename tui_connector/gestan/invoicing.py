@@ -101,9 +101,18 @@ def vat_breakdown(lines: list[LineInput]) -> dict[Decimal, tuple[Decimal, Decima
     goods = {rate: abs(amount) for rate, amount in base.items() if amount}
     if shipping_excl or shipping_incl:
         if goods:
+            # The base follows the goods' amounts; the shop's shipping VAT follows
+            # the VAT those goods bear, which gives each share exactly its rate when
+            # the shop charges shipping at the goods' average rate, and keeps the
+            # total equal to the shop's whatever it charged.
+            vat_weights = {rate: amount * rate for rate, amount in goods.items()}
+            if not any(vat_weights.values()):
+                vat_weights = goods
             for rate, share in split_pro_rata(shipping_excl, goods).items():
                 base[rate] += share
-            for rate, share in split_pro_rata(shipping_incl, goods).items():
+                incl[rate] += share
+            shipping_vat = shipping_incl - shipping_excl
+            for rate, share in split_pro_rata(shipping_vat, vat_weights).items():
                 incl[rate] += share
         else:  # no goods to follow: shipping keeps its own rate
             rate = max(shipping_rates)

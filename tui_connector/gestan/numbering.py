@@ -16,8 +16,12 @@ def next_value(key: str) -> int:
     database = m.database_proxy.obj
     if not database.in_transaction():
         raise RuntimeError("numbers are given inside the transaction that uses them")
-    m.Sequence.insert(key=key, last_value=0).on_conflict_ignore().execute()
-    m.Sequence.update(last_value=m.Sequence.last_value + 1).where(m.Sequence.key == key).execute()
+    increment = m.Sequence.update(last_value=m.Sequence.last_value + 1).where(m.Sequence.key == key)
+    # Update first: an INSERT IGNORE on an existing row takes a shared lock on
+    # MariaDB, and two such shared locks upgrading to write locks deadlock.
+    if not increment.execute():
+        m.Sequence.insert(key=key, last_value=0).on_conflict_ignore().execute()
+        increment.execute()
     return m.Sequence.select(m.Sequence.last_value).where(m.Sequence.key == key).scalar()
 
 
