@@ -125,13 +125,22 @@ def gestan_url(request, tmp_path, server_databases) -> str:
     """The URL of an empty database (no tables) on each backend."""
     url = database_url_for(request.param, tmp_path, server_databases)
     if request.param != "sqlite":
-        database = open_database(url)
-        database.drop_tables(m.ALL_MODELS, safe=True, cascade=request.param == "postgresql")
-        if request.param == "mysql":
-            database.execute_sql("SET FOREIGN_KEY_CHECKS = 1")
-        database.close()
-        _opened.pop(request.param, None)
-    return url
+        _drop_all_tables(request.param, url)
+    yield url
+    if request.param != "sqlite":  # leave no odd schema version to the next test
+        _drop_all_tables(request.param, url)
+
+
+def _drop_all_tables(backend: str, url: str) -> None:
+    from tui_connector.gestan.database import make_database
+
+    database = make_database(url)
+    with database.bind_ctx(m.ALL_MODELS):
+        database.drop_tables(m.ALL_MODELS, safe=True, cascade=backend == "postgresql")
+    database.close()
+    stale = _opened.pop(backend, None)
+    if stale is not None:
+        stale.close()
 
 
 @pytest.fixture(params=BACKENDS)
