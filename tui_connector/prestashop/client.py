@@ -1,0 +1,727 @@
+"""The one Webservice client: every read and write of the shop goes through here.
+
+Async on httpx, with a synchronous face (`SyncWebservice`) for thread
+workers and the command line. One connection pool, a bounded number of
+requests in flight, retries with backoff and jitter, a gentle mode with a
+maximum request rate, and errors that say what to fix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+
+from tui_connector import __version__
+from tui_connector.config import Secret
+from tui_connector.prestashop import codec
+from tui_connector.prestashop.codec import Record, Schema
+from tui_connector.prestashop.errors import (
+    HTACCESS_HINT,
+    AuthenticationFailed,
+    CodecError,
+    NotFound,
+    PermissionDenied,
+    PrestaShopError,
+    SecurityFilterPage,
+    ShopBusy,
+    ShopRejected,
+    ShopTimeout,
+    ShopUnreachable,
+    UnknownResource,
+    WebserviceDisabled,
+)
+from tui_connector.prestashop.query import Filter, Query
+from tui_connector.prestashop.versions import Capabilities, capabilities
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = {429, 502, 503, 504}
+METHODS = ("get", "put", "post", "patch", "delete", "head")
+ID_BATCH = 100  # ids per filter[id]=[1|2|...]: keeps URLs well under 2,000 characters
+
+
+class _RedactKey(logging.Filter):
+    """httpx logs request URLs; in ws_key mode they carry the key."""
+
+    pattern = re.compile(r"(ws_key=)[^&\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "ws_key=" in message:
+            record.msg, record.args = self.pattern.sub(r"\1***", message), ()
+        return True
+
+
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).addFilter(_RedactKey())
+
+
+@dataclass
+class ShopRoot:
+    """What GET /api/ says: the version, and what the key may do on each resource."""
+
+    capabilities: Capabilities
+    permissions: dict[str, set[str]] = field(default_factory=dict)
+
+    def allows(self, resource: str, method: str) -> bool:
+        return method in self.permissions.get(resource, set())
+
+
+def _title_of(html: str) -> str:
+    match = re.search(r"<title[^>]*>(.*?)</title>", html, re.I | re.S)
+    if match:
+        return " ".join(match.group(1).split())[:120]
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())[:120]
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+def is_loopback(host: str | None) -> bool:
+    return bool(host) and (host in ("localhost", "::1") or host.startswith("127."))
+
+
+class Webservice:
+    """An async client for one shop."""
+
+    def __init__(
+        self,
+        base_url: str,
+        key: Secret | str,
+        *,
+        auth_mode: str = "basic",
+        max_in_flight: int = 4,
+        timeout: float = 30.0,
+        retries: int = 4,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        max_rate: float | None = None,
+        prefer_json: bool = True,
+        transport: httpx.AsyncBaseTransport | None = None,
+        on_notice: Callable[[str], None] | None = None,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+    ):
+        self.base_url = base_url.rstrip("/")
+        if self.base_url.endswith("/api"):
+            self.base_url = self.base_url[: -len("/api")]
+        self._key = key if isinstance(key, Secret) else Secret(key)
+        self.auth_mode = auth_mode
+        self.retries = retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.prefer_json = prefer_json
+        self.on_notice = on_notice or (lambda message: log.warning("%s", message))
+        self._sleep = sleep
+        self._limit = asyncio.Semaphore(max(1, max_in_flight))
+        self._min_interval = 1.0 / max_rate if max_rate else 0.0
+        self._next_slot = 0.0
+        self._rate_lock = asyncio.Lock()
+        self._timeout = timeout
+        self._transport = transport
+        self._http: httpx.AsyncClient | None = None
+        self.root: ShopRoot | None = None
+        self.requests_made = 0
+        parsed = urlparse(self.base_url)
+        if parsed.scheme == "http" and not is_loopback(parsed.hostname):
+            self.on_notice(
+                f"{parsed.hostname} is reached over plain http: the API key travels in clear. "
+                "Use https:// if the shop offers it."
+            )
+
+    def __repr__(self) -> str:
+        return f"Webservice({self.base_url!r}, key={self._key!r}, auth_mode={self.auth_mode!r})"
+
+    # --- plumbing ---------------------------------------------------------------
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient(
+                timeout=httpx.Timeout(self._timeout, connect=min(10.0, self._timeout)),
+                transport=self._transport,
+                headers={"User-Agent": f"tui-connector/{__version__}"},
+                limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
+                follow_redirects=False,
+            )
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    async def __aenter__(self) -> Webservice:
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.aclose()
+
+    def _auth(self, mode: str) -> tuple[httpx.Auth | None, dict[str, str]]:
+        if mode == "ws_key":
+            return None, {"ws_key": self._key.reveal()}
+        return httpx.BasicAuth(self._key.reveal(), ""), {}
+
+    async def _pace(self) -> None:
+        if not self._min_interval:
+            return
+        async with self._rate_lock:
+            now = time.monotonic()
+            wait = self._next_slot - now
+            self._next_slot = max(now, self._next_slot) + self._min_interval
+        if wait > 0:
+            await self._sleep(wait)
+
+    def _delay(self, attempt: int, response: httpx.Response | None) -> float:
+        hinted = _retry_after(response) if response is not None else None
+        if hinted is not None:
+            return min(hinted, 120.0)
+        ceiling = min(self.max_backoff, self.backoff * (2**attempt))
+        return ceiling * random.uniform(0.5, 1.0)  # jitter: clients do not retry in step
+
+    async def _send_once(
+        self, method: str, path: str, params: dict, content: bytes | None, files, mode: str
+    ) -> httpx.Response:
+        auth, key_params = self._auth(mode)
+        await self._pace()
+        async with self._limit:
+            self.requests_made += 1
+            return await self.http.request(
+                method,
+                f"{self.base_url}/api/{path}".rstrip("/") + ("/" if not path else ""),
+                params={**params, **key_params},
+                content=content,
+                files=files,
+                auth=auth,
+                headers={"Content-Type": "text/xml"} if content is not None else None,
+            )
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        files=None,
+        expect: str = "xml",
+    ) -> httpx.Response:
+        """Send with retries; return a 2xx response or raise the error that fits.
+
+        Retried: connection failures (nothing reached the shop), timeouts and
+        429/502/503/504 for reads, PUT, PATCH and DELETE (they are idempotent).
+        A POST is retried only when it surely did not reach the shop (the
+        connection failed) or the shop said 429 (refused before doing
+        anything); a POST that may have been done is not repeated here: the
+        caller looks the record up by its reference first (`create`).
+        """
+        params = dict(params or {})
+        idempotent = method != "POST"
+        attempt = 0
+        while True:
+            response = None
+            try:
+                response = await self._send_once(
+                    method, path, params, content, files, self.auth_mode
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                if attempt >= self.retries:
+                    raise self._unreachable(exc) from None
+            except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as exc:
+                if not idempotent or attempt >= self.retries:
+                    raise ShopTimeout(
+                        f"the shop did not answer {method} /api/{path} within "
+                        f"{self._timeout:.0f} s ({type(exc).__name__})",
+                        hint="the shop is slow or overloaded: retry later, or lower the "
+                        "number of requests in flight",
+                    ) from None
+            except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+                if not idempotent or attempt >= self.retries:
+                    raise ShopUnreachable(
+                        f"the connection to the shop broke during {method} /api/{path} "
+                        f"({type(exc).__name__})",
+                        hint="a proxy or the shop cut the answer short; retry later",
+                    ) from None
+            except httpx.HTTPError as exc:
+                raise self._unreachable(exc) from None
+            if response is not None:
+                retryable = response.status_code in RETRY_STATUSES or (
+                    response.status_code == 500
+                    and method == "GET"
+                    and not self._shop_error(response)
+                )
+                if response.status_code == 429 and not idempotent:
+                    retryable = True  # refused before anything was done
+                elif not idempotent:
+                    retryable = False
+                if not retryable or attempt >= self.retries:
+                    return await self._check(method, path, params, content, files, response, expect)
+            await self._sleep(self._delay(attempt, response))
+            attempt += 1
+
+    def _shop_error(self, response: httpx.Response) -> bool:
+        return bool(codec.decode_errors(response.content))
+
+    def _unreachable(self, exc: Exception) -> ShopUnreachable:
+        host = urlparse(self.base_url).hostname
+        text = str(exc) or type(exc).__name__
+        if "CERTIFICATE" in text.upper() or "SSL" in text.upper():
+            return ShopUnreachable(
+                f"the TLS certificate of {host} could not be verified ({text[:120]})",
+                hint="check the URL (https://...) and the shop's certificate",
+            )
+        if "Name or service not known" in text or "nodename" in text or "getaddrinfo" in text:
+            return ShopUnreachable(
+                f"the name {host} cannot be resolved", hint="check the shop URL for a typo"
+            )
+        return ShopUnreachable(
+            f"cannot reach the shop at {self.base_url} ({text[:120]})",
+            hint="check the URL and that the shop is online",
+        )
+
+    async def _check(self, method, path, params, content, files, response, expect):
+        status = response.status_code
+        body = response.content
+        content_type = response.headers.get("Content-Type", "")
+        where = f"{method} /api/{path}"
+        if 200 <= status < 300:
+            if expect in ("xml", "json") and "html" in content_type and body.strip():
+                title = _title_of(body.decode("utf-8", "replace"))
+                raise SecurityFilterPage(
+                    f"the shop sent an HTML page instead of {expect.upper()} for {where} "
+                    f"(status {status}, page title: {title!r})",
+                    hint="a security filter (mod_security, a firewall) or a host error page "
+                    "answers in place of the Webservice: ask the host to allow /api/",
+                    status=status,
+                )
+            return response
+        errors = codec.decode_errors(body)
+        codes = [e.code for e in errors]
+        detail = "; ".join(f"[{e.code}] {e.message}" for e in errors)[:500]
+        if status == 401:
+            if 22 in codes:
+                raise self._disabled(status)
+            if self.auth_mode == "basic" and await self._works_with_ws_key():
+                self.auth_mode = "ws_key"
+                self.on_notice("the shop refused the Authorization header: " + HTACCESS_HINT)
+                response = await self.request(
+                    method, path, params=params, content=content, files=files, expect=expect
+                )
+                return response
+            if codes and 20 not in codes and 21 in codes:
+                raise PermissionDenied(
+                    f"the key may not {method} {path.split('/')[0] or 'the API root'}",
+                    hint="tick this resource and method for the key in Advanced Parameters > "
+                    "Webservice",
+                    status=status,
+                    codes=codes,
+                )
+            raise AuthenticationFailed(
+                "the shop refused the API key"
+                + (f" ({detail})" if detail else " (no key received)"),
+                hint="check the key (tui-connector settings set shop.api_key ...) and that it is "
+                "active in Advanced Parameters > Webservice",
+                status=status,
+                codes=codes,
+            )
+        if 22 in codes:
+            raise self._disabled(status)
+        if status in (403, 405) and not ("html" in content_type and not errors):
+            raise PermissionDenied(
+                f"the shop does not allow {where}" + (f": {detail}" if detail else ""),
+                hint="tick this resource and method for the key in Advanced Parameters > "
+                "Webservice",
+                status=status,
+                codes=codes,
+            )
+        if status == 404 and not body.strip():
+            raise NotFound(f"the shop has no {path}", status=status)
+        if "html" in content_type or (body.strip()[:1] == b"<" and b"<html" in body[:500].lower()):
+            raise SecurityFilterPage(
+                f"the shop answered {where} with an HTML page, status {status} "
+                f"({_title_of(body.decode('utf-8', 'replace')) or 'no title'})",
+                hint="a security filter (mod_security, a firewall) or a host error page is in the "
+                "way: ask the host to allow the Webservice's requests to /api/",
+                status=status,
+            )
+        if 27 in codes:
+            raise UnknownResource(
+                f"the shop has no resource {path.split('/')[0]!r}",
+                hint="an older PrestaShop, or a module that adds it is missing",
+                status=status,
+                codes=codes,
+            )
+        if status in RETRY_STATUSES or (status >= 500 and not errors):
+            raise ShopBusy(
+                f"the shop kept failing {where} (status {status}) after {self.retries} retries",
+                hint="the shop is overloaded or limits requests: retry later, or set a "
+                "lower request rate",
+                status=status,
+            )
+        raise ShopRejected(
+            f"the shop refused {where} (status {status})" + (f": {detail}" if detail else ""),
+            status=status,
+            codes=codes,
+        )
+
+    def _disabled(self, status: int) -> WebserviceDisabled:
+        return WebserviceDisabled(
+            "the shop's Webservice is disabled",
+            hint="enable it in Advanced Parameters > Webservice (Enable PrestaShop's webservice)",
+            status=status,
+        )
+
+    async def _works_with_ws_key(self) -> bool:
+        try:
+            response = await self._send_once("GET", "", {}, None, None, "ws_key")
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
+    # --- the shop itself ---------------------------------------------------------
+
+    async def connect(self) -> ShopRoot:
+        """GET /api/ (always in XML: the real shop crashes on the JSON root)."""
+        response = await self.request("GET", "")
+        caps = capabilities(response.headers.get("PSWS-Version"))
+        root = codec._root(codec.parse_xml(response.content))
+        api = root.get("api") or {}
+        permissions: dict[str, set[str]] = {}
+        for name, node in api.items():
+            if name.startswith("@") or not isinstance(node, dict):
+                continue
+            permissions[name] = {m for m in METHODS if str(node.get(f"@{m}", "")) == "true"}
+        self.root = ShopRoot(caps, permissions)
+        return self.root
+
+    async def ensure_connected(self) -> ShopRoot:
+        return self.root or await self.connect()
+
+    async def _use_json(self) -> bool:
+        if not self.prefer_json:
+            return False
+        root = await self.ensure_connected()
+        return root.capabilities.json_output
+
+    # --- reading -------------------------------------------------------------------
+
+    async def list(self, resource: str, query: Query | None = None) -> list[Record]:
+        query = query or Query()
+        json_format = await self._use_json()
+        params = query.params()
+        if json_format:
+            params["output_format"] = "JSON"
+        response = await self.request(
+            "GET", resource, params=params, expect="json" if json_format else "xml"
+        )
+        return self._decode(response, json_format, many=True)
+
+    def _decode(self, response: httpx.Response, json_format: bool, *, many: bool):
+        # The real shop answers "[]" with an XML or no content type for empty JSON lists.
+        try:
+            if many:
+                return codec.decode_list(response.content, json_format=json_format)
+            return codec.decode_one(response.content, json_format=json_format)
+        except CodecError as exc:
+            raise CodecError(
+                f"{exc.message} (from {response.request.method} {response.request.url.path})",
+                hint="the answer was cut short or altered on its way: retry; if it persists, "
+                "a proxy or module is damaging the shop's answers",
+            ) from None
+
+    async def iter_pages(
+        self, resource: str, query: Query | None = None, *, page_size: int = 500
+    ) -> AsyncIterator[list[Record]]:
+        """Every record, a page at a time, sorted by id so a stopped read resumes.
+
+        Pages are cut by id (`filter[id]=>[last]`), not by offset, so records
+        added or removed meanwhile neither shift nor repeat a page.
+        """
+        query = query or Query()
+        if "id" in query.filters or query.sort:
+            offset = 0
+            while True:
+                page_query = Query(
+                    query.display,
+                    query.filters,
+                    query.sort or ("id_ASC",),
+                    (offset, page_size),
+                    query.language,
+                    query.id_shop,
+                )
+                page = await self.list(resource, page_query)
+                if page:
+                    yield page
+                if len(page) < page_size:
+                    return
+                offset += page_size
+        last_id = 0
+        while True:
+            filters = {**query.filters, "id": Filter.greater(last_id)}
+            page_query = Query(
+                query.display, filters, ("id_ASC",), (0, page_size), query.language, query.id_shop
+            )
+            page = await self.list(resource, page_query)
+            if page:
+                yield page
+                last_id = max(int(record["id"]) for record in page)
+            if len(page) < page_size:
+                return
+
+    async def ids(self, resource: str, filters: Mapping[str, Filter] | None = None) -> list[int]:
+        records = await self.list(resource, Query(display=("id",), filters=filters or {}))
+        return sorted(int(r["id"]) for r in records)
+
+    async def get_many(
+        self,
+        resource: str,
+        ids: Iterable[int | str],
+        *,
+        display: str | tuple[str, ...] = "full",
+        batch_size: int = ID_BATCH,
+        key: str = "id",
+    ) -> list[Record]:
+        """Records by id (or by another key, e.g. id_order), a batch per request, in parallel."""
+        unique = sorted({int(i) for i in ids if str(i) not in ("", "0")})
+        batches = [unique[i : i + batch_size] for i in range(0, len(unique), batch_size)]
+        pages = await asyncio.gather(
+            *(
+                self.list(resource, Query(display=display, filters={key: Filter.any_of(batch)}))
+                for batch in batches
+            )
+        )
+        return [record for page in pages for record in page]
+
+    async def get(
+        self, resource: str, record_id: int | str, *, language: int | None = None
+    ) -> Record:
+        json_format = await self._use_json()
+        params = {"output_format": "JSON"} if json_format else {}
+        if language is not None:
+            params["language"] = str(language)
+        response = await self.request(
+            "GET",
+            f"{resource}/{int(record_id)}",
+            params=params,
+            expect="json" if json_format else "xml",
+        )
+        return self._decode(response, json_format, many=False)
+
+    async def schema(self, resource: str, kind: str = "synopsis") -> Schema:
+        if kind not in ("blank", "synopsis"):
+            raise ValueError("schema is blank or synopsis")
+        response = await self.request("GET", resource, params={"schema": kind})
+        return codec.decode_schema(response.content)
+
+    async def blank(self, resource: str) -> Record:
+        response = await self.request("GET", resource, params={"schema": "blank"})
+        return codec.decode_one(response.content)
+
+    async def head(self, resource: str = "") -> httpx.Headers:
+        response = await self.request("HEAD", resource, expect="none")
+        return response.headers
+
+    # --- writing -------------------------------------------------------------------
+
+    async def _writable(self, resource: str, record: Mapping[str, Any]) -> tuple[str, bytes]:
+        schema = await self.schema(resource, "synopsis")
+        omit = [name for name, spec in schema.fields.items() if spec.read_only]
+        body = codec.encode(
+            schema.resource, record, association_items=schema.associations, omit=omit
+        )
+        return schema.resource, body
+
+    async def create(
+        self,
+        resource: str,
+        record: Mapping[str, Any],
+        *,
+        find_existing: Mapping[str, Filter] | None = None,
+    ) -> Record:
+        """POST a full document; 201 gives the created record.
+
+        A create that may have reached the shop (a timeout, a cut answer) is
+        not blindly sent again: with `find_existing` (e.g. the reference),
+        the shop is asked first whether the record now exists, and that one
+        is returned instead of a duplicate.
+        """
+        if record.get("id"):
+            raise ValueError("a record to create has no id")
+        _, body = await self._writable(resource, record)
+        try:
+            response = await self.request("POST", resource, content=body)
+        except (ShopTimeout, ShopUnreachable, ShopBusy):
+            if not find_existing:
+                raise
+            found = await self.list(resource, Query(filters=find_existing))
+            if len(found) == 1:
+                return found[0]
+            response = await self.request("POST", resource, content=body)
+        return codec.decode_one(response.content)
+
+    async def update(self, resource: str, record_id: int, record: Mapping[str, Any]) -> Record:
+        """PUT the whole record (read, modify, put: absent fields would be emptied).
+
+        The id goes in the URL and the body, equal: the shop lets the body's win.
+        """
+        full = {**record, "id": str(int(record_id))}
+        _, body = await self._writable(resource, full)
+        response = await self.request("PUT", f"{resource}/{int(record_id)}", content=body)
+        return codec.decode_one(response.content)
+
+    async def patch(self, resource: str, record_id: int, changes: Mapping[str, Any]) -> Record:
+        """Change a few fields: PATCH on 8+, read-modify-PUT before."""
+        root = await self.ensure_connected()
+        if not root.capabilities.patch:
+            current = await self.get(resource, record_id)
+            return await self.update(resource, record_id, {**current, **changes})
+        schema = await self.schema(resource, "synopsis")
+        body = codec.encode(schema.resource, {"id": str(int(record_id)), **changes})
+        response = await self.request("PATCH", f"{resource}/{int(record_id)}", content=body)
+        return codec.decode_one(response.content)
+
+    async def delete(self, resource: str, record_id: int) -> None:
+        await self.request("DELETE", f"{resource}/{int(record_id)}", expect="none")
+
+    async def upload_image(
+        self,
+        product_id: int,
+        content: bytes,
+        filename: str = "image.jpg",
+        mime: str = "image/jpeg",
+    ) -> Record:
+        response = await self.request(
+            "POST",
+            f"images/products/{int(product_id)}",
+            files={"image": (filename, content, mime)},
+        )
+        return codec.decode_one(response.content)
+
+    async def get_image(self, product_id: int, image_id: int) -> bytes:
+        response = await self.request(
+            "GET", f"images/products/{int(product_id)}/{int(image_id)}", expect="image"
+        )
+        if not response.headers.get("Content-Type", "").startswith("image/"):
+            raise CodecError(f"image {image_id} of product {product_id} is not an image")
+        return response.content
+
+
+class SyncWebservice:
+    """The same client for code that runs in a thread (Textual workers, the CLI)."""
+
+    def __init__(self, *args, **kwargs):
+        self._loop = asyncio.new_event_loop()
+        self._async = self._run(self._make(*args, **kwargs))
+
+    async def _make(self, *args, **kwargs) -> Webservice:
+        return Webservice(*args, **kwargs)
+
+    def _run(self, coroutine):
+        return self._loop.run_until_complete(coroutine)
+
+    @property
+    def aio(self) -> Webservice:
+        return self._async
+
+    @property
+    def requests_made(self) -> int:
+        return self._async.requests_made
+
+    @property
+    def root(self) -> ShopRoot | None:
+        return self._async.root
+
+    def __repr__(self) -> str:
+        return f"Sync{self._async!r}"
+
+    def close(self) -> None:
+        if not self._loop.is_closed():
+            self._run(self._async.aclose())
+            self._loop.close()
+
+    def __enter__(self) -> SyncWebservice:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def run(self, coroutine):
+        """Run any coroutine of the async client, e.g. a gather of several reads."""
+        return self._run(coroutine)
+
+    def connect(self) -> ShopRoot:
+        return self._run(self._async.connect())
+
+    def ensure_connected(self) -> ShopRoot:
+        return self._run(self._async.ensure_connected())
+
+    def list(self, resource: str, query: Query | None = None) -> list[Record]:
+        return self._run(self._async.list(resource, query))
+
+    def iter_pages(
+        self, resource: str, query: Query | None = None, *, page_size: int = 500
+    ) -> Iterator[list[Record]]:
+        pages = self._async.iter_pages(resource, query, page_size=page_size)
+        while True:
+            try:
+                yield self._run(pages.__anext__())
+            except StopAsyncIteration:
+                return
+
+    def ids(self, resource: str, filters=None) -> list[int]:
+        return self._run(self._async.ids(resource, filters))
+
+    def get_many(self, resource: str, ids, **kwargs) -> list[Record]:
+        return self._run(self._async.get_many(resource, ids, **kwargs))
+
+    def get(self, resource: str, record_id, **kwargs) -> Record:
+        return self._run(self._async.get(resource, record_id, **kwargs))
+
+    def schema(self, resource: str, kind: str = "synopsis") -> Schema:
+        return self._run(self._async.schema(resource, kind))
+
+    def blank(self, resource: str) -> Record:
+        return self._run(self._async.blank(resource))
+
+    def head(self, resource: str = "") -> httpx.Headers:
+        return self._run(self._async.head(resource))
+
+    def create(self, resource: str, record, **kwargs) -> Record:
+        return self._run(self._async.create(resource, record, **kwargs))
+
+    def update(self, resource: str, record_id: int, record) -> Record:
+        return self._run(self._async.update(resource, record_id, record))
+
+    def patch(self, resource: str, record_id: int, changes) -> Record:
+        return self._run(self._async.patch(resource, record_id, changes))
+
+    def delete(self, resource: str, record_id: int) -> None:
+        return self._run(self._async.delete(resource, record_id))
+
+    def upload_image(self, product_id: int, content: bytes, **kwargs) -> Record:
+        return self._run(self._async.upload_image(product_id, content, **kwargs))
+
+    def get_image(self, product_id: int, image_id: int) -> bytes:
+        return self._run(self._async.get_image(product_id, image_id))
+
+
+__all__ = ["PrestaShopError", "ShopRoot", "SyncWebservice", "Webservice"]
