@@ -53,9 +53,11 @@ def text(value: Any, language: int | None = None) -> str:
 def _scalar(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
+    if isinstance(value, bool):  # as PHP prints them: true "1", false ""
+        return "1" if value else ""
     value = str(value)
+    if "\r\n" in value:  # an XML parser reads CR LF as LF: JSON text follows suit
+        value = value.replace("\r\n", "\n")
     return "" if value in EMPTY_DATES else value
 
 
@@ -64,7 +66,8 @@ def parse_xml(body: bytes | str) -> dict:
     if isinstance(body, bytes) and not body.strip():
         raise CodecError("the shop sent an empty body where XML was expected")
     try:
-        return xmltodict.parse(body, disable_entities=True, strip_whitespace=True)
+        # Whitespace is kept: a city may really be "Paris " in the shop.
+        return xmltodict.parse(body, disable_entities=True, strip_whitespace=False)
     except ExpatError as exc:
         raise CodecError(f"the shop sent malformed XML ({exc})") from None
     except ValueError as exc:  # entities refused, bad encoding
@@ -86,7 +89,7 @@ def _xml_value(node: Any) -> Any:
         return _xml_value(node[-1])
     if not isinstance(node, dict):
         raise CodecError(f"unexpected XML node {type(node).__name__}")
-    children = {k: v for k, v in node.items() if not k.startswith("@") and k != "#text"}
+    children = {k: v for k, v in node.items() if not k.startswith(("@", "#"))}
     if not children:
         return _scalar(node.get("#text"))
     if set(children) == {"language"}:
@@ -115,21 +118,22 @@ def _xml_associations(node: Any) -> dict[str, list[dict]]:
     if not isinstance(node, dict):
         return result
     for name, group in node.items():
-        if name.startswith("@"):
+        if name.startswith(("@", "#")):
             continue
         items: list = []
         if isinstance(group, dict):
             for key, value in group.items():
-                if key.startswith("@"):
+                if key.startswith(("@", "#")):
                     continue
                 items.extend(value if isinstance(value, list) else [value])
-        result[name] = [_association_item(item) for item in items]
+        if items:  # JSON leaves empty associations out: so do we
+            result[name] = [_association_item(item) for item in items]
     return result
 
 
 def _association_item(item: Any) -> dict:
     if isinstance(item, dict):
-        fields = {k: v for k, v in item.items() if not k.startswith("@") and k != "#text"}
+        fields = {k: v for k, v in item.items() if not k.startswith(("@", "#"))}
         if not fields and "@id" in item:  # <product id="3"/> style
             return {"id": _scalar(item["@id"])}
         return {key: _xml_value(value) for key, value in fields.items()}
@@ -137,13 +141,13 @@ def _association_item(item: Any) -> dict:
 
 
 def _xml_record(node: Any) -> Record:
-    if node is None:
+    if node is None or (isinstance(node, str) and not node.strip()):
         return {}
     if not isinstance(node, dict):
         raise CodecError("expected a record in the shop's XML, found text")
     record: Record = {}
     for key, value in node.items():
-        if key.startswith("@"):
+        if key.startswith(("@", "#")):
             if key == "@id":  # a list without display: <product id="1" .../>
                 record["id"] = _scalar(value)
             continue
@@ -181,7 +185,9 @@ def _json_record(node: Any) -> Record:
     record: Record = {}
     for key, value in node.items():
         if key == "associations":
-            groups = value if isinstance(value, dict) else {}
+            groups = (
+                {k: v for k, v in (value or {}).items() if v} if isinstance(value, dict) else {}
+            )
             record["associations"] = {
                 name: [
                     {k: _json_value(v) for k, v in item.items()}
@@ -200,11 +206,11 @@ def _root(document: Any) -> dict:
     if not isinstance(document, dict) or "prestashop" not in document:
         raise CodecError("the document is not a PrestaShop Webservice answer (no <prestashop>)")
     root = document["prestashop"]
-    if root is None:
+    if root is None or (isinstance(root, str) and not root.strip()):
         return {}
     if not isinstance(root, dict):
         raise CodecError("the <prestashop> element holds text, not records")
-    return {k: v for k, v in root.items() if not k.startswith("@")}
+    return {k: v for k, v in root.items() if not k.startswith(("@", "#"))}
 
 
 def decode_list(body: bytes | str, *, json_format: bool = False) -> list[Record]:
@@ -227,13 +233,13 @@ def decode_list(body: bytes | str, *, json_format: bool = False) -> list[Record]
     if len(root) != 1:
         raise CodecError(f"expected one list in the shop's XML, found {sorted(root)}")
     (container,) = root.values()
-    if container is None:
+    if container is None or (isinstance(container, str) and not container.strip()):
         return []
     if not isinstance(container, dict):
         raise CodecError("expected records in the list, found text")
     items: list = []
     for key, value in container.items():
-        if key.startswith("@"):
+        if key.startswith(("@", "#")):
             continue
         items.extend(value if isinstance(value, list) else [value])
     return [_xml_record(item) for item in items]
@@ -330,13 +336,13 @@ def decode_schema(body: bytes | str) -> Schema:
     ((element, node),) = root.items()
     schema = Schema(element)
     for name, value in (node or {}).items():
-        if name.startswith("@"):
+        if name.startswith(("@", "#")):
             continue
         if name == "associations":
             for assoc_name, group in (value or {}).items():
-                if assoc_name.startswith("@"):
+                if assoc_name.startswith(("@", "#")):
                     continue
-                item_names = [k for k in (group or {}) if not k.startswith("@")]
+                item_names = [k for k in (group or {}) if not k.startswith(("@", "#"))]
                 schema.associations[assoc_name] = (
                     item_names[0] if item_names else str((group or {}).get("@nodeType", ""))
                 )
@@ -406,4 +412,6 @@ def encode(
         else:
             body[key] = _xml_out(value)
     document = {"prestashop": {"@xmlns:xlink": XLINK, element: body}}
-    return xmltodict.unparse(document, encoding="utf-8", pretty=False).encode("utf-8")
+    xml = xmltodict.unparse(document, encoding="utf-8", pretty=False).encode("utf-8")
+    # A parser turns a raw CR LF into LF; as a character reference the CR survives.
+    return xml.replace(b"\r", b"&#13;")
