@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 from pathlib import Path
 
@@ -219,10 +220,8 @@ def test_truncated_answers_give_codec_errors(path, fraction):
     body = path.read_bytes()
     cut = body[: int(len(body) * fraction)]
     json_format = path.suffix == ".json"
-    try:
+    with contextlib.suppress(CodecError):
         codec.decode_list(cut, json_format=json_format)
-    except CodecError:
-        pass
 
 
 @settings(max_examples=300, deadline=None)
@@ -235,8 +234,6 @@ def test_arbitrary_bytes_never_crash_the_codec(body):
         lambda b: codec.decode_one(b, json_format=True),
         codec.decode_schema,
     ):
-        try:
+        with contextlib.suppress(CodecError):
             decode(body)
-        except CodecError:
-            pass
     codec.decode_errors(body)  # never raises at all
