@@ -173,7 +173,8 @@ async def test_permission_denied_names_the_resource(shop, mock):
             headers=XML,
             content=(
                 b'<?xml version="1.0"?><prestashop><errors><error><code>16</code><message>'
-                b"Method GET is not allowed for this resource</message></error></errors></prestashop>"
+                b"Method GET is not allowed for this resource</message></error>"
+                b"</errors></prestashop>"
             ),
         )
     )
@@ -350,7 +351,7 @@ async def test_old_shops_are_refused(sleeps, mock):
             200, headers={**XML, "PSWS-Version": "1.4.11"}, content=ROOT_XML
         )
     )
-    with pytest.raises(errors.UnsupportedVersion, match="older than 1.5"):
+    with pytest.raises(errors.UnsupportedVersion, match=r"older than 1\.5"):
         await Webservice(URL, KEY, sleep=sleeps).connect()
 
 
