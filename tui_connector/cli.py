@@ -8,6 +8,7 @@ reached or refused the key.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,6 +46,19 @@ def build_parser() -> argparse.ArgumentParser:
     fec.add_argument("--year", required=True, help="fiscal year code, e.g. 2026")
     fec.add_argument("--output", type=Path, help="file or folder (default: here)")
     fec.add_argument("--pipe", action="store_true", help="| instead of tab as separator")
+    commands.add_parser("check", help="shop version, what the key may do, what each flow lacks")
+
+    simulator = commands.add_parser("simulator", help="serve a simulated PrestaShop on loopback")
+    simulator.add_argument("--port", type=int, default=0, help="default: a free port")
+    simulator.add_argument("--orders", type=int, default=200, help="demo orders (default 200)")
+    simulator.add_argument("--version", default="8", choices=["1.6", "1.7", "8", "9"])
+    simulator.add_argument("--latency-ms", type=float, default=0.0)
+    simulator.add_argument("--faults", default="", help="e.g. 503=0.1,cut=0.05,rate=10,strip-auth")
+    simulator.add_argument("--seed", type=int, default=1)
+
+    demo = commands.add_parser("demo", help="the simulator and a demo Gestan, nothing to set up")
+    demo.add_argument("--orders", type=int, default=200)
+    demo.add_argument("--exit", action="store_true", help="check the demo shop, then stop")
     return parser
 
 
@@ -95,14 +109,128 @@ def run_export(args: argparse.Namespace, profile: config.Profile) -> int:
     return EXIT_OK
 
 
-HANDLERS = {"settings": run_settings, "export": run_export}
+def run_check(args: argparse.Namespace, profile: config.Profile) -> int:
+    import asyncio
+
+    from tui_connector.prestashop.check import check
+    from tui_connector.prestashop.client import Webservice
+
+    if not profile.shop_url or not profile.api_key:
+        raise SettingsError(
+            "no shop is configured",
+            hint="tui-connector settings set shop.url https://... and shop.api_key ...",
+        )
+
+    async def run():
+        async with Webservice(
+            profile.shop_url,
+            profile.api_key,
+            auth_mode=profile.auth_mode,
+            on_notice=lambda m: print(f"note: {m}", file=sys.stderr),
+        ) as client:
+            return await check(client)
+
+    report = asyncio.run(run())
+    print("\n".join(report.lines()))
+    return EXIT_OK if report.ready else EXIT_ROWS_FAILED
+
+
+def _start_simulator(
+    orders: int,
+    *,
+    port: int = 0,
+    version: str = "8",
+    seed: int = 1,
+    faults: str = "",
+    latency_ms: float = 0.0,
+):
+    from tui_connector.simulator.demo_data import build
+    from tui_connector.simulator.server import Faults, SimulatedShop
+
+    try:
+        plan = Faults.parse(faults)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    plan.latency_ms = latency_ms or plan.latency_ms
+    return SimulatedShop(build(orders=orders, seed=seed), port=port, version=version, faults=plan)
+
+
+def run_simulator(args: argparse.Namespace, profile: config.Profile) -> int:
+    shop = _start_simulator(
+        args.orders,
+        port=args.port,
+        version=args.version,
+        seed=args.seed,
+        faults=args.faults,
+        latency_ms=args.latency_ms,
+    )
+    # Printing the key is the point here: it is the simulator's own, made for this run.
+    print(f"PrestaShop {shop.engine.version} simulator at {shop.url}")
+    print(f"key {shop.key}")
+    print(
+        f"try: TUI_CONNECTOR_SHOP_URL={shop.url} TUI_CONNECTOR_API_KEY={shop.key} "
+        "tui-connector check",
+        flush=True,
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        shop.serve_forever()
+    return EXIT_OK
+
+
+def run_demo(args: argparse.Namespace, profile: config.Profile) -> int:
+    import asyncio
+    import os
+
+    from tui_connector import paths
+    from tui_connector.gestan.database import open_database
+    from tui_connector.prestashop.check import check
+    from tui_connector.prestashop.client import Webservice
+
+    shop = _start_simulator(args.orders).start()
+    database_url = f"sqlite:///{paths.data_dir() / 'demo-gestan.db'}"
+    open_database(database_url)
+
+    async def run():
+        async with Webservice(shop.url, shop.key) as client:
+            return await check(client)
+
+    report = asyncio.run(run())
+    print(f"demo shop: {shop.url} ({args.orders} orders), demo Gestan: {database_url}")
+    print("\n".join(report.lines()))
+    if args.exit or not sys.stdin.isatty():
+        shop.stop()
+        return EXIT_OK
+    os.environ.update(
+        TUI_CONNECTOR_SHOP_URL=shop.url,
+        TUI_CONNECTOR_API_KEY=shop.key,
+        TUI_CONNECTOR_DATABASE=database_url,
+    )
+    print("the demo shop is serving; Ctrl-C stops it", flush=True)
+    try:
+        import threading
+
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        shop.stop()
+    return EXIT_OK
+
+
+HANDLERS = {
+    "settings": run_settings,
+    "export": run_export,
+    "check": run_check,
+    "simulator": run_simulator,
+    "demo": run_demo,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        if args.command is None:
+        if args.command is None:  # the TUI comes here; until then, the help
             parser.print_help()
             return EXIT_OK
         profile = config.load()

@@ -512,9 +512,15 @@ class Webservice:
         return [record for page in pages for record in page]
 
     async def get(
-        self, resource: str, record_id: int | str, *, language: int | None = None
+        self,
+        resource: str,
+        record_id: int | str,
+        *,
+        language: int | None = None,
+        complete: bool = False,
     ) -> Record:
-        json_format = await self._use_json()
+        """One record; `complete` reads it in XML, where no empty field is left out."""
+        json_format = not complete and await self._use_json()
         params = {"output_format": "JSON"} if json_format else {}
         if language is not None:
             params["language"] = str(language)
@@ -592,7 +598,9 @@ class Webservice:
         """Change a few fields: PATCH on 8+, read-modify-PUT before."""
         root = await self.ensure_connected()
         if not root.capabilities.patch:
-            current = await self.get(resource, record_id)
+            # read in XML: a JSON single GET leaves out the fields that are 0 or empty,
+            # and a PUT without them would empty them or be refused
+            current = await self.get(resource, record_id, complete=True)
             return await self.update(resource, record_id, {**current, **changes})
         schema = await self.schema(resource, "synopsis")
         body = codec.encode(schema.resource, {"id": str(int(record_id)), **changes})

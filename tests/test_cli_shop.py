@@ -1,0 +1,52 @@
+"""`tui-connector check`, `demo` and `simulator` as a user or cron runs them."""
+
+from __future__ import annotations
+
+from tui_connector.cli import main
+from tui_connector.simulator.demo_data import build
+from tui_connector.simulator.server import SimulatedShop
+
+
+def test_check_against_the_simulator(monkeypatch, capsys):
+    with SimulatedShop(build(orders=5)) as shop:
+        monkeypatch.setenv("TUI_CONNECTOR_SHOP_URL", shop.url)
+        monkeypatch.setenv("TUI_CONNECTOR_API_KEY", shop.key)
+        assert main(["check"]) == 0
+        out = capsys.readouterr().out
+        assert "PrestaShop 8.1.2" in out and "orders   ready" in out
+        assert shop.key not in out
+
+
+def test_check_names_what_a_limited_key_lacks(monkeypatch, capsys):
+    permissions = {"customers": {"get"}, "addresses": {"get"}, "countries": {"get"}}
+    with SimulatedShop(build(orders=5), permissions=permissions) as shop:
+        monkeypatch.setenv("TUI_CONNECTOR_SHOP_URL", shop.url)
+        monkeypatch.setenv("TUI_CONNECTOR_API_KEY", shop.key)
+        assert main(["check"]) == 1
+        out = capsys.readouterr().out
+        assert "contacts ready" in out
+        assert "orders   missing orders: GET" in out
+
+
+def test_check_exit_3_on_wrong_key_or_no_shop(monkeypatch, capsys):
+    with SimulatedShop(build(orders=1)) as shop:
+        monkeypatch.setenv("TUI_CONNECTOR_SHOP_URL", shop.url)
+        monkeypatch.setenv("TUI_CONNECTOR_API_KEY", "WRONG" * 7)
+        assert main(["check"]) == 3
+        assert "refused the API key" in capsys.readouterr().err
+    monkeypatch.setenv("TUI_CONNECTOR_SHOP_URL", "http://127.0.0.1:9")
+    assert main(["check"]) == 3
+    assert "cannot reach the shop" in capsys.readouterr().err
+    monkeypatch.delenv("TUI_CONNECTOR_SHOP_URL")
+    assert main(["check"]) == 2
+
+
+def test_demo_runs_with_nothing_configured(capsys):
+    assert main(["demo", "--orders", "20", "--exit"]) == 0
+    out = capsys.readouterr().out
+    assert "demo shop: http://127.0.0.1:" in out and "products ready" in out
+
+
+def test_bad_fault_spec_is_a_usage_error(capsys):
+    assert main(["simulator", "--faults", "explode=1"]) == 2
+    assert "unknown fault" in capsys.readouterr().err

@@ -1,0 +1,747 @@
+"""A deterministic French demo shop: the same seed gives the same shop, to the cent.
+
+Orders are priced the way PrestaShop does by default (round per item):
+unit price incl. VAT rounded to the cent, line total = unit x quantity,
+shipping and discounts with their own VAT, totals summed from the lines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from decimal import ROUND_HALF_UP, Decimal
+
+from tui_connector.prestashop.codec import Translated
+from tui_connector.simulator.server import ShopData
+
+CENT = Decimal("0.01")
+SIX = Decimal("0.000001")
+TAXES = {1: Decimal("20"), 2: Decimal("10"), 3: Decimal("5.5"), 4: Decimal("2.1")}
+TAX_GROUPS = {
+    1: (1, "FR Taux standard (20%)"),
+    2: (2, "FR Taux réduit (10%)"),
+    3: (3, "FR Taux réduit (5.5%)"),
+    4: (4, "FR Taux super réduit (2.1%)"),
+}
+# id, name, paid, logable, shipped, delivery (the defaults of a PrestaShop 8 install)
+ORDER_STATES = [
+    (1, "En attente du paiement par chèque", 0, 0, 0, 0),
+    (2, "Paiement accepté", 1, 1, 0, 0),
+    (3, "En cours de préparation", 1, 1, 0, 1),
+    (4, "Expédié", 1, 1, 1, 1),
+    (5, "Livré", 1, 1, 1, 1),
+    (6, "Annulé", 0, 0, 0, 0),
+    (7, "Remboursé", 1, 0, 0, 0),
+    (8, "Erreur de paiement", 0, 0, 0, 0),
+    (9, "En attente de réapprovisionnement (payé)", 1, 1, 0, 0),
+    (10, "En attente de virement bancaire", 0, 0, 0, 0),
+    (11, "Paiement à distance accepté", 1, 1, 0, 0),
+    (12, "En attente de réapprovisionnement (non payé)", 0, 0, 0, 0),
+    (13, "En attente de paiement à la livraison", 0, 0, 0, 0),
+]
+STATE_WEIGHTS = {5: 40, 4: 15, 2: 12, 3: 6, 1: 6, 10: 5, 6: 6, 7: 3, 8: 2, 11: 3, 9: 2}
+PAYMENTS = {1: ("ps_checkpayment", "Chèque"), 10: ("ps_wirepayment", "Virement bancaire")}
+FIRST = [
+    "Marie",
+    "Jean",
+    "Camille",
+    "Louis",
+    "Chloé",
+    "Hugo",
+    "Léa",
+    "Lucas",
+    "Manon",
+    "Paul",
+    "Inès",
+    "Arthur",
+    "Sarah",
+    "Jules",
+    "Emma",
+    "Gabriel",
+    "Alice",
+    "Nathan",
+    "Zoé",
+    "Théo",
+]
+LAST = [
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Thomas",
+    "Robert",
+    "Richard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Lefèvre",
+    "Michel",
+    "Garcia",
+    "Fournier",
+]
+CITIES = [
+    ("75011", "Paris"),
+    ("69003", "Lyon"),
+    ("13006", "Marseille"),
+    ("31000", "Toulouse"),
+    ("33000", "Bordeaux"),
+    ("44000", "Nantes"),
+    ("67000", "Strasbourg"),
+    ("59000", "Lille"),
+]
+STREETS = [
+    "rue de la République",
+    "avenue Jean Jaurès",
+    "rue Victor Hugo",
+    "boulevard Voltaire",
+    "place de la Mairie",
+    "rue des Lilas",
+    "chemin des Vignes",
+    "allée des Tilleuls",
+]
+# category id, parent, name (fr)
+CATEGORIES = [
+    (1, 0, "Racine"),
+    (2, 1, "Accueil"),
+    (3, 2, "Vêtements"),
+    (4, 3, "Homme"),
+    (5, 3, "Femme"),
+    (6, 2, "Accessoires"),
+    (7, 6, "Papeterie"),
+    (8, 6, "Maison"),
+    (9, 2, "Épicerie fine"),
+]
+CATALOGUE = [  # (category, tax group, name, price excl. VAT, with sizes/colours)
+    (4, 1, "T-shirt colibri", "19.120000", True),
+    (5, 1, "Pull imprimé colibri", "29.920000", True),
+    (4, 1, "Chemise en lin", "41.583333", True),
+    (7, 1, "Carnet de notes renard", "10.750000", False),
+    (8, 1, "Coussin ours brun", "15.825000", False),
+    (8, 1, "Mug L'aventure commence", "9.916667", False),
+    (9, 3, "Confiture de figues", "5.592417", False),
+    (9, 3, "Miel de lavande", "8.530806", False),
+    (9, 2, "Jus de pomme artisanal", "3.545455", False),
+    (7, 4, "Revue Le Monde des mots", "6.758080", False),
+]
+SIZES = [(1, "S"), (2, "M"), (3, "L"), (4, "XL")]
+COLOURS = [(11, "Blanc"), (12, "Noir"), (13, "Bleu")]
+
+
+def r2(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def six(value: Decimal) -> str:
+    return str(value.quantize(SIX, rounding=ROUND_HALF_UP))
+
+
+def fr(text: str, en: str | None = None) -> Translated:
+    return Translated({1: en or text, 2: text})
+
+
+def build(
+    orders: int = 200,
+    customers: int | None = None,
+    products: int | None = None,
+    seed: int = 1,
+    start: dt.date = dt.date(2024, 12, 1),
+) -> ShopData:
+    """The demo shop: `orders` orders over two years from `start`."""
+    rng = random.Random(seed)
+    data = ShopData()
+    customers = customers or max(5, orders // 4)
+    _reference_tables(data)
+    catalogue = _catalogue(data, rng, products or len(CATALOGUE))
+    _customers(data, rng, customers, start)
+    _orders(data, rng, orders, catalogue, start)
+    return data
+
+
+def _reference_tables(data: ShopData) -> None:
+    data.insert(
+        "languages",
+        {
+            "id": "1",
+            "name": "English (English)",
+            "iso_code": "en",
+            "locale": "en-US",
+            "language_code": "en-us",
+            "active": "1",
+        },
+    )
+    data.insert(
+        "languages",
+        {
+            "id": "2",
+            "name": "Français (French)",
+            "iso_code": "fr",
+            "locale": "fr-FR",
+            "language_code": "fr",
+            "active": "1",
+        },
+    )
+    data.insert(
+        "currencies",
+        {
+            "id": "1",
+            "name": "Euro",
+            "iso_code": "EUR",
+            "conversion_rate": "1.000000",
+            "active": "1",
+        },
+    )
+    for country_id, iso, name in (
+        (8, "FR", "France"),
+        (3, "BE", "Belgique"),
+        (19, "CH", "Suisse"),
+        (12, "LU", "Luxembourg"),
+    ):
+        data.insert(
+            "countries",
+            {
+                "id": str(country_id),
+                "id_zone": "1",
+                "id_currency": "0",
+                "iso_code": iso,
+                "active": "1",
+                "name": fr(name),
+            },
+        )
+    data.insert("zones", {"id": "1", "name": "Europe", "active": "1"})
+    for group_id, name in ((1, "Visiteur"), (2, "Invité"), (3, "Client")):
+        data.insert(
+            "groups",
+            {
+                "id": str(group_id),
+                "reduction": "0.00",
+                "price_display_method": "0",
+                "show_prices": "1",
+                "name": fr(name),
+            },
+        )
+    data.insert(
+        "shops",
+        {
+            "id": "1",
+            "id_shop_group": "1",
+            "id_category": "2",
+            "active": "1",
+            "name": "Boutique démo",
+        },
+    )
+    for tax_id, rate in TAXES.items():
+        data.insert(
+            "taxes",
+            {
+                "id": str(tax_id),
+                "rate": f"{rate:.3f}",
+                "active": "1",
+                "deleted": "0",
+                "name": fr(f"TVA FR {rate}%"),
+            },
+        )
+    for group_id, (tax_id, name) in TAX_GROUPS.items():
+        data.insert(
+            "tax_rule_groups", {"id": str(group_id), "name": name, "active": "1", "deleted": "0"}
+        )
+        data.insert(
+            "tax_rules",
+            {
+                "id": str(group_id),
+                "id_tax_rules_group": str(group_id),
+                "id_country": "8",
+                "id_state": "0",
+                "zipcode_from": "0",
+                "zipcode_to": "0",
+                "id_tax": str(tax_id),
+                "behavior": "0",
+            },
+        )
+    for carrier_id, name in ((1, "Retrait en boutique"), (2, "Colissimo")):
+        data.insert(
+            "carriers",
+            {
+                "id": str(carrier_id),
+                "deleted": "0",
+                "is_module": "0",
+                "id_tax_rules_group": "1",
+                "name": name,
+                "active": "1",
+                "shipping_handling": "0",
+                "delay": fr("2 à 3 jours"),
+            },
+        )
+    for state_id, name, paid, logable, shipped, delivery in ORDER_STATES:
+        data.insert(
+            "order_states",
+            {
+                "id": str(state_id),
+                "paid": str(paid),
+                "logable": str(logable),
+                "shipped": str(shipped),
+                "delivery": str(delivery),
+                "invoice": str(paid),
+                "deleted": "0",
+                "name": fr(name),
+                "color": "#3498D8",
+            },
+        )
+    for category_id, parent, name in CATEGORIES:
+        depth = 0 if category_id == 1 else 1 if category_id == 2 else 2 if parent == 2 else 3
+        data.insert(
+            "categories",
+            {
+                "id": str(category_id),
+                "id_parent": str(parent),
+                "level_depth": str(depth),
+                "active": "1",
+                "id_shop_default": "1",
+                "is_root_category": "1" if category_id == 2 else "0",
+                "position": "0",
+                "date_add": "2024-01-01 09:00:00",
+                "date_upd": "2024-01-01 09:00:00",
+                "name": fr(name),
+                "link_rewrite": fr(name.lower().replace(" ", "-")),
+            },
+        )
+    data.insert(
+        "product_options",
+        {
+            "id": "1",
+            "is_color_group": "0",
+            "group_type": "select",
+            "position": "0",
+            "name": fr("Taille", "Size"),
+            "public_name": fr("Taille", "Size"),
+        },
+    )
+    data.insert(
+        "product_options",
+        {
+            "id": "2",
+            "is_color_group": "1",
+            "group_type": "color",
+            "position": "1",
+            "name": fr("Couleur", "Color"),
+            "public_name": fr("Couleur", "Color"),
+        },
+    )
+    for value_id, name in SIZES:
+        data.insert(
+            "product_option_values",
+            {
+                "id": str(value_id),
+                "id_attribute_group": "1",
+                "position": str(value_id),
+                "name": fr(name),
+            },
+        )
+    for value_id, name in COLOURS:
+        data.insert(
+            "product_option_values",
+            {
+                "id": str(value_id),
+                "id_attribute_group": "2",
+                "position": str(value_id),
+                "name": fr(name),
+            },
+        )
+
+
+def _catalogue(data: ShopData, rng: random.Random, count: int) -> list[dict]:
+    """Products (and their combinations); returns what can be ordered."""
+    sellable = []
+    for index in range(count):
+        category, tax_group, name, price, variants = CATALOGUE[index % len(CATALOGUE)]
+        if index >= len(CATALOGUE):
+            name = f"{name} n°{index // len(CATALOGUE) + 1}"
+        product_id = index + 1
+        reference = f"DEMO-{product_id:05d}"
+        ean = f"3700000{product_id:05d}"
+        ean += str((10 - sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(ean)) % 10) % 10)
+        product = data.insert(
+            "products",
+            {
+                "id": str(product_id),
+                "id_category_default": str(category),
+                "id_tax_rules_group": str(tax_group),
+                "reference": reference,
+                "ean13": ean,
+                "price": price,
+                "wholesale_price": six(Decimal(price) / 2),
+                "active": "1",
+                "state": "1",
+                "product_type": "combinations" if variants else "standard",
+                "type": "simple",
+                "minimal_quantity": "1",
+                "available_for_order": "1",
+                "show_price": "1",
+                "condition": "new",
+                "visibility": "both",
+                "id_shop_default": "1",
+                "date_add": "2024-01-01 09:00:00",
+                "date_upd": "2024-06-01 09:00:00",
+                "name": fr(name),
+                "link_rewrite": fr(name.lower().replace(" ", "-")),
+                "description_short": fr(f"<p>{name}, de notre sélection.</p>"),
+                "associations": {"categories": [{"id": "2"}, {"id": str(category)}]},
+            },
+        )
+        rate = TAXES[TAX_GROUPS[tax_group][0]]
+        stocks = []
+        if variants:
+            combos = []
+            for size_id, size in SIZES[:3]:
+                for colour_id, colour in COLOURS[:2]:
+                    impact = Decimal("2.500000") if size == "L" else Decimal(0)
+                    combination = data.insert(
+                        "combinations",
+                        {
+                            "id_product": str(product_id),
+                            "reference": f"{reference}-{size}-{colour[:2].upper()}",
+                            "ean13": "",
+                            "price": six(impact),
+                            "wholesale_price": "0.000000",
+                            "minimal_quantity": "1",
+                            "default_on": "1" if not combos else "",
+                            "available_date": "0000-00-00",
+                            "associations": {
+                                "product_option_values": [
+                                    {"id": str(size_id)},
+                                    {"id": str(colour_id)},
+                                ]
+                            },
+                        },
+                    )
+                    combos.append({"id": combination["id"]})
+                    quantity = rng.randint(0, 40)
+                    stocks.append((combination["id"], quantity))
+                    sellable.append(
+                        {
+                            "product": product,
+                            "attribute": combination["id"],
+                            "name": f"{name} - Taille : {size}, Couleur : {colour}",
+                            "reference": combination["reference"],
+                            "price": Decimal(price) + impact,
+                            "rate": rate,
+                            "tax_id": TAX_GROUPS[tax_group][0],
+                            "group": tax_group,
+                        }
+                    )
+            product["associations"]["combinations"] = combos
+            product["associations"]["product_option_values"] = [
+                {"id": str(v)} for v in (1, 2, 3, 11, 12)
+            ]
+        else:
+            sellable.append(
+                {
+                    "product": product,
+                    "attribute": "0",
+                    "name": name,
+                    "reference": reference,
+                    "price": Decimal(price),
+                    "rate": rate,
+                    "tax_id": TAX_GROUPS[tax_group][0],
+                    "group": tax_group,
+                }
+            )
+        total = sum(q for _, q in stocks) if stocks else rng.randint(0, 120)
+        stock_rows = [("0", total), *stocks]
+        product["associations"]["stock_availables"] = []
+        for attribute, quantity in stock_rows:
+            row = data.insert(
+                "stock_availables",
+                {
+                    "id_product": str(product_id),
+                    "id_product_attribute": str(attribute),
+                    "id_shop": "1",
+                    "id_shop_group": "0",
+                    "quantity": str(quantity),
+                    "depends_on_stock": "0",
+                    "out_of_stock": "2",
+                    "location": "",
+                },
+            )
+            product["associations"]["stock_availables"].append(
+                {"id": row["id"], "id_product_attribute": str(attribute)}
+            )
+        product["quantity"] = str(total)
+    return sellable
+
+
+def _customers(data: ShopData, rng: random.Random, count: int, start: dt.date) -> None:
+    for customer_id in range(1, count + 1):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        guest = customer_id % 11 == 0
+        gender = (
+            "2"
+            if first
+            in (
+                "Marie",
+                "Camille",
+                "Chloé",
+                "Léa",
+                "Manon",
+                "Inès",
+                "Sarah",
+                "Emma",
+                "Alice",
+                "Zoé",
+            )
+            else "1"
+        )
+        created = dt.datetime.combine(start, dt.time(9)) + dt.timedelta(hours=customer_id * 7)
+        stamp = created.strftime("%Y-%m-%d %H:%M:%S")
+        email = f"{first}.{last}.{customer_id}@exemple.fr".lower().translate(
+            str.maketrans("éèëïôç", "eeeioc")
+        )
+        data.insert(
+            "customers",
+            {
+                "id": str(customer_id),
+                "id_default_group": "2" if guest else "3",
+                "id_lang": "2",
+                "lastname": last.upper() if customer_id % 3 == 0 else last,
+                "firstname": first,
+                "email": email,
+                "id_gender": gender if customer_id % 13 else "0",
+                "birthday": "0000-00-00",
+                "newsletter": str(customer_id % 2),
+                "optin": "0",
+                "company": "Atelier " + last if customer_id % 9 == 0 else "",
+                "active": "1",
+                "is_guest": "1" if guest else "0",
+                "deleted": "0",
+                "note": "Client fidèle" if customer_id % 17 == 0 else "",
+                "id_shop": "1",
+                "id_shop_group": "1",
+                "date_add": stamp,
+                "date_upd": stamp,
+                "associations": {"groups": [{"id": "2" if guest else "3"}]},
+            },
+        )
+        for alias_index in range(1 + (customer_id % 5 == 0) + (customer_id % 15 == 0)):
+            postcode, city = rng.choice(CITIES)
+            data.insert(
+                "addresses",
+                {
+                    "id_customer": str(customer_id),
+                    "id_manufacturer": "0",
+                    "id_supplier": "0",
+                    "id_warehouse": "0",
+                    "id_country": "8",
+                    "id_state": "0",
+                    "alias": ["Mon adresse", "Bureau", "Maison de campagne"][alias_index],
+                    "company": "",
+                    "lastname": last,
+                    "firstname": first,
+                    "vat_number": "",
+                    "address1": f"{rng.randint(1, 120)} {rng.choice(STREETS)}",
+                    "address2": "",
+                    "postcode": postcode,
+                    "city": city,
+                    "other": "",
+                    "phone": f"01{rng.randint(10000000, 99999999)}",
+                    "phone_mobile": f"06{rng.randint(10000000, 99999999)}"
+                    if alias_index == 0
+                    else "",
+                    "dni": "",
+                    "deleted": "0",
+                    "date_add": stamp,
+                    "date_upd": stamp,
+                },
+            )
+
+
+def _orders(
+    data: ShopData, rng: random.Random, count: int, catalogue: list[dict], start: dt.date
+) -> None:
+    addresses_of: dict[str, list[str]] = {}
+    for address in data.table("addresses").values():
+        addresses_of.setdefault(address["id_customer"], []).append(address["id"])
+    customers = sorted(addresses_of, key=int)
+    states = list(STATE_WEIGHTS)
+    weights = list(STATE_WEIGHTS.values())
+    span = 2 * 365 * 24 * 3600
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    for order_id in range(1, count + 1):
+        placed = dt.datetime.combine(start, dt.time(8)) + dt.timedelta(
+            seconds=span * (order_id - 1) // max(1, count) + rng.randint(0, 3000)
+        )
+        stamp = placed.strftime("%Y-%m-%d %H:%M:%S")
+        customer = rng.choice(customers)
+        delivery = rng.choice(addresses_of[customer])
+        invoice = delivery if rng.random() < 0.85 else rng.choice(addresses_of[customer])
+        state = rng.choices(states, weights)[0]
+        module, payment = PAYMENTS.get(state, ("ps_wirepayment", "Virement bancaire"))
+        lines, products_excl, products_incl = [], Decimal(0), Decimal(0)
+        for item in rng.sample(catalogue, k=min(len(catalogue), rng.choice((1, 1, 2, 2, 3, 4)))):
+            quantity = rng.choice((1, 1, 1, 2, 3))
+            unit_excl = item["price"]
+            unit_incl = r2(unit_excl * (1 + item["rate"] / 100))  # PrestaShop: round per item
+            total_incl = unit_incl * quantity
+            total_excl = r2(unit_excl * quantity)
+            products_excl += total_excl
+            products_incl += total_incl
+            lines.append((item, quantity, unit_excl, unit_incl, total_excl, total_incl))
+        carrier = "2" if rng.random() < 0.9 else "1"
+        ship_excl = Decimal("5.83") if carrier == "2" else Decimal(0)
+        ship_incl = Decimal("7.00") if carrier == "2" else Decimal(0)
+        if products_incl >= 80:
+            ship_excl = ship_incl = Decimal(0)  # free shipping from 80 EUR
+        discount_incl = discount_excl = Decimal(0)
+        if order_id % 7 == 0:  # a 10 % voucher on the goods, VAT at the goods' own rates
+            discount_excl = r2(products_excl / 10)
+            discount_incl = r2(products_incl / 10)
+        paid_incl = products_incl + ship_incl - discount_incl
+        paid_excl = products_excl + ship_excl - discount_excl
+        reference = "".join(rng.choice(letters) for _ in range(9))
+        order_rows, detail_ids = [], []
+        for item, quantity, unit_excl, unit_incl, total_excl, total_incl in lines:
+            detail = data.insert(
+                "order_details",
+                {
+                    "id_order": str(order_id),
+                    "product_id": item["product"]["id"],
+                    "product_attribute_id": item["attribute"],
+                    "id_shop": "1",
+                    "product_name": item["name"],
+                    "product_quantity": str(quantity),
+                    "product_price": six(unit_excl),
+                    "product_reference": item["reference"],
+                    "product_ean13": "",
+                    "id_tax_rules_group": str(item["group"]),
+                    "tax_computation_method": "0",
+                    "unit_price_tax_incl": six(unit_incl),
+                    "unit_price_tax_excl": six(unit_excl),
+                    "total_price_tax_incl": six(total_incl),
+                    "total_price_tax_excl": six(total_excl),
+                    "original_product_price": six(unit_excl),
+                    "associations": {"taxes": [{"id": str(item["tax_id"])}]},
+                },
+            )
+            detail_ids.append(detail["id"])
+            order_rows.append(
+                {
+                    "id": detail["id"],
+                    "product_id": item["product"]["id"],
+                    "product_attribute_id": item["attribute"],
+                    "product_quantity": str(quantity),
+                    "product_name": item["name"],
+                    "product_reference": item["reference"],
+                    "product_ean13": "",
+                    "product_price": six(unit_excl),
+                    "id_customization": "0",
+                    "unit_price_tax_incl": six(unit_incl),
+                    "unit_price_tax_excl": six(unit_excl),
+                }
+            )
+        paid = state in (2, 3, 4, 5, 7, 9, 11)
+        data.insert(
+            "orders",
+            {
+                "id": str(order_id),
+                "id_address_delivery": delivery,
+                "id_address_invoice": invoice,
+                "id_cart": str(order_id),
+                "id_currency": "1",
+                "id_lang": "2",
+                "id_customer": customer,
+                "id_carrier": carrier,
+                "current_state": str(state),
+                "module": module,
+                "invoice_number": str(order_id) if paid else "0",
+                "invoice_date": stamp if paid else "0000-00-00 00:00:00",
+                "delivery_number": "0",
+                "delivery_date": "0000-00-00 00:00:00",
+                "valid": "1" if paid else "0",
+                "date_add": stamp,
+                "date_upd": stamp,
+                "shipping_number": "",
+                "note": "Livrer après 18 h" if order_id % 19 == 0 else "",
+                "id_shop_group": "1",
+                "id_shop": "1",
+                "secure_key": f"{rng.getrandbits(128):032x}",
+                "payment": payment,
+                "recyclable": "0",
+                "gift": "0",
+                "gift_message": "",
+                "mobile_theme": "0",
+                "total_discounts": six(discount_incl),
+                "total_discounts_tax_incl": six(discount_incl),
+                "total_discounts_tax_excl": six(discount_excl),
+                "total_paid": six(paid_incl),
+                "total_paid_tax_incl": six(paid_incl),
+                "total_paid_tax_excl": six(paid_excl),
+                "total_paid_real": six(paid_incl if paid else Decimal(0)),
+                "total_products": six(products_excl),
+                "total_products_wt": six(products_incl),
+                "total_shipping": six(ship_incl),
+                "total_shipping_tax_incl": six(ship_incl),
+                "total_shipping_tax_excl": six(ship_excl),
+                "carrier_tax_rate": "20.000",
+                "total_wrapping": "0.000000",
+                "total_wrapping_tax_incl": "0.000000",
+                "total_wrapping_tax_excl": "0.000000",
+                "round_mode": "2",
+                "round_type": "1",
+                "conversion_rate": "1.000000",
+                "reference": reference,
+                "associations": {"order_rows": order_rows},
+            },
+        )
+        data.insert(
+            "order_histories",
+            {
+                "id_employee": "0",
+                "id_order_state": str(state),
+                "id_order": str(order_id),
+                "date_add": stamp,
+            },
+        )
+        data.insert(
+            "order_carriers",
+            {
+                "id_order": str(order_id),
+                "id_carrier": carrier,
+                "id_order_invoice": "0",
+                "weight": "0.500000",
+                "shipping_cost_tax_excl": six(ship_excl),
+                "shipping_cost_tax_incl": six(ship_incl),
+                "tracking_number": "",
+                "date_add": stamp,
+            },
+        )
+        if discount_incl:
+            data.insert(
+                "order_cart_rules",
+                {
+                    "id_order": str(order_id),
+                    "id_cart_rule": "1",
+                    "id_order_invoice": "0",
+                    "name": "Bienvenue -10 %",
+                    "value": six(discount_incl),
+                    "value_tax_excl": six(discount_excl),
+                    "free_shipping": "0",
+                    "deleted": "0",
+                },
+            )
+        if paid:
+            data.insert(
+                "order_payments",
+                {
+                    "order_reference": reference,
+                    "id_currency": "1",
+                    "amount": str(r2(paid_incl)),
+                    "payment_method": payment,
+                    "conversion_rate": "1.000000",
+                    "transaction_id": "",
+                    "card_number": "",
+                    "card_brand": "",
+                    "card_expiration": "",
+                    "card_holder": "",
+                    "date_add": stamp,
+                },
+            )
