@@ -246,3 +246,15 @@ def test_demo_data_is_deterministic_and_adds_up_to_the_cent():
         assert total == Decimal(order["total_paid_tax_incl"])
     states = {o["current_state"] for o in first.table("orders").values()}
     assert {"5", "6"} <= states  # delivered and cancelled at least
+
+
+def test_images_upload_fetch_and_head(shop):
+    with SyncWebservice(shop.url, shop.key) as client:
+        picture = b"\xff\xd8\xff\xe0JFIF-demo-bytes\xff\xd9"
+        image = client.upload_image(2, picture, filename="cover.jpg")
+        assert client.get_image(2, int(image["id"])) == picture
+        assert client.get("products", 2)["associations"]["images"][-1]["id"] == image["id"]
+        headers = client.head("products")
+        assert headers["PSWS-Version"] == "8.1.2"
+        with pytest.raises(errors.NotFound):
+            client.get_image(2, 999)
