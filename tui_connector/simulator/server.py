@@ -108,17 +108,17 @@ class ShopData:
     def __init__(self, tables: dict[str, dict[int, dict]] | None = None):
         self.tables: dict[str, dict[int, dict]] = tables or {}
         self.lock = threading.RLock()
+        # like AUTO_INCREMENT: never reuses the id of a deleted record
+        self._last_id = {name: max(rows, default=0) for name, rows in self.tables.items()}
 
     def table(self, resource: str) -> dict[int, dict]:
         return self.tables.setdefault(resource, {})
 
-    def next_id(self, resource: str) -> int:
-        table = self.table(resource)
-        return max(table, default=0) + 1
-
     def insert(self, resource: str, record: dict) -> dict:
         with self.lock:
-            record_id = int(record.get("id") or self.next_id(resource))
+            last = self._last_id.get(resource, 0)
+            record_id = int(record.get("id") or last + 1)
+            self._last_id[resource] = max(last, record_id)
             record["id"] = str(record_id)
             self.table(resource)[record_id] = record
             return record
