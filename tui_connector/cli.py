@@ -48,6 +48,16 @@ def build_parser() -> argparse.ArgumentParser:
     fec.add_argument("--pipe", action="store_true", help="| instead of tab as separator")
     commands.add_parser("check", help="shop version, what the key may do, what each flow lacks")
 
+    sync = commands.add_parser("sync", help="read, then execute every row that has work to do")
+    sync.add_argument("flow", choices=["contacts", "products", "stock"])
+    sync.add_argument("--dry-run", action="store_true", help="read and show the plan only")
+    sync.add_argument("--json", action="store_true", help="print one JSON document")
+    sync.add_argument(
+        "--create-families",
+        action="store_true",
+        help="products: Gestan families from the shop's categories, mapped",
+    )
+
     simulator = commands.add_parser("simulator", help="serve a simulated PrestaShop on loopback")
     simulator.add_argument("--port", type=int, default=0, help="default: a free port")
     simulator.add_argument("--orders", type=int, default=200, help="demo orders (default 200)")
@@ -185,10 +195,15 @@ def run_demo(args: argparse.Namespace, profile: config.Profile) -> int:
     from tui_connector.gestan.database import open_database
     from tui_connector.prestashop.check import check
     from tui_connector.prestashop.client import Webservice
+    from tui_connector.simulator import demo_gestan
 
     shop = _start_simulator(args.orders).start()
-    database_url = f"sqlite:///{paths.data_dir() / 'demo-gestan.db'}"
+    demo_file = paths.data_dir() / "demo-gestan.db"
+    for stale in demo_file.parent.glob(demo_file.name + "*"):  # a fresh demo every time
+        stale.unlink()
+    database_url = f"sqlite:///{demo_file}"
     open_database(database_url)
+    demo_gestan.seed(shop.data)
 
     async def run():
         async with Webservice(shop.url, shop.key) as client:
@@ -217,7 +232,77 @@ def run_demo(args: argparse.Namespace, profile: config.Profile) -> int:
     return EXIT_OK
 
 
+def _progress_printer(enabled: bool):
+    def show(done: int, total: int, label: str) -> None:
+        width = 30
+        filled = int(width * done / total) if total else width
+        print(
+            f"\r{'█' * filled}{'░' * (width - filled)} {done}/{total} {label[:30]:<30}",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return show if enabled else None
+
+
+def run_sync(args: argparse.Namespace, profile: config.Profile) -> int:
+    import json
+
+    from tui_connector.sync.runner import make_client, make_flow
+
+    open_gestan(profile)
+    progress = _progress_printer(sys.stderr.isatty() and not args.json)
+    with make_client(profile) as client:
+        flow = make_flow(args.flow, client, create_families=args.create_families)
+        rows = flow.read(progress=progress)
+        todo = [row for row in rows if row.action or row.blocked or row.conflict]
+        for row in todo:
+            row.selected = True
+        if args.dry_run:
+            plan = {
+                "flow": args.flow,
+                "dry_run": True,
+                "rows": [
+                    {
+                        "shop_id": r.shop_id,
+                        "shop_sub_id": r.shop_sub_id,
+                        "gestan_id": r.gestan_id,
+                        "status": r.status,
+                        "outcome": None,
+                        "invoice": None,
+                        "message": r.reason,
+                    }
+                    for r in todo
+                ],
+            }
+            if args.json:
+                print(json.dumps(plan, ensure_ascii=False))
+            else:
+                for row in todo:
+                    print(
+                        f"{row.status:<24} {row.columns.get('label', row.key)[:50]}"
+                        + (f"  ({row.reason})" if row.reason else "")
+                    )
+                print(f"{len(todo)} of {len(rows)} rows have something to do (dry run)")
+            return EXIT_OK
+        report = flow.execute(todo, progress=progress)
+    if progress:
+        print(file=sys.stderr)
+    if args.json:
+        print(json.dumps(report.as_json(), ensure_ascii=False))
+    else:
+        for result in report.results:
+            if result.outcome in ("failed", "blocked"):
+                print(f"{result.outcome:<8} {result.status:<24} {result.message}")
+        print(report.summary())
+    if report.error:
+        return EXIT_UNREACHABLE
+    return EXIT_OK if report.ok else EXIT_ROWS_FAILED
+
+
 HANDLERS = {
+    "sync": run_sync,
     "settings": run_settings,
     "export": run_export,
     "check": run_check,

@@ -141,6 +141,7 @@ class Webservice:
         self._http: httpx.AsyncClient | None = None
         self.root: ShopRoot | None = None
         self.requests_made = 0
+        self._schemas: dict[tuple[str, str], Schema] = {}  # a shop's schemas do not change
         parsed = urlparse(self.base_url)
         if parsed.scheme == "http" and not is_loopback(parsed.hostname):
             self.on_notice(
@@ -535,8 +536,10 @@ class Webservice:
     async def schema(self, resource: str, kind: str = "synopsis") -> Schema:
         if kind not in ("blank", "synopsis"):
             raise ValueError("schema is blank or synopsis")
-        response = await self.request("GET", resource, params={"schema": kind})
-        return codec.decode_schema(response.content)
+        if (resource, kind) not in self._schemas:
+            response = await self.request("GET", resource, params={"schema": kind})
+            self._schemas[resource, kind] = codec.decode_schema(response.content)
+        return self._schemas[resource, kind]
 
     async def blank(self, resource: str) -> Record:
         response = await self.request("GET", resource, params={"schema": "blank"})

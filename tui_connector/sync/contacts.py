@@ -1,0 +1,299 @@
+"""Contacts: shop customers (with addresses, phones, civility) into Gestan contacts.
+
+Statuses: Ajout, Mise à jour, A jour. A contact with the same e-mail in
+Gestan is linked, not duplicated. A customer with several addresses needs
+a choice of billing and delivery address: the read proposes those of the
+customer's latest order, execute uses what was chosen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tui_connector.gestan import models as m
+from tui_connector.gestan import settings
+from tui_connector.prestashop.client import SyncWebservice
+from tui_connector.prestashop.query import Filter, Query
+from tui_connector.sync.core import (
+    Action,
+    Flow,
+    Origin,
+    Outcome,
+    Progress,
+    Row,
+    RowResult,
+    content_hash,
+    links,
+    save_link,
+)
+from tui_connector.sync.shop_facts import ShopFacts, read_facts
+
+RESOURCE = "customers"
+ADD, UPDATE, UP_TO_DATE = "Ajout", "Mise à jour", "A jour"
+
+
+@dataclass(frozen=True)
+class ContactOptions:
+    addresses: bool = True
+    phones: bool = True
+    comments: bool = True
+    civilities: dict[str, str] | None = None  # id_gender -> Gestan civility code
+
+    @classmethod
+    def from_settings(cls) -> ContactOptions:
+        return cls(
+            addresses=settings.get_bool("sync.addresses"),
+            phones=settings.get_bool("sync.phones"),
+            comments=settings.get_bool("sync.comments"),
+            civilities=settings.family_keys("civility."),
+        )
+
+
+def contact_code(shop_id: int) -> str:
+    return f"C{shop_id:06d}"
+
+
+def map_address(address: dict, facts: ShopFacts) -> dict:
+    """A shop address as Gestan Address values (pure)."""
+    return {
+        "alias": address.get("alias", "")[:64],
+        "company": address.get("company", "")[:128],
+        "last_name": address.get("lastname", "")[:128],
+        "first_name": address.get("firstname", "")[:128],
+        "line1": address.get("address1", "")[:255],
+        "line2": address.get("address2", "")[:255],
+        "postcode": address.get("postcode", "")[:16],
+        "city": address.get("city", "").strip()[:128],
+        "country_code": facts.country_iso(address.get("id_country", 0))[:3],
+        "country": facts.country_name(address.get("id_country", 0))[:128],
+        "phone": address.get("phone", "")[:32],
+        "mobile": address.get("phone_mobile", "")[:32],
+        "vat_number": address.get("vat_number", "")[:32],
+    }
+
+
+def map_customer(customer: dict, billing: dict | None, options: ContactOptions) -> tuple[dict, str]:
+    """Gestan Contact values for a customer, and a warning (pure)."""
+    warning = ""
+    civility_code = None
+    gender = customer.get("id_gender", "") or "0"
+    if gender != "0":
+        civility_code = (options.civilities or {}).get(gender)
+        if civility_code is None:
+            warning = f"civilité inconnue: id_gender {gender} (réglez civility.{gender})"
+    values = {
+        "civility_code": civility_code,
+        "last_name": customer.get("lastname", "")[:128],
+        "first_name": customer.get("firstname", "")[:128],
+        "company": customer.get("company", "")[:128],
+        "email": customer.get("email", "").strip().lower()[:255],
+        "is_guest": customer.get("is_guest") == "1",
+        "comment": customer.get("note", "") if options.comments else "",
+        "phone": (billing or {}).get("phone", "")[:32] if options.phones else "",
+        "mobile": (billing or {}).get("phone_mobile", "")[:32] if options.phones else "",
+    }
+    return values, warning
+
+
+class ContactsFlow(Flow):
+    name = "contacts"
+
+    def __init__(self, client: SyncWebservice, options: ContactOptions | None = None):
+        super().__init__(client)
+        self.options = options or ContactOptions.from_settings()
+        self.facts: ShopFacts | None = None
+
+    # --- read ---------------------------------------------------------------------
+
+    def read(self, progress: Progress | None = None, *, only: list[int] | None = None) -> list[Row]:
+        self.facts = read_facts(self.client)
+        if only:
+            customers = self.client.get_many("customers", only)
+            addresses = self.client.get_many("addresses", only, key="id_customer")
+        else:
+            customers = [c for page in self.client.iter_pages("customers") for c in page]
+            addresses = [
+                a
+                for page in self.client.iter_pages(
+                    "addresses", Query(filters={"deleted": Filter.equals(0)})
+                )
+                for a in page
+            ]
+        by_customer: dict[str, list[dict]] = {}
+        for address in addresses:
+            if address.get("deleted") != "1" and address.get("id_customer", "0") != "0":
+                by_customer.setdefault(address["id_customer"], []).append(address)
+        several = [cid for cid, found in by_customer.items() if len(found) > 1]
+        latest = self._latest_order_addresses(several)
+        known = links(RESOURCE)
+        emails = {
+            c.email.lower(): c.id
+            for c in m.Contact.select(m.Contact.id, m.Contact.email)
+            if c.email
+        }
+        rows = []
+        for index, customer in enumerate(customers):
+            rows.append(
+                self._row(customer, by_customer.get(customer["id"], []), latest, known, emails)
+            )
+            if progress and index % 200 == 0:
+                progress(index + 1, len(customers), "lecture des clients")
+        return rows
+
+    def _latest_order_addresses(self, customer_ids: list[str]) -> dict[str, tuple[str, str]]:
+        if not customer_ids:
+            return {}
+        orders = self.client.get_many(
+            "orders",
+            customer_ids,
+            key="id_customer",
+            display=("id", "id_customer", "id_address_delivery", "id_address_invoice"),
+        )
+        latest: dict[str, tuple[int, str, str]] = {}
+        for order in orders:
+            customer = order["id_customer"]
+            if customer not in latest or int(order["id"]) > latest[customer][0]:
+                latest[customer] = (
+                    int(order["id"]),
+                    order["id_address_invoice"],
+                    order["id_address_delivery"],
+                )
+        return {c: (billing, delivery) for c, (_, billing, delivery) in latest.items()}
+
+    def _row(self, customer, addresses, latest, known, emails) -> Row:
+        shop_id = int(customer["id"])
+        address_ids = [a["id"] for a in addresses]
+        billing, delivery = latest.get(customer["id"], ("", ""))
+        if billing not in address_ids:
+            billing = address_ids[0] if address_ids else ""
+        if delivery not in address_ids:
+            delivery = billing
+        chosen = next((a for a in addresses if a["id"] == billing), None)
+        values, warning = map_customer(customer, chosen, self.options)
+        digest = content_hash([values, [map_address(a, self.facts) for a in addresses]])
+        link = known.get((shop_id, 0))
+        gestan_id = (
+            link.gestan_id if link else emails.get(values["email"]) if values["email"] else None
+        )
+        if link and link.content_hash == digest:
+            status, action = UP_TO_DATE, None
+        elif gestan_id:
+            status, action = UPDATE, Action.UPDATE_GESTAN
+        else:
+            status, action = ADD, Action.CREATE_GESTAN
+        reason = warning
+        if link is None and gestan_id:
+            reason = "; ".join(filter(None, ["lié par e-mail à un contact Gestan", warning]))
+        return Row(
+            key=f"customer:{shop_id}",
+            origin=Origin.SHOP,
+            status=status,
+            action=action,
+            shop_id=shop_id,
+            gestan_id=gestan_id,
+            columns={
+                "last_name": values["last_name"],
+                "first_name": values["first_name"],
+                "email": values["email"],
+                "label": f"{values['first_name']} {values['last_name']}".strip(),
+            },
+            reason=reason,
+            payload={
+                "customer": customer,
+                "addresses": addresses,
+                "digest": digest,
+                "needs_choice": len(addresses) > 1,
+            },
+            choices={"billing": billing, "delivery": delivery},
+        )
+
+    # --- execute ------------------------------------------------------------------
+
+    def apply(self, row: Row) -> RowResult:
+        customer = row.payload["customer"]
+        addresses = row.payload["addresses"]
+        billing_id = row.choices.get("billing", "")
+        delivery_id = row.choices.get("delivery", "") or billing_id
+        billing = next((a for a in addresses if a["id"] == billing_id), None)
+        values, warning = map_customer(customer, billing, self.options)
+        contact = self.upsert_contact(row.shop_id, values, row.gestan_id)
+        if self.options.addresses:
+            self._write_addresses(contact, addresses, billing_id, delivery_id)
+        save_link(
+            RESOURCE,
+            row.shop_id,
+            0,
+            contact.id,
+            date_upd=customer.get("date_upd", ""),
+            digest=row.payload["digest"],
+        )
+        created = row.action == Action.CREATE_GESTAN
+        return RowResult(
+            key=row.key,
+            outcome=Outcome.CREATED if created else Outcome.UPDATED,
+            message=warning,
+            shop_id=row.shop_id,
+            gestan_id=contact.id,
+            status=row.status,
+        )
+
+    def upsert_contact(self, shop_id: int, values: dict, gestan_id: int | None) -> m.Contact:
+        civility_code = values.pop("civility_code")
+        civility = (
+            m.Civility.get_or_none(m.Civility.code == civility_code) if civility_code else None
+        )
+        contact = m.Contact.get_or_none(m.Contact.id == gestan_id) if gestan_id else None
+        if contact is None:
+            code = contact_code(shop_id)
+            contact = m.Contact(code=code, account=f"411{code}")
+        for name, value in values.items():
+            if name == "comment" and not value:
+                continue  # an empty shop note does not wipe a Gestan comment
+            if name in ("phone", "mobile") and not self.options.phones:
+                continue
+            setattr(contact, name, value)
+        if civility is not None or contact.civility_id is None:
+            contact.civility = civility
+        contact.updated_at = m.now()
+        contact.save()
+        return contact
+
+    def _write_addresses(self, contact, addresses, billing_id, delivery_id) -> None:
+        known = links("addresses")
+        for address in addresses:
+            shop_id = int(address["id"])
+            values = map_address(address, self.facts or ShopFacts())
+            kind = (
+                m.Address.BILLING
+                if address["id"] == billing_id
+                else m.Address.DELIVERY
+                if address["id"] == delivery_id
+                else m.Address.OTHER
+            )
+            link = known.get((shop_id, 0))
+            row = m.Address.get_or_none(m.Address.id == link.gestan_id) if link else None
+            if row is None:
+                row = m.Address(contact=contact)
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.contact = contact
+            row.kind = kind
+            row.save()
+            save_link("addresses", shop_id, 0, row.id, date_upd=address.get("date_upd", ""))
+
+
+def import_customer(
+    client: SyncWebservice, shop_id: int, options: ContactOptions | None = None
+) -> m.Contact:
+    """Import one customer now (an order's missing customer); returns its Gestan contact."""
+    flow = ContactsFlow(client, options)
+    rows = flow.read(only=[shop_id])
+    if not rows:
+        raise KeyError(f"customer {shop_id} is not in the shop")
+    row = rows[0]
+    if row.action is None:
+        return m.Contact.get_by_id(row.gestan_id)
+    flow.apply(row)
+    return m.Contact.get_by_id(
+        m.Link.get((m.Link.resource == RESOURCE) & (m.Link.shop_id == shop_id)).gestan_id
+    )

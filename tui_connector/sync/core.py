@@ -1,0 +1,290 @@
+"""The shape every flow shares: rows with a status, a read that writes nothing, an execute
+that commits row by row, stops between two rows, and reports.
+
+The TUI shows any flow with one screen because every flow speaks this.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import threading
+import traceback
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import peewee as pw
+
+from tui_connector.errors import ConnectorError
+from tui_connector.gestan import models as m
+from tui_connector.gestan.database import write_transaction
+from tui_connector.prestashop.client import SyncWebservice
+from tui_connector.prestashop.errors import PrestaShopError
+
+
+class Outcome:
+    CREATED = "created"
+    UPDATED = "updated"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    ALL = (CREATED, UPDATED, SKIPPED, FAILED, BLOCKED)
+
+
+class Origin:
+    SHOP = "shop"  # green rows
+    GESTAN = "gestan"  # yellow rows
+
+
+class Action:
+    """What executing a row does; None: nothing to do."""
+
+    CREATE_GESTAN = "create_gestan"
+    UPDATE_GESTAN = "update_gestan"
+    LINK = "link"
+    UPDATE_SHOP = "update_shop"
+    CREATE_SHOP = "create_shop"
+
+
+@dataclass
+class Row:
+    key: str  # unique within a read, e.g. "customer:12" or "product:3:17"
+    origin: str
+    status: str  # the words the user sees: Ajout, A jour, Conflit...
+    action: str | None = None
+    shop_id: int | None = None
+    shop_sub_id: int = 0
+    gestan_id: int | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    reason: str = ""  # why it is blocked, or in conflict, or a warning
+    blocked: bool = False
+    conflict: bool = False
+    selected: bool = False
+    payload: dict[str, Any] = field(default_factory=dict)
+    choices: dict[str, Any] = field(default_factory=dict)  # what the user decides
+
+    def __post_init__(self) -> None:
+        if not self.selected:
+            self.selected = bool(self.action) and not self.blocked and not self.conflict
+
+
+@dataclass
+class RowResult:
+    key: str
+    outcome: str
+    message: str = ""
+    shop_id: int | None = None
+    shop_sub_id: int = 0
+    gestan_id: int | None = None
+    status: str = ""
+    invoice: str | None = None
+    fatal: bool = False  # the shop or the database is gone: stop the run
+
+    def as_json(self) -> dict:
+        return {
+            "shop_id": self.shop_id,
+            "shop_sub_id": self.shop_sub_id,
+            "gestan_id": self.gestan_id,
+            "status": self.status,
+            "outcome": self.outcome,
+            "invoice": self.invoice,
+            "message": self.message,
+        }
+
+
+@dataclass
+class Report:
+    flow: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None = None
+    results: list[RowResult] = field(default_factory=list)
+    stopped: bool = False
+    error: str = ""  # what ended the run early, if anything
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(Outcome.ALL, 0)
+        for result in self.results:
+            counts[result.outcome] += 1
+        return counts
+
+    @property
+    def ok(self) -> bool:
+        counts = self.counts
+        return not (counts[Outcome.FAILED] or counts[Outcome.BLOCKED] or self.error)
+
+    def as_json(self) -> dict:
+        return {
+            "flow": self.flow,
+            "started_at": self.started_at.isoformat(timespec="seconds"),
+            "finished_at": self.finished_at.isoformat(timespec="seconds")
+            if self.finished_at
+            else None,
+            "counts": self.counts,
+            "stopped": self.stopped,
+            "error": self.error or None,
+            "rows": [r.as_json() for r in self.results],
+        }
+
+    def summary(self) -> str:
+        c = self.counts
+        text = (
+            f"{self.flow}: {c['created']} created, {c['updated']} updated, "
+            f"{c['skipped']} skipped, {c['failed']} failed, {c['blocked']} blocked"
+        )
+        if self.stopped:
+            text += " (stopped)"
+        if self.error:
+            text += f"\n  run ended: {self.error}"
+        return text
+
+
+Progress = Callable[[int, int, str], None]  # done, total, label
+
+
+class Flow(ABC):
+    """read() decides, writes nothing; execute() does the selected rows, one transaction each."""
+
+    name = ""
+
+    def __init__(self, client: SyncWebservice):
+        self.client = client
+
+    @abstractmethod
+    def read(self, progress: Progress | None = None) -> list[Row]: ...
+
+    @abstractmethod
+    def apply(self, row: Row) -> RowResult:
+        """Do one row inside the open transaction; raise to roll it back."""
+
+    def execute(
+        self,
+        rows: Iterable[Row],
+        *,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Report:
+        rows = [row for row in rows if row.selected]
+        report = Report(self.name, m.now())
+        run = m.SyncRun.create(flow=self.name)
+        for index, row in enumerate(rows):
+            if cancel is not None and cancel.is_set():
+                report.stopped = True
+                break
+            result = self._run_one(row)
+            report.results.append(result)
+            m.SyncRunLine.create(
+                run=run,
+                shop_id=result.shop_id,
+                shop_sub_id=result.shop_sub_id,
+                gestan_id=result.gestan_id,
+                status=result.status[:64],
+                outcome=result.outcome,
+                message=result.message,
+            )
+            if progress:
+                progress(index + 1, len(rows), row.columns.get("label", row.key))
+            if result.fatal:
+                report.error = result.message
+                break
+        report.finished_at = m.now()
+        counts = report.counts
+        m.SyncRun.update(
+            finished_at=report.finished_at,
+            status="stopped" if report.stopped else ("failed" if report.error else "done"),
+            message=report.error,
+            **{k: counts[k] for k in Outcome.ALL},
+        ).where(m.SyncRun.id == run.id).execute()
+        return report
+
+    def _run_one(self, row: Row) -> RowResult:
+        base = {
+            "key": row.key,
+            "shop_id": row.shop_id,
+            "shop_sub_id": row.shop_sub_id,
+            "gestan_id": row.gestan_id,
+            "status": row.status,
+        }
+        if row.blocked:
+            return RowResult(outcome=Outcome.BLOCKED, message=row.reason, **base)
+        if row.conflict and not row.choices.get("winner"):
+            return RowResult(
+                outcome=Outcome.SKIPPED, message=f"conflict left as it is: {row.reason}", **base
+            )
+        try:
+            with write_transaction():
+                return self.apply(row)
+        except (PrestaShopError, ConnectorError) as exc:
+            # exit code 3: the shop or the database is gone, the next rows would fail alike
+            return RowResult(
+                outcome=Outcome.FAILED, message=str(exc), fatal=exc.exit_code == 3, **base
+            )
+        except (pw.DatabaseError, ValueError, KeyError, TypeError) as exc:
+            detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            return RowResult(
+                outcome=Outcome.FAILED,
+                message=detail,
+                fatal=isinstance(exc, pw.OperationalError),
+                **base,
+            )
+
+
+# --- links: which Gestan record is this shop record? ----------------------------------
+
+
+def content_hash(values: Any) -> str:
+    text = json.dumps(values, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def links(resource: str) -> dict[tuple[int, int], m.Link]:
+    return {
+        (link.shop_id, link.shop_sub_id): link
+        for link in m.Link.select().where(m.Link.resource == resource)
+    }
+
+
+def save_link(
+    resource: str,
+    shop_id: int,
+    shop_sub_id: int,
+    gestan_id: int,
+    *,
+    date_upd: str = "",
+    digest: str = "",
+) -> m.Link:
+    link = m.Link.get_or_none(
+        (m.Link.resource == resource)
+        & (m.Link.shop_id == shop_id)
+        & (m.Link.shop_sub_id == shop_sub_id)
+    )
+    if link is None:
+        return m.Link.create(
+            resource=resource,
+            shop_id=shop_id,
+            shop_sub_id=shop_sub_id,
+            gestan_id=gestan_id,
+            shop_date_upd=date_upd,
+            content_hash=digest,
+        )
+    link.gestan_id = gestan_id
+    link.shop_date_upd = date_upd
+    link.content_hash = digest
+    link.synced_at = m.now()
+    link.save()
+    return link
+
+
+def unlink(resource: str, shop_id: int, shop_sub_id: int = 0) -> int:
+    return (
+        m.Link.delete()
+        .where(
+            (m.Link.resource == resource)
+            & (m.Link.shop_id == shop_id)
+            & (m.Link.shop_sub_id == shop_sub_id)
+        )
+        .execute()
+    )

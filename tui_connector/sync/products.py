@@ -1,0 +1,577 @@
+"""Products, both ways. Each combination is its own Gestan product (with a parent).
+
+Statuses: Ajout vers Gestan, Mise à jour Gestan, Mise à jour Prestashop,
+Ajout Prestashop, A jour, Conflit (both sides changed since the last
+sync, or an unlinked pair that differ: nothing is overwritten until the
+user picks a side), and Bloquée (an unmapped category, an unknown VAT).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal
+
+from tui_connector.errors import ConnectorError
+from tui_connector.gestan import models as m
+from tui_connector.gestan import settings
+from tui_connector.prestashop.client import SyncWebservice
+from tui_connector.prestashop.codec import Translated, text
+from tui_connector.prestashop.errors import NotFound
+from tui_connector.prestashop.query import Filter, Query
+from tui_connector.sync.core import (
+    Action,
+    Flow,
+    Origin,
+    Outcome,
+    Progress,
+    Row,
+    RowResult,
+    content_hash,
+    links,
+    save_link,
+)
+from tui_connector.sync.shop_facts import ShopFacts, read_facts
+
+RESOURCE = "products"
+TO_GESTAN, UPDATE_GESTAN = "Ajout vers Gestan", "Mise à jour Gestan"
+UPDATE_SHOP, TO_SHOP = "Mise à jour Prestashop", "Ajout Prestashop"
+UP_TO_DATE, CONFLICT, BLOCKED = "A jour", "Conflit", "Bloquée"
+SIX = Decimal("0.000001")
+INITIAL_STOCK = "initial_shop"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A sellable thing as both sides can compare it: shop product or combination."""
+
+    code: str
+    ean13: str
+    label: str
+    attribute_label: str
+    price_excl: Decimal
+    vat_rate: Decimal | None
+    family: str | None
+    active: bool
+
+    def digest(self) -> str:
+        return content_hash(
+            [
+                self.code,
+                self.ean13,
+                self.label,
+                self.attribute_label,
+                str(self.price_excl),
+                str(self.vat_rate),
+                self.family,
+                self.active,
+            ]
+        )
+
+    def same_as(self, other: Unit) -> bool:
+        return self.digest() == other.digest()
+
+
+def _price(value: str) -> Decimal:
+    return Decimal(value or "0").quantize(SIX)
+
+
+def shop_unit(
+    product: dict, combination: dict | None, facts: ShopFacts, families: dict[str, str]
+) -> Unit:
+    """A shop product or one of its combinations as a Unit (pure)."""
+    name = text(product.get("name"), facts.language).strip() or f"Produit {product['id']}"
+    reference = product.get("reference", "").strip()
+    attribute_label = ""
+    if combination is not None:
+        parts = []
+        for value in combination.get("associations", {}).get("product_option_values", []):
+            option = facts.option_values.get(int(value.get("id") or 0))
+            if option:
+                group = facts.option_groups.get(option["group"], "")
+                parts.append(f"{group} - {option['name']}" if group else option["name"])
+        attribute_label = ", ".join(parts)
+        code = (
+            combination.get("reference", "").strip()
+            or f"{reference or 'PS' + product['id']}-{combination['id']}"
+        )
+        ean13 = combination.get("ean13", "").strip()
+        price = _price(product.get("price")) + _price(combination.get("price"))
+    else:
+        code = reference or f"PS{product['id']}"
+        ean13 = product.get("ean13", "").strip()
+        price = _price(product.get("price"))
+    label = f"{name} - {attribute_label}" if attribute_label else name
+    group = int(product.get("id_tax_rules_group") or 0)
+    rate = facts.group_rates.get(group) if group else Decimal(0)
+    return Unit(
+        code=code[:64],
+        ean13=ean13[:13],
+        label=label[:255],
+        attribute_label=attribute_label[:255],
+        price_excl=price,
+        vat_rate=None if rate is None else Decimal(rate).quantize(Decimal("0.001")),
+        family=families.get(product.get("id_category_default", "")),
+        active=product.get("active") == "1",
+    )
+
+
+def gestan_unit(product: m.Product) -> Unit:
+    return Unit(
+        code=product.code,
+        ean13=product.ean13,
+        label=product.label,
+        attribute_label=product.attribute_label,
+        price_excl=product.price_excl,
+        vat_rate=product.vat_rate.rate if product.vat_rate_id else None,
+        family=product.family.code if product.family_id else None,
+        active=product.active,
+    )
+
+
+def slug(label: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "produit"
+
+
+def valid_ean13(code: str) -> bool:
+    if not re.fullmatch(r"\d{13}", code):
+        return False
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(code[:12]))
+    return (10 - total % 10) % 10 == int(code[12])
+
+
+def shop_stock(stock_rows: list[dict]) -> dict[tuple[int, int], dict]:
+    return {(int(s["id_product"]), int(s.get("id_product_attribute") or 0)): s for s in stock_rows}
+
+
+def gestan_stock(product_id: int) -> Decimal:
+    total = m.StockLevel.select(m.StockLevel.quantity).where(m.StockLevel.product == product_id)
+    return sum((level.quantity for level in total), Decimal(0))
+
+
+def add_stock_movement(
+    product: m.Product,
+    quantity: Decimal,
+    reason: str,
+    label: str,
+    *,
+    order: m.SalesOrder | None = None,
+    date=None,
+) -> None:
+    """A signed movement in the main warehouse, and the level that follows from it."""
+    warehouse = m.Warehouse.get(m.Warehouse.code == "PRINC")
+    m.StockMovement.create(
+        product=product,
+        warehouse=warehouse,
+        quantity=quantity,
+        reason=reason,
+        label=label,
+        order=order,
+        date=date or m.now(),
+    )
+    level = m.StockLevel.get_or_none(
+        (m.StockLevel.product == product) & (m.StockLevel.warehouse == warehouse)
+    )
+    if level is None:
+        m.StockLevel.create(product=product, warehouse=warehouse, quantity=quantity)
+    else:
+        m.StockLevel.update(quantity=m.StockLevel.quantity + quantity).where(
+            m.StockLevel.id == level.id
+        ).execute()
+
+
+class ProductsFlow(Flow):
+    name = "products"
+
+    def __init__(self, client: SyncWebservice, *, cover_images: bool | None = None):
+        super().__init__(client)
+        self.cover_images = (
+            settings.get_bool("sync.cover_images") if cover_images is None else cover_images
+        )
+        self.facts: ShopFacts | None = None
+        self.families: dict[str, str] = {}
+
+    # --- read ---------------------------------------------------------------------
+
+    def read(self, progress: Progress | None = None) -> list[Row]:
+        self.facts = read_facts(self.client, catalogue=True)
+        self.families = settings.family_keys("family.")
+        products = [p for page in self.client.iter_pages("products") for p in page]
+        if progress:
+            progress(len(products), len(products), "produits lus")
+        combinations = [c for page in self.client.iter_pages("combinations") for c in page]
+        stock = shop_stock([s for page in self.client.iter_pages("stock_availables") for s in page])
+        by_product: dict[str, list[dict]] = {}
+        for combination in combinations:
+            by_product.setdefault(combination.get("id_product", "0"), []).append(combination)
+        known = links(RESOURCE)
+        gestan = {p.id: p for p in m.Product.select()}
+        by_code = {p.code: p for p in gestan.values()}
+        by_ean = {p.ean13: p for p in gestan.values() if p.ean13}
+        claimed: set[int] = {link.gestan_id for link in known.values()}
+        rows = []
+        for product in products:
+            variants = by_product.get(product["id"], [])
+            for combination in variants or [None]:
+                unit = shop_unit(product, combination, self.facts, self.families)
+                sub_id = int(combination["id"]) if combination else 0
+                quantity = stock.get((int(product["id"]), sub_id), {}).get("quantity", "0")
+                row = self._shop_row(
+                    product, combination, unit, known, gestan, by_code, by_ean, claimed, quantity
+                )
+                rows.append(row)
+        rows += self._gestan_rows(gestan, claimed)
+        return rows
+
+    def _shop_row(
+        self, product, combination, unit: Unit, known, gestan, by_code, by_ean, claimed, quantity
+    ) -> Row:
+        shop_id = int(product["id"])
+        sub_id = int(combination["id"]) if combination else 0
+        link = known.get((shop_id, sub_id))
+        digest = unit.digest()
+        target = gestan.get(link.gestan_id) if link else None
+        action, status, reason, conflict = None, UP_TO_DATE, "", False
+        if target is not None:
+            shop_changed = link.content_hash != digest
+            ours = gestan_unit(target)
+            gestan_changed = target.updated_at > link.synced_at and not ours.same_as(unit)
+            if shop_changed and gestan_changed:
+                status, conflict = CONFLICT, True
+                reason = "modifié des deux côtés depuis la dernière synchronisation"
+            elif shop_changed:
+                status, action = UPDATE_GESTAN, Action.UPDATE_GESTAN
+            elif gestan_changed:
+                status, action = UPDATE_SHOP, Action.UPDATE_SHOP
+        else:
+            target = by_code.get(unit.code) or (by_ean.get(unit.ean13) if unit.ean13 else None)
+            if target is not None and target.id not in claimed:
+                claimed.add(target.id)
+                if gestan_unit(target).same_as(unit):
+                    action, reason = Action.LINK, "lié par référence"
+                else:
+                    status, conflict = CONFLICT, True
+                    reason = "même référence dans Gestan, valeurs différentes: choisissez"
+            else:
+                target = None
+                status, action = TO_GESTAN, Action.CREATE_GESTAN
+        blocked = False
+        if action in (Action.CREATE_GESTAN, Action.UPDATE_GESTAN) or conflict:
+            missing = self._missing(product, unit)
+            if missing:
+                status, blocked, reason, action = BLOCKED, True, missing, None
+        name = unit.label + (" (Attribut)" if combination else "")
+        return Row(
+            key=f"product:{shop_id}:{sub_id}",
+            origin=Origin.SHOP,
+            status=status,
+            action=action,
+            shop_id=shop_id,
+            shop_sub_id=sub_id,
+            gestan_id=target.id if target else None,
+            columns={"label": name, "code": unit.code, "price": f"{unit.price_excl:.2f}"},
+            reason=reason,
+            blocked=blocked,
+            conflict=conflict,
+            payload={
+                "unit": unit,
+                "digest": digest,
+                "product": product,
+                "combination": combination,
+                "quantity": quantity,
+            },
+        )
+
+    def _missing(self, product: dict, unit: Unit) -> str:
+        if unit.family is None:
+            category = int(product.get("id_category_default") or 0)
+            name = (self.facts.categories.get(category) or {}).get("name", "")
+            return f"catégorie {category} {name} non mappée (réglez family.{category})".replace(
+                "  ", " "
+            )
+        if unit.vat_rate is None:
+            return f"taux de TVA du groupe {product.get('id_tax_rules_group')} inconnu"
+        if not m.VatRate.select().where(m.VatRate.rate == unit.vat_rate).exists():
+            return f"aucun taux de TVA {unit.vat_rate} % dans Gestan"
+        return ""
+
+    def _gestan_rows(self, gestan: dict[int, m.Product], claimed: set[int]) -> list[Row]:
+        category_of = {code: category for category, code in self.families.items()}
+        rate_groups = {
+            rate.quantize(Decimal("0.001")): group
+            for group, rate in sorted(self.facts.group_rates.items(), reverse=True)
+        }
+        parents = {p.parent_id for p in gestan.values() if p.parent_id}
+        rows = []
+        for product in gestan.values():
+            if product.id in claimed or product.id in parents or product.is_service:
+                continue
+            unit = gestan_unit(product)
+            reason = ""
+            if product.parent_id:
+                reason = "déclinaison créée dans Gestan: créez-la dans la boutique puis liez-la"
+            elif unit.family is None or unit.family not in category_of:
+                reason = f"famille {unit.family or '(aucune)'} sans catégorie de la boutique"
+            elif unit.vat_rate not in rate_groups:
+                reason = f"aucune règle de taxe à {unit.vat_rate} % dans la boutique"
+            rows.append(
+                Row(
+                    key=f"gestan:{product.id}",
+                    origin=Origin.GESTAN,
+                    status=BLOCKED if reason else TO_SHOP,
+                    action=None if reason else Action.CREATE_SHOP,
+                    gestan_id=product.id,
+                    columns={
+                        "label": unit.label,
+                        "code": unit.code,
+                        "price": f"{unit.price_excl:.2f}",
+                    },
+                    reason=reason,
+                    blocked=bool(reason),
+                    payload={
+                        "unit": unit,
+                        "category": category_of.get(unit.family or ""),
+                        "tax_group": rate_groups.get(unit.vat_rate),
+                    },
+                )
+            )
+        return rows
+
+    # --- execute ------------------------------------------------------------------
+
+    def apply(self, row: Row) -> RowResult:
+        action = row.action
+        if row.conflict:
+            action = (
+                Action.UPDATE_GESTAN if row.choices.get("winner") == "shop" else Action.UPDATE_SHOP
+            )
+        if action == Action.CREATE_SHOP:
+            return self._create_in_shop(row)
+        if action == Action.UPDATE_SHOP:
+            return self._update_shop(row)
+        if action == Action.LINK:
+            save_link(
+                RESOURCE,
+                row.shop_id,
+                row.shop_sub_id,
+                row.gestan_id,
+                date_upd=row.payload["product"].get("date_upd", ""),
+                digest=row.payload["digest"],
+            )
+            return self._result(row, Outcome.UPDATED, "lié", row.gestan_id)
+        return self._into_gestan(row, create=action == Action.CREATE_GESTAN)
+
+    def _result(self, row: Row, outcome: str, message: str, gestan_id: int | None) -> RowResult:
+        return RowResult(
+            key=row.key,
+            outcome=outcome,
+            message=message,
+            shop_id=row.shop_id,
+            shop_sub_id=row.shop_sub_id,
+            gestan_id=gestan_id,
+            status=row.status,
+        )
+
+    def _into_gestan(self, row: Row, *, create: bool) -> RowResult:
+        unit: Unit = row.payload["unit"]
+        product = row.payload["product"]
+        stamp = m.now()
+        target = m.Product.get_or_none(m.Product.id == row.gestan_id) if row.gestan_id else None
+        if target is None:
+            target = m.Product(created_at=stamp)
+        parent = self._parent_for(product, unit) if row.shop_sub_id else None
+        target.code, target.ean13, target.label = unit.code, unit.ean13, unit.label
+        target.attribute_label, target.price_excl = unit.attribute_label, unit.price_excl
+        target.vat_rate = m.VatRate.get(m.VatRate.rate == unit.vat_rate)
+        target.family = m.Family.get(m.Family.code == unit.family)
+        target.active, target.parent, target.updated_at = unit.active, parent, stamp
+        if self.cover_images and product.get("id_default_image"):
+            target.image = self._cover(product)
+        target.save()
+        if create:
+            quantity = Decimal(row.payload.get("quantity") or 0)
+            add_stock_movement(
+                target, quantity, INITIAL_STOCK, "Stock initial repris de la boutique", date=stamp
+            )
+        save_link(
+            RESOURCE,
+            row.shop_id,
+            row.shop_sub_id,
+            target.id,
+            date_upd=product.get("date_upd", ""),
+            digest=row.payload["digest"],
+        )
+        m.Link.update(synced_at=stamp).where(
+            (m.Link.resource == RESOURCE) & (m.Link.gestan_id == target.id)
+        ).execute()
+        return self._result(row, Outcome.CREATED if create else Outcome.UPDATED, "", target.id)
+
+    def _cover(self, product: dict) -> bytes | None:
+        try:
+            return self.client.get_image(int(product["id"]), int(product["id_default_image"]))
+        except NotFound:
+            return None
+
+    def _parent_for(self, product: dict, unit: Unit) -> m.Product:
+        """The Gestan product standing for a shop product with combinations."""
+        shop_id = int(product["id"])
+        link = m.Link.get_or_none(
+            (m.Link.resource == RESOURCE) & (m.Link.shop_id == shop_id) & (m.Link.shop_sub_id == 0)
+        )
+        if link is not None:
+            return m.Product.get_by_id(link.gestan_id)
+        code = product.get("reference", "").strip() or f"PS{shop_id}"
+        parent = m.Product.get_or_none(m.Product.code == code)
+        if parent is None:
+            parent = m.Product.create(
+                code=code,
+                label=text(product.get("name"), self.facts.language) or code,
+                price_excl=_price(product.get("price")),
+                vat_rate=m.VatRate.get(m.VatRate.rate == unit.vat_rate),
+                family=m.Family.get(m.Family.code == unit.family),
+                active=False,
+            )
+        save_link(RESOURCE, shop_id, 0, parent.id, date_upd=product.get("date_upd", ""))
+        return parent
+
+    def _update_shop(self, row: Row) -> RowResult:
+        target = m.Product.get_by_id(row.gestan_id)
+        ours = gestan_unit(target)
+        if row.shop_sub_id:
+            product = self.client.get("products", row.shop_id, complete=True)
+            combination = self.client.get("combinations", row.shop_sub_id, complete=True)
+            combination.update(
+                reference=ours.code,
+                ean13=ours.ean13 if valid_ean13(ours.ean13) else "",
+                price=str((ours.price_excl - _price(product.get("price"))).quantize(SIX)),
+            )
+            self.client.update("combinations", row.shop_sub_id, combination)
+        else:
+            product = self.client.get("products", row.shop_id, complete=True)
+            name = product.get("name")
+            if isinstance(name, Translated):
+                name = Translated({**name, self.facts.language: ours.label})
+            product.update(
+                reference=ours.code,
+                price=str(ours.price_excl),
+                active="1" if ours.active else "0",
+                name=name or ours.label,
+                ean13=ours.ean13 if valid_ean13(ours.ean13) else "",
+            )
+            product.pop("position_in_category", None)  # the shop refuses it back
+            self.client.update("products", row.shop_id, product)
+        # what the shop holds now is what we sent: next read compares against it
+        save_link(
+            RESOURCE,
+            row.shop_id,
+            row.shop_sub_id,
+            target.id,
+            digest=self._digest_after_write(row, ours),
+        )
+        return self._result(row, Outcome.UPDATED, "boutique mise à jour", target.id)
+
+    def _digest_after_write(self, row: Row, ours: Unit) -> str:
+        product = self.client.get("products", row.shop_id, complete=True)
+        combination = (
+            self.client.get("combinations", row.shop_sub_id, complete=True)
+            if row.shop_sub_id
+            else None
+        )
+        return shop_unit(product, combination, self.facts, self.families).digest()
+
+    def _create_in_shop(self, row: Row) -> RowResult:
+        target = m.Product.get_by_id(row.gestan_id)
+        unit: Unit = row.payload["unit"]
+        problems = []
+        if not unit.label.strip():
+            problems.append("libellé vide")
+        if unit.price_excl < 0:
+            problems.append("prix négatif")
+        if unit.ean13 and not valid_ean13(unit.ean13):
+            problems.append(f"EAN13 {unit.ean13} invalide")
+        if not re.fullmatch(r"[^<>;={}]{1,64}", unit.code):
+            problems.append(f"référence {unit.code!r} refusée par la boutique")
+        if problems:
+            raise ConnectorError("produit non envoyé: " + ", ".join(problems))
+        category = row.payload["category"]
+        names = Translated(dict.fromkeys(self.facts.languages, unit.label))
+        record = {
+            "id_category_default": category,
+            "id_tax_rules_group": str(row.payload["tax_group"]),
+            "reference": unit.code,
+            "ean13": unit.ean13,
+            "price": str(unit.price_excl),
+            "active": "1" if unit.active else "0",
+            "state": "1",
+            "minimal_quantity": "1",
+            "available_for_order": "1",
+            "show_price": "1",
+            "visibility": "both",
+            "condition": "new",
+            "product_type": "standard",
+            "name": names,
+            "link_rewrite": Translated(dict.fromkeys(self.facts.languages, slug(unit.label))),
+            "associations": {"categories": [{"id": category}]},
+        }
+        created = self.client.create(
+            "products", record, find_existing={"reference": Filter.equals(unit.code)}
+        )
+        shop_id = int(created["id"])
+        quantity = gestan_stock(target.id)
+        stock = self.client.list(
+            "stock_availables",
+            Query(
+                filters={
+                    "id_product": Filter.equals(shop_id),
+                    "id_product_attribute": Filter.equals(0),
+                }
+            ),
+        )
+        if stock:
+            self.client.patch(
+                "stock_availables", int(stock[0]["id"]), {"quantity": str(int(quantity))}
+            )
+        product = self.client.get("products", shop_id, complete=True)
+        save_link(
+            RESOURCE,
+            shop_id,
+            0,
+            target.id,
+            date_upd=product.get("date_upd", ""),
+            digest=shop_unit(product, None, self.facts, self.families).digest(),
+        )
+        return RowResult(
+            key=row.key,
+            outcome=Outcome.CREATED,
+            message=f"produit {shop_id}",
+            shop_id=shop_id,
+            gestan_id=target.id,
+            status=row.status,
+        )
+
+
+def create_families_from_categories(facts: ShopFacts) -> list[str]:
+    """Top-level shop categories become families, their children sub-families; mapped."""
+    made = []
+    mapping = settings.family_keys("family.")
+    tops = {cid: c for cid, c in facts.categories.items() if c["depth"] == 2}
+    for cid, category in sorted(facts.categories.items(), key=lambda kv: (kv[1]["depth"], kv[0])):
+        if str(cid) in mapping or category["depth"] < 2:
+            continue
+        top = cid if category["depth"] == 2 else category["parent"]
+        while top not in tops and facts.categories.get(top, {}).get("depth", 0) > 2:
+            top = facts.categories[top]["parent"]
+        code = f"F{cid:03d}"
+        parent = None
+        if cid != top and top in tops:
+            parent_code = mapping.get(str(top)) or f"F{top:03d}"
+            parent = m.Family.get_or_none(m.Family.code == parent_code)
+        family = m.Family.get_or_none(m.Family.code == code)
+        if family is None:
+            family = m.Family.create(code=code, label=category["name"][:128], parent=parent)
+            made.append(code)
+        settings.set_value(f"family.{cid}", family.code)
+        mapping[str(cid)] = family.code
+    return made

@@ -1,0 +1,35 @@
+"""Building the client and the flows from the profile: one place for the CLI and the TUI."""
+
+from __future__ import annotations
+
+import logging
+
+from tui_connector import config
+from tui_connector.errors import SettingsError
+from tui_connector.prestashop.client import SyncWebservice
+from tui_connector.sync.contacts import ContactsFlow
+from tui_connector.sync.core import Flow
+from tui_connector.sync.products import ProductsFlow, create_families_from_categories
+from tui_connector.sync.shop_facts import read_facts
+from tui_connector.sync.stock import StockFlow
+
+log = logging.getLogger(__name__)
+FLOWS = {"contacts": ContactsFlow, "products": ProductsFlow, "stock": StockFlow}
+
+
+def make_client(profile: config.Profile, **kwargs) -> SyncWebservice:
+    if not profile.shop_url or not profile.api_key:
+        raise SettingsError(
+            "no shop is configured",
+            hint="tui-connector settings set shop.url https://... and shop.api_key ...",
+        )
+    return SyncWebservice(profile.shop_url, profile.api_key, auth_mode=profile.auth_mode, **kwargs)
+
+
+def make_flow(name: str, client: SyncWebservice, *, create_families: bool = False) -> Flow:
+    if name not in FLOWS:
+        raise SettingsError(f"unknown flow {name!r}", hint=f"one of {', '.join(FLOWS)}")
+    if create_families:
+        made = create_families_from_categories(read_facts(client, catalogue=True))
+        log.info("families created: %s", ", ".join(made) or "none")
+    return FLOWS[name](client)

@@ -1,0 +1,78 @@
+"""Reference data read from the shop once per run: languages, countries, taxes, categories.
+
+Mapping functions take these as plain data; they never query the shop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from tui_connector.prestashop.client import SyncWebservice
+from tui_connector.prestashop.codec import text
+from tui_connector.prestashop.query import Query
+
+FRANCE_ISO = "FR"
+
+
+@dataclass
+class ShopFacts:
+    language: int = 1  # the shop's French language, else its first
+    languages: list[int] = field(default_factory=lambda: [1])
+    countries: dict[int, dict] = field(default_factory=dict)  # id -> {iso, name}
+    tax_rates: dict[int, Decimal] = field(default_factory=dict)  # tax id -> rate
+    group_rates: dict[int, Decimal] = field(default_factory=dict)  # tax rule group -> FR rate
+    categories: dict[int, dict] = field(default_factory=dict)  # id -> {name, parent, depth}
+    option_values: dict[int, dict] = field(default_factory=dict)  # id -> {name, group}
+    option_groups: dict[int, str] = field(default_factory=dict)  # id -> public name
+
+    def country_name(self, country_id: str | int) -> str:
+        return self.countries.get(int(country_id or 0), {}).get("name", "")
+
+    def country_iso(self, country_id: str | int) -> str:
+        return self.countries.get(int(country_id or 0), {}).get("iso", "")
+
+
+def _records(client: SyncWebservice, resource: str) -> list[dict]:
+    return [r for page in client.iter_pages(resource, Query(display="full")) for r in page]
+
+
+def read_facts(client: SyncWebservice, *, catalogue: bool = False) -> ShopFacts:
+    facts = ShopFacts()
+    languages = client.list("languages", Query(display="full"))
+    french = [lang for lang in languages if lang.get("iso_code") == "fr"]
+    if french or languages:
+        facts.language = int((french or languages)[0]["id"])
+        facts.languages = sorted(int(lang["id"]) for lang in languages)
+    for country in _records(client, "countries"):
+        facts.countries[int(country["id"])] = {
+            "iso": country.get("iso_code", ""),
+            "name": text(country.get("name"), facts.language),
+        }
+    for tax in client.list("taxes", Query(display="full")):
+        facts.tax_rates[int(tax["id"])] = Decimal(tax.get("rate") or 0)
+    france = next((cid for cid, c in facts.countries.items() if c["iso"] == FRANCE_ISO), None)
+    for rule in _records(client, "tax_rules"):
+        if france is not None and int(rule.get("id_country") or 0) not in (france, 0):
+            continue
+        group = int(rule.get("id_tax_rules_group") or 0)
+        rate = facts.tax_rates.get(int(rule.get("id_tax") or 0))
+        if rate is not None:
+            facts.group_rates.setdefault(group, rate)
+    if catalogue:
+        for category in _records(client, "categories"):
+            facts.categories[int(category["id"])] = {
+                "name": text(category.get("name"), facts.language),
+                "parent": int(category.get("id_parent") or 0),
+                "depth": int(category.get("level_depth") or 0),
+            }
+        for group in client.list("product_options", Query(display="full")):
+            facts.option_groups[int(group["id"])] = text(
+                group.get("public_name") or group.get("name"), facts.language
+            )
+        for value in _records(client, "product_option_values"):
+            facts.option_values[int(value["id"])] = {
+                "name": text(value.get("name"), facts.language),
+                "group": int(value.get("id_attribute_group") or 0),
+            }
+    return facts

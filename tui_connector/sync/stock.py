@@ -1,0 +1,102 @@
+"""Stock, Gestan -> shop: each linked product's Gestan quantity, written where it differs.
+
+Statuses: A jour, Mise à jour Prestashop, Non géré (no link: listed apart).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from tui_connector.gestan import models as m
+from tui_connector.sync.core import Action, Flow, Origin, Outcome, Progress, Row, RowResult, links
+from tui_connector.sync.products import RESOURCE as PRODUCTS
+
+UP_TO_DATE, UPDATE_SHOP, UNMANAGED = "A jour", "Mise à jour Prestashop", "Non géré"
+
+
+def gestan_quantities() -> dict[int, Decimal]:
+    totals: dict[int, Decimal] = {}
+    for level in m.StockLevel.select(m.StockLevel.product, m.StockLevel.quantity):
+        totals[level.product_id] = totals.get(level.product_id, Decimal(0)) + level.quantity
+    return totals
+
+
+class StockFlow(Flow):
+    name = "stock"
+
+    def read(self, progress: Progress | None = None) -> list[Row]:
+        rows_of_shop = [s for page in self.client.iter_pages("stock_availables") for s in page]
+        with_combinations = {
+            s["id_product"] for s in rows_of_shop if s.get("id_product_attribute", "0") != "0"
+        }
+        known = links(PRODUCTS)
+        quantities = gestan_quantities()
+        labels = {
+            p.id: (p.code, p.label)
+            for p in m.Product.select(m.Product.id, m.Product.code, m.Product.label)
+        }
+        rows = []
+        for stock in rows_of_shop:
+            product_id = int(stock["id_product"])
+            attribute = int(stock.get("id_product_attribute") or 0)
+            if attribute == 0 and stock["id_product"] in with_combinations:
+                continue  # the shop sums its combinations there itself
+            shop_quantity = int(stock.get("quantity") or 0)
+            link = known.get((product_id, attribute))
+            if link is None or link.gestan_id not in labels:
+                rows.append(
+                    Row(
+                        key=f"stock:{stock['id']}",
+                        origin=Origin.SHOP,
+                        status=UNMANAGED,
+                        shop_id=product_id,
+                        shop_sub_id=attribute,
+                        columns={
+                            "label": f"produit {product_id}"
+                            + (f" / {attribute}" if attribute else ""),
+                            "shop": str(shop_quantity),
+                            "gestan": "",
+                        },
+                        payload={"stock_id": int(stock["id"]), "unmanaged": True},
+                    )
+                )
+                continue
+            ours = quantities.get(link.gestan_id, Decimal(0))
+            wanted = int(ours)  # the shop counts whole units
+            code, label = labels[link.gestan_id]
+            differs = wanted != shop_quantity
+            rows.append(
+                Row(
+                    key=f"stock:{stock['id']}",
+                    origin=Origin.GESTAN,
+                    status=UPDATE_SHOP if differs else UP_TO_DATE,
+                    action=Action.UPDATE_SHOP if differs else None,
+                    shop_id=product_id,
+                    shop_sub_id=attribute,
+                    gestan_id=link.gestan_id,
+                    columns={
+                        "label": label,
+                        "code": code,
+                        "shop": str(shop_quantity),
+                        "gestan": str(wanted),
+                    },
+                    payload={"stock_id": int(stock["id"]), "quantity": wanted},
+                )
+            )
+        if progress:
+            progress(len(rows), len(rows), "stock lu")
+        return rows
+
+    def apply(self, row: Row) -> RowResult:
+        self.client.patch(
+            "stock_availables", row.payload["stock_id"], {"quantity": str(row.payload["quantity"])}
+        )
+        return RowResult(
+            key=row.key,
+            outcome=Outcome.UPDATED,
+            shop_id=row.shop_id,
+            shop_sub_id=row.shop_sub_id,
+            gestan_id=row.gestan_id,
+            status=row.status,
+            message=f"quantité {row.payload['quantity']}",
+        )
