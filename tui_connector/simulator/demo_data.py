@@ -474,7 +474,7 @@ def _catalogue(data: ShopData, rng: random.Random, count: int) -> list[dict]:
 def _customers(data: ShopData, rng: random.Random, count: int, start: dt.date) -> None:
     for customer_id in range(1, count + 1):
         first, last = rng.choice(FIRST), rng.choice(LAST)
-        guest = customer_id % 11 == 0
+        guest = customer_id % 7 == 0
         gender = (
             "2"
             if first

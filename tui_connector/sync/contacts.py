@@ -210,6 +210,8 @@ class ContactsFlow(Flow):
     # --- execute ------------------------------------------------------------------
 
     def apply(self, row: Row) -> RowResult:
+        if self.facts is None:  # rows read by another instance (the TUI, a test)
+            self.facts = read_facts(self.client)
         customer = row.payload["customer"]
         addresses = row.payload["addresses"]
         billing_id = row.choices.get("billing", "")
@@ -262,7 +264,7 @@ class ContactsFlow(Flow):
         known = links("addresses")
         for address in addresses:
             shop_id = int(address["id"])
-            values = map_address(address, self.facts or ShopFacts())
+            values = map_address(address, self.facts)
             kind = (
                 m.Address.BILLING
                 if address["id"] == billing_id

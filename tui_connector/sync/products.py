@@ -342,6 +342,9 @@ class ProductsFlow(Flow):
     # --- execute ------------------------------------------------------------------
 
     def apply(self, row: Row) -> RowResult:
+        if self.facts is None:  # rows read by another instance (the TUI, a test)
+            self.facts = read_facts(self.client, catalogue=True)
+            self.families = settings.family_keys("family.")
         action = row.action
         if row.conflict:
             action = (
