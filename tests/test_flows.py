@@ -210,7 +210,7 @@ def test_unmapped_category_blocks_with_the_reason(sqlite_gestan, client):
     rows = ProductsFlow(client).read()
     blocked = [r for r in rows if r.blocked]
     assert blocked and all("non mappée" in r.reason and "family." in r.reason for r in blocked)
-    report = ProductsFlow(client).execute([*blocked[:2]] + [])
+    report = ProductsFlow(client).execute([*blocked[:2]])
     assert report.counts["blocked"] == 0  # blocked rows are not selected
     for row in blocked[:2]:
         row.selected = True
