@@ -25,6 +25,15 @@ class _Parser(argparse.ArgumentParser):
         raise SettingsError(f"{self.prog}: {message}")
 
 
+def _date(value: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date YYYY-MM-DD") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tui-connector", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
@@ -49,13 +58,19 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("check", help="shop version, what the key may do, what each flow lacks")
 
     sync = commands.add_parser("sync", help="read, then execute every row that has work to do")
-    sync.add_argument("flow", choices=["contacts", "products", "stock"])
+    sync.add_argument("flow", choices=["contacts", "products", "stock", "orders"])
     sync.add_argument("--dry-run", action="store_true", help="read and show the plan only")
     sync.add_argument("--json", action="store_true", help="print one JSON document")
     sync.add_argument(
         "--create-families",
         action="store_true",
         help="products: Gestan families from the shop's categories, mapped",
+    )
+    sync.add_argument("--from", dest="date_from", type=_date, help="orders: first day, YYYY-MM-DD")
+    sync.add_argument("--to", dest="date_to", type=_date, help="orders: last day, included")
+    sync.add_argument("--since-last", action="store_true", help="orders: since the last import")
+    sync.add_argument(
+        "--reset-cursor", action="store_true", help="orders: forget where the last import stopped"
     )
 
     simulator = commands.add_parser("simulator", help="serve a simulated PrestaShop on loopback")
@@ -252,11 +267,37 @@ def run_sync(args: argparse.Namespace, profile: config.Profile) -> int:
     from tui_connector.sync.runner import make_client, make_flow
 
     open_gestan(profile)
+    order_options = args.date_from or args.date_to or args.since_last or args.reset_cursor
+    if args.flow != "orders" and order_options:
+        raise SettingsError("--from, --to, --since-last and --reset-cursor are for orders")
+    if args.since_last and (args.date_from or args.date_to):
+        raise SettingsError("choose --from/--to or --since-last, not both")
+    if args.date_from and args.date_to and args.date_from > args.date_to:
+        raise SettingsError(f"--from {args.date_from} is after --to {args.date_to}")
+    if args.reset_cursor:
+        from tui_connector.sync.orders import reset_cursor
+
+        reset_cursor()
+        print("orders cursor reset: --since-last starts from the beginning", file=sys.stderr)
     progress = _progress_printer(sys.stderr.isatty() and not args.json)
     with make_client(profile) as client:
-        flow = make_flow(args.flow, client, create_families=args.create_families)
+        flow = make_flow(
+            args.flow,
+            client,
+            create_families=args.create_families,
+            **(
+                {
+                    "date_from": args.date_from,
+                    "date_to": args.date_to,
+                    "since_last": args.since_last,
+                }
+                if args.flow == "orders"
+                else {}
+            ),
+        )
         rows = flow.read(progress=progress)
-        todo = [row for row in rows if row.action or row.blocked or row.conflict]
+        # what has work to do; cancelled orders are listed but left unless chosen
+        todo = [row for row in rows if row.selected or row.blocked or row.conflict]
         for row in todo:
             row.selected = True
         if args.dry_run:

@@ -38,6 +38,20 @@ EXTRA = {
         ],
         "associations": [],
     },
+    "messages": {
+        "element": "message",
+        "fields": [
+            ["id", {}],
+            ["id_cart", {"href": "carts/{}"}],
+            ["id_order", {"href": "orders/{}"}],
+            ["id_customer", {"href": "customers/{}"}],
+            ["id_employee", {}],
+            ["message", {}],
+            ["private", {}],
+            ["date_add", {}],
+        ],
+        "associations": [],
+    },
     "order_payments": {
         "element": "order_payment",
         "fields": [

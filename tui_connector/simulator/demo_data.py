@@ -23,21 +23,21 @@ TAX_GROUPS = {
     3: (3, "FR Taux réduit (5.5%)"),
     4: (4, "FR Taux super réduit (2.1%)"),
 }
-# id, name, paid, logable, shipped, delivery (the defaults of a PrestaShop 8 install)
+# id, name, paid, logable, shipped, delivery, template (a PrestaShop 8 install's defaults)
 ORDER_STATES = [
-    (1, "En attente du paiement par chèque", 0, 0, 0, 0),
-    (2, "Paiement accepté", 1, 1, 0, 0),
-    (3, "En cours de préparation", 1, 1, 0, 1),
-    (4, "Expédié", 1, 1, 1, 1),
-    (5, "Livré", 1, 1, 1, 1),
-    (6, "Annulé", 0, 0, 0, 0),
-    (7, "Remboursé", 1, 0, 0, 0),
-    (8, "Erreur de paiement", 0, 0, 0, 0),
-    (9, "En attente de réapprovisionnement (payé)", 1, 1, 0, 0),
-    (10, "En attente de virement bancaire", 0, 0, 0, 0),
-    (11, "Paiement à distance accepté", 1, 1, 0, 0),
-    (12, "En attente de réapprovisionnement (non payé)", 0, 0, 0, 0),
-    (13, "En attente de paiement à la livraison", 0, 0, 0, 0),
+    (1, "En attente du paiement par chèque", 0, 0, 0, 0, "cheque"),
+    (2, "Paiement accepté", 1, 1, 0, 0, "payment"),
+    (3, "En cours de préparation", 1, 1, 0, 1, "preparation"),
+    (4, "Expédié", 1, 1, 1, 1, "shipped"),
+    (5, "Livré", 1, 1, 1, 1, ""),
+    (6, "Annulé", 0, 0, 0, 0, "order_canceled"),
+    (7, "Remboursé", 1, 0, 0, 0, "refund"),
+    (8, "Erreur de paiement", 0, 0, 0, 0, "payment_error"),
+    (9, "En attente de réapprovisionnement (payé)", 1, 1, 0, 0, "outofstock"),
+    (10, "En attente de virement bancaire", 0, 0, 0, 0, "bankwire"),
+    (11, "Paiement à distance accepté", 1, 1, 0, 0, "payment"),
+    (12, "En attente de réapprovisionnement (non payé)", 0, 0, 0, 0, "outofstock"),
+    (13, "En attente de paiement à la livraison", 0, 0, 0, 0, "cashondelivery"),
 ]
 STATE_WEIGHTS = {5: 40, 4: 15, 2: 12, 3: 6, 1: 6, 10: 5, 6: 6, 7: 3, 8: 2, 11: 3, 9: 2}
 PAYMENTS = {1: ("ps_checkpayment", "Chèque"), 10: ("ps_wirepayment", "Virement bancaire")}
@@ -273,7 +273,7 @@ def _reference_tables(data: ShopData) -> None:
                 "delay": fr("2 à 3 jours"),
             },
         )
-    for state_id, name, paid, logable, shipped, delivery in ORDER_STATES:
+    for state_id, name, paid, logable, shipped, delivery, template in ORDER_STATES:
         data.insert(
             "order_states",
             {
@@ -286,6 +286,7 @@ def _reference_tables(data: ShopData) -> None:
                 "deleted": "0",
                 "name": fr(name),
                 "color": "#3498D8",
+                "template": fr(template),
             },
         )
     for category_id, parent, name in CATEGORIES:
@@ -714,6 +715,19 @@ def _orders(
                 "date_add": stamp,
             },
         )
+        if order_id % 23 == 0:
+            data.insert(
+                "messages",
+                {
+                    "id_cart": str(order_id),
+                    "id_order": str(order_id),
+                    "id_customer": customer,
+                    "id_employee": "0",
+                    "message": "Merci de bien emballer, c'est un cadeau.",
+                    "private": "0",
+                    "date_add": stamp,
+                },
+            )
         if discount_incl:
             data.insert(
                 "order_cart_rules",

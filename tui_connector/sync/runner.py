@@ -9,12 +9,18 @@ from tui_connector.errors import SettingsError
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.sync.contacts import ContactsFlow
 from tui_connector.sync.core import Flow
+from tui_connector.sync.orders import OrdersFlow
 from tui_connector.sync.products import ProductsFlow, create_families_from_categories
 from tui_connector.sync.shop_facts import read_facts
 from tui_connector.sync.stock import StockFlow
 
 log = logging.getLogger(__name__)
-FLOWS = {"contacts": ContactsFlow, "products": ProductsFlow, "stock": StockFlow}
+FLOWS = {
+    "contacts": ContactsFlow,
+    "products": ProductsFlow,
+    "stock": StockFlow,
+    "orders": OrdersFlow,
+}
 
 
 def make_client(profile: config.Profile, **kwargs) -> SyncWebservice:
@@ -26,10 +32,14 @@ def make_client(profile: config.Profile, **kwargs) -> SyncWebservice:
     return SyncWebservice(profile.shop_url, profile.api_key, auth_mode=profile.auth_mode, **kwargs)
 
 
-def make_flow(name: str, client: SyncWebservice, *, create_families: bool = False) -> Flow:
+def make_flow(
+    name: str, client: SyncWebservice, *, create_families: bool = False, **orders_options
+) -> Flow:
     if name not in FLOWS:
         raise SettingsError(f"unknown flow {name!r}", hint=f"one of {', '.join(FLOWS)}")
     if create_families:
         made = create_families_from_categories(read_facts(client, catalogue=True))
         log.info("families created: %s", ", ".join(made) or "none")
+    if name == "orders":
+        return OrdersFlow(client, **orders_options)
     return FLOWS[name](client)

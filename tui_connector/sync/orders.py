@@ -1,0 +1,643 @@
+"""Orders, shop -> Gestan: lines, shipping, discounts; optionally the invoice, its payment
+and the accounting entries. Exact to the cent, never twice, never half.
+
+Each order is one transaction: the Gestan order, its stock movements, the
+invoice (numbered inside it), the payment, the entries, the link and the
+cursor commit together or not at all, so a run stopped or killed resumes
+to the same database. Line totals are the shop's, never recomputed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from tui_connector.gestan import accounting, invoicing, settings
+from tui_connector.gestan import models as m
+from tui_connector.gestan.invoicing import LineInput
+from tui_connector.gestan.money import ZERO, cents
+from tui_connector.prestashop.client import SyncWebservice
+from tui_connector.prestashop.codec import text
+from tui_connector.prestashop.query import Filter, Query
+from tui_connector.sync.contacts import ContactOptions, ContactsFlow
+from tui_connector.sync.core import (
+    Action,
+    Flow,
+    Origin,
+    Outcome,
+    Progress,
+    Row,
+    RowResult,
+    links,
+    save_link,
+)
+from tui_connector.sync.products import INITIAL_STOCK, add_stock_movement
+from tui_connector.sync.shop_facts import ShopFacts, read_facts
+
+RESOURCE = "orders"
+CURSOR = "orders"
+ADD, DONE, BLOCKED = "Ajout", "Déjà importée", "Bloquée"
+UNWANTED_TEMPLATES = {"order_canceled", "payment_error"}
+GENERIC_SHIPPING = "PORT"
+RATE = Decimal("0.001")
+
+
+@dataclass(frozen=True)
+class OrderOptions:
+    customer_id_only: bool = False
+    only_new: bool = False
+    comments: bool = True
+    invoices: bool = False
+    mark_paid: bool = False
+    accounting: bool = False
+    shipping_product: str = ""
+    series: str = "FA"
+
+    @classmethod
+    def from_settings(cls) -> OrderOptions:
+        return cls(
+            customer_id_only=settings.get_bool("orders.customer_id_only"),
+            only_new=settings.get_bool("display.only_new"),
+            comments=settings.get_bool("sync.comments"),
+            invoices=settings.get_bool("invoices.create"),
+            mark_paid=settings.get_bool("invoices.mark_paid"),
+            accounting=settings.get_bool("accounting.enabled"),
+            shipping_product=settings.get("shipping.product"),
+            series=settings.get("invoices.series"),
+        )
+
+
+@dataclass
+class PlannedLine:
+    kind: str
+    label: str
+    quantity: Decimal
+    unit_price_excl: Decimal
+    vat_rate: Decimal
+    total_excl: Decimal
+    total_incl: Decimal
+    product_id: int | None = None  # Gestan product
+
+
+@dataclass
+class Plan:
+    lines: list[PlannedLine] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _d(value) -> Decimal:
+    return Decimal(str(value or "0"))
+
+
+def rate_from_taxes(detail: dict, tax_rates: dict[int, Decimal]) -> Decimal | None:
+    """The VAT rate of an order line, from its tax ids (8.1 hides tax_rate); None: unknown."""
+    ids = [int(t.get("id") or 0) for t in detail.get("associations", {}).get("taxes", [])]
+    ids = [i for i in ids if i]
+    if not ids:
+        return Decimal(0)  # a line with no tax is a 0 % line
+    rates = [tax_rates.get(i) for i in ids]
+    if any(r is None for r in rates):
+        return None
+    return sum(rates, Decimal(0))
+
+
+def plan_order(
+    order: dict,
+    details: list[dict],
+    cart_rules: list[dict],
+    tax_rates: dict[int, Decimal],
+    product_links: dict[tuple[int, int], int],
+    shipping_product: int | None,
+) -> Plan:
+    """The Gestan lines of a shop order, or what stops it (pure).
+
+    Totals come from the shop's lines; their sum must equal the order's
+    total to the cent, or the order is blocked, never adjusted.
+    """
+    plan = Plan()
+    for detail in details:
+        product = (int(detail.get("product_id") or 0), int(detail.get("product_attribute_id") or 0))
+        gestan_id = product_links.get(product)
+        if gestan_id is None:
+            suffix = f" / déclinaison {product[1]}" if product[1] else ""
+            named = detail.get("product_reference") or detail.get("product_name")
+            plan.problems.append(f"produit {product[0]}{suffix} non lié ({named})")
+        rate = rate_from_taxes(detail, tax_rates)
+        if rate is None:
+            plan.problems.append(f"taxe inconnue sur la ligne {detail.get('id')}")
+            rate = Decimal(0)
+        total_excl, total_incl = (
+            _d(detail.get("total_price_tax_excl")),
+            _d(detail.get("total_price_tax_incl")),
+        )
+        expected = cents(total_excl * (1 + rate / 100))
+        quantity = _d(detail.get("product_quantity"))
+        if abs(expected - cents(total_incl)) > Decimal("0.01") * max(quantity, 1):
+            plan.problems.append(
+                f"ligne {detail.get('id')}: TTC {total_incl:.2f} ne répond pas "
+                f"au taux {rate} % (HT {total_excl:.2f})"
+            )
+        plan.lines.append(
+            PlannedLine(
+                m.LineKind.PRODUCT,
+                detail.get("product_name", "")[:255],
+                quantity,
+                _d(detail.get("unit_price_tax_excl")).quantize(Decimal("0.000001")),
+                rate.quantize(RATE),
+                cents(total_excl),
+                cents(total_incl),
+                gestan_id,
+            )
+        )
+    for wrapping, label in (
+        ("total_shipping", "Frais de port"),
+        ("total_wrapping", "Emballage cadeau"),
+    ):
+        incl, excl = _d(order.get(f"{wrapping}_tax_incl")), _d(order.get(f"{wrapping}_tax_excl"))
+        if not incl and not excl:
+            continue
+        rate = (
+            _d(order.get("carrier_tax_rate"))
+            if wrapping == "total_shipping"
+            else (((incl / excl - 1) * 100).quantize(RATE) if excl else Decimal(0))
+        )
+        plan.lines.append(
+            PlannedLine(
+                m.LineKind.SHIPPING,
+                label,
+                Decimal(1),
+                excl.quantize(Decimal("0.000001")),
+                rate.quantize(RATE),
+                cents(excl),
+                cents(incl),
+                shipping_product,
+            )
+        )
+    for rule in cart_rules:
+        incl, excl = _d(rule.get("value")), _d(rule.get("value_tax_excl"))
+        if not incl and not excl:
+            continue
+        rate = ((incl / excl - 1) * 100).quantize(RATE) if excl else Decimal(0)
+        plan.lines.append(
+            PlannedLine(
+                m.LineKind.DISCOUNT,
+                (rule.get("name") or "Remise")[:255],
+                Decimal(1),
+                -excl.quantize(Decimal("0.000001")),
+                rate,
+                -cents(excl),
+                -cents(incl),
+            )
+        )
+    total_incl = sum((line.total_incl for line in plan.lines), ZERO)
+    total_excl = sum((line.total_excl for line in plan.lines), ZERO)
+    shop_incl, shop_excl = (
+        cents(order.get("total_paid_tax_incl")),
+        cents(order.get("total_paid_tax_excl")),
+    )
+    if total_incl != shop_incl or total_excl != shop_excl:
+        plan.problems.append(
+            f"total incohérent: lignes {total_incl:.2f} TTC / {total_excl:.2f} HT"
+            f", commande {shop_incl:.2f} / {shop_excl:.2f}"
+        )
+    return plan
+
+
+def cursor_value() -> tuple[str, int] | None:
+    cursor = m.Cursor.get_or_none(m.Cursor.name == CURSOR)
+    if cursor is None or not cursor.value:
+        return None
+    date, _, order_id = cursor.value.partition("|")
+    return date, int(order_id or 0)
+
+
+def reset_cursor() -> None:
+    m.Cursor.delete().where(m.Cursor.name == CURSOR).execute()
+
+
+def _move_cursor(date: str, order_id: int) -> None:
+    value = f"{date}|{order_id}"
+    current = cursor_value()
+    if current is not None and (current[0], current[1]) >= (date, order_id):
+        return
+    if m.Cursor.select().where(m.Cursor.name == CURSOR).exists():
+        m.Cursor.update(value=value, updated_at=m.now()).where(m.Cursor.name == CURSOR).execute()
+    else:
+        m.Cursor.create(name=CURSOR, value=value)
+
+
+class OrdersFlow(Flow):
+    name = "orders"
+
+    def __init__(
+        self,
+        client: SyncWebservice,
+        *,
+        date_from: dt.date | None = None,
+        date_to: dt.date | None = None,
+        since_last: bool = False,
+        options: OrderOptions | None = None,
+    ):
+        super().__init__(client)
+        self.date_from, self.date_to, self.since_last = date_from, date_to, since_last
+        self.options = options or OrderOptions.from_settings()
+        self.facts: ShopFacts | None = None
+        self.states: dict[str, dict] = {}
+        self._cursor_held = False  # a blocked or failed order keeps the cursor before it
+
+    # --- read ---------------------------------------------------------------------
+
+    def _filters(self) -> dict[str, Filter]:
+        if self.since_last:
+            cursor = cursor_value()
+            # inclusive of the cursor's second: orders sharing it are de-duplicated by link
+            return {"date_add": Filter.between(cursor[0], "2999-12-31 23:59:59")} if cursor else {}
+        low = f"{self.date_from or dt.date(2000, 1, 1)} 00:00:00"
+        high = f"{self.date_to or dt.date(2999, 12, 31)} 23:59:59"
+        return {"date_add": Filter.between(low, high)}
+
+    def read(self, progress: Progress | None = None) -> list[Row]:
+        self.facts = read_facts(self.client)
+        self.states = {s["id"]: s for s in self.client.list("order_states", Query(display="full"))}
+        known = links(RESOURCE)
+        product_links = {key: link.gestan_id for key, link in links("products").items()}
+        customer_links = {key[0]: link.gestan_id for key, link in links("customers").items()}
+        shipping = self._shipping_product_id()
+        rows: list[Row] = []
+        for page in self.client.iter_pages(RESOURCE, Query(filters=self._filters())):
+            fresh = [o for o in page if (int(o["id"]), 0) not in known]
+            if self.options.only_new:
+                page = fresh
+            details, rules, customers, addresses, messages = self._dependencies(fresh)
+            for order in page:
+                rows.append(
+                    self._row(
+                        order,
+                        known,
+                        details,
+                        rules,
+                        customers,
+                        addresses,
+                        messages,
+                        product_links,
+                        customer_links,
+                        shipping,
+                    )
+                )
+            if progress:
+                progress(len(rows), len(rows), "commandes lues")
+        return rows
+
+    def _dependencies(self, orders: list[dict]):
+        """Everything the orders of a page need, a few batched requests for the whole page."""
+        if not orders:
+            return {}, {}, {}, {}, {}
+        ids = [o["id"] for o in orders]
+
+        async def fetch():
+            import asyncio
+
+            client = self.client.aio
+            wanted = [
+                client.get_many("order_details", ids, key="id_order"),
+                client.get_many("order_cart_rules", ids, key="id_order"),
+                client.get_many("messages", ids, key="id_order"),
+            ]
+            if not self.options.customer_id_only:
+                wanted.append(client.get_many("customers", {o["id_customer"] for o in orders}))
+                wanted.append(
+                    client.get_many(
+                        "addresses",
+                        {
+                            o[k]
+                            for o in orders
+                            for k in ("id_address_invoice", "id_address_delivery")
+                        },
+                    )
+                )
+            return await asyncio.gather(*wanted)
+
+        found = self.client.run(fetch())
+        group = lambda records, key: _group(records, key)  # noqa: E731
+        details, rules, messages = (
+            group(found[0], "id_order"),
+            group(found[1], "id_order"),
+            group(found[2], "id_order"),
+        )
+        customers = {c["id"]: c for c in found[3]} if len(found) > 3 else {}
+        addresses = {a["id"]: a for a in found[4]} if len(found) > 4 else {}
+        return details, rules, customers, addresses, messages
+
+    def _shipping_product_id(self) -> int | None:
+        code = self.options.shipping_product or GENERIC_SHIPPING
+        product = m.Product.get_or_none(m.Product.code == code)
+        return product.id if product else None
+
+    def _row(
+        self,
+        order,
+        known,
+        details,
+        rules,
+        customers,
+        addresses,
+        messages,
+        product_links,
+        customer_links,
+        shipping,
+    ) -> Row:
+        shop_id = int(order["id"])
+        customer = customers.get(order["id_customer"])
+        name = (
+            f"{customer.get('firstname', '')} {customer.get('lastname', '').upper()}".strip()
+            if customer
+            else ""
+        )
+        state = self.states.get(order.get("current_state", ""), {})
+        columns = {
+            "reference": order.get("reference", ""),
+            "customer": f"{order['id_customer']} · {name}" if name else order["id_customer"],
+            "total": f"{cents(order.get('total_paid_tax_incl')):.2f}",
+            "date": order.get("date_add", "")[:10],
+            "state": text(state.get("name"), self.facts.language),
+            "label": order.get("reference", "") or f"commande {shop_id}",
+        }
+        link = known.get((shop_id, 0))
+        if link is not None:
+            return Row(
+                key=f"order:{shop_id}",
+                origin=Origin.SHOP,
+                status=DONE,
+                shop_id=shop_id,
+                gestan_id=link.gestan_id,
+                columns=columns,
+            )
+        plan = plan_order(
+            order,
+            details.get(order["id"], []),
+            rules.get(order["id"], []),
+            self.facts.tax_rates,
+            product_links,
+            shipping,
+        )
+        unwanted = text(state.get("template"), self.facts.language) in UNWANTED_TEMPLATES
+        reason = "; ".join(plan.problems)
+        row = Row(
+            key=f"order:{shop_id}",
+            origin=Origin.SHOP,
+            status=f"{BLOCKED}: {reason}" if plan.problems else ADD,
+            action=None if plan.problems else Action.CREATE_GESTAN,
+            shop_id=shop_id,
+            gestan_id=customer_links.get(int(order["id_customer"])),
+            columns=columns,
+            reason=reason or ("annulée ou en erreur: non sélectionnée" if unwanted else ""),
+            blocked=bool(plan.problems),
+            payload={
+                "order": order,
+                "plan": plan,
+                "customer": customer,
+                "addresses": {
+                    k: addresses.get(order[k])
+                    for k in ("id_address_invoice", "id_address_delivery")
+                },
+                "customer_addresses": [
+                    a for a in addresses.values() if a.get("id_customer") == order["id_customer"]
+                ],
+                "messages": messages.get(order["id"], []),
+                "paid": state.get("paid") == "1",
+                "unwanted": unwanted,
+            },
+        )
+        if unwanted:
+            row.selected = False
+        return row
+
+    # --- execute ------------------------------------------------------------------
+
+    def execute(self, rows, *, progress=None, cancel=None):
+        self._cursor_held = False
+        return super().execute(rows, progress=progress, cancel=cancel)
+
+    def _run_one(self, row: Row) -> RowResult:
+        result = super()._run_one(row)
+        if result.outcome in (Outcome.FAILED, Outcome.BLOCKED):
+            self._cursor_held = True
+        return result
+
+    def apply(self, row: Row) -> RowResult:
+        if self.facts is None:
+            self.facts = read_facts(self.client)
+        order = row.payload["order"]
+        plan: Plan = row.payload["plan"]
+        contact = self._contact_for(row)
+        placed = dt.datetime.strptime(order["date_add"], "%Y-%m-%d %H:%M:%S")
+        sales_order = self._write_order(order, contact, plan, row, placed)
+        self._take_stock(sales_order, plan, placed)
+        invoice = None
+        if self.options.invoices:
+            invoice = self._invoice(order, contact, sales_order, plan, placed)
+            if self.options.mark_paid and row.payload["paid"]:
+                payment = accounting.record_payment(
+                    invoice,
+                    date=invoice.date,
+                    method=order.get("payment") or order["module"],
+                    reference=order.get("reference", ""),
+                )
+                if self.options.accounting:
+                    accounting.post_invoice(invoice)
+                    accounting.post_payment(payment)
+            elif self.options.accounting:
+                accounting.post_invoice(invoice)
+        save_link(RESOURCE, row.shop_id, 0, sales_order.id, date_upd=order.get("date_upd", ""))
+        if not self._cursor_held:
+            _move_cursor(order["date_add"], row.shop_id)
+        return RowResult(
+            key=row.key,
+            outcome=Outcome.CREATED,
+            shop_id=row.shop_id,
+            gestan_id=sales_order.id,
+            status=row.status,
+            invoice=invoice.number if invoice else None,
+            message=row.reason if row.payload["unwanted"] else "",
+        )
+
+    def _contact_for(self, row: Row) -> m.Contact:
+        order = row.payload["order"]
+        customer_id = int(order["id_customer"])
+        link = m.Link.get_or_none(
+            (m.Link.resource == "customers") & (m.Link.shop_id == customer_id)
+        )
+        if link is not None:
+            return m.Contact.get_by_id(link.gestan_id)
+        contacts = ContactsFlow(self.client, ContactOptions.from_settings())
+        contacts.facts = self.facts
+        customer = row.payload["customer"]
+        if customer is None:  # read with customer ids only: fetch this one now
+            rows = contacts.read(only=[customer_id])
+        else:
+            latest = {
+                order["id_customer"]: (order["id_address_invoice"], order["id_address_delivery"])
+            }
+            rows = [
+                contacts._row(
+                    customer,
+                    row.payload["customer_addresses"],
+                    latest,
+                    {},
+                    {
+                        c.email.lower(): c.id
+                        for c in m.Contact.select().where(
+                            m.Contact.email == customer.get("email", "").lower()
+                        )
+                    },
+                )
+            ]
+        contacts.apply(rows[0])
+        link = m.Link.get((m.Link.resource == "customers") & (m.Link.shop_id == customer_id))
+        return m.Contact.get_by_id(link.gestan_id)
+
+    def _address(self, row: Row, key: str) -> dict:
+        address = row.payload["addresses"].get(key)
+        if address is None:
+            found = self.client.get_many("addresses", [row.payload["order"][key]])
+            address = found[0] if found else {}
+        return address
+
+    def _write_order(self, order, contact, plan: Plan, row: Row, placed) -> m.SalesOrder:
+        billing = self._address(row, "id_address_invoice")
+        delivery = self._address(row, "id_address_delivery")
+        comment = ""
+        if self.options.comments:
+            notes = [mes.get("message", "") for mes in row.payload["messages"]]
+            if order.get("note"):
+                notes.append(f"Note boutique: {order['note']}")
+            comment = "\n".join(n for n in notes if n)
+        values = {
+            "contact": contact,
+            "date": placed,
+            "reference": order.get("reference", ""),
+            "number": f"WEB{int(order['id']):07d}",
+            "status": row.columns.get("state", "")[:32],
+            "payment_method": (order.get("payment") or "")[:128],
+            "comment": comment,
+        }
+        for prefix, address in (("billing", billing), ("delivery", delivery)):
+            values[f"{prefix}_name"] = (
+                f"{address.get('firstname', '')} {address.get('lastname', '')}".strip()[:255]
+            )
+            values[f"{prefix}_company"] = address.get("company", "")[:128]
+            values[f"{prefix}_line1"] = address.get("address1", "")[:255]
+            values[f"{prefix}_line2"] = address.get("address2", "")[:255]
+            values[f"{prefix}_postcode"] = address.get("postcode", "")[:16]
+            values[f"{prefix}_city"] = address.get("city", "").strip()[:128]
+            values[f"{prefix}_country"] = self.facts.country_name(address.get("id_country", 0))
+        total_excl = sum((line.total_excl for line in plan.lines), ZERO)
+        total_incl = sum((line.total_incl for line in plan.lines), ZERO)
+        sales_order = m.SalesOrder.create(
+            total_excl=total_excl,
+            total_incl=total_incl,
+            total_vat=total_incl - total_excl,
+            **values,
+        )
+        shipping = None
+        for position, line in enumerate(plan.lines, start=1):
+            product_id = line.product_id
+            if line.kind == m.LineKind.SHIPPING and product_id is None:
+                shipping = shipping or self._generic_shipping_product()
+                product_id = shipping.id
+            m.SalesOrderLine.create(
+                order=sales_order,
+                position=position,
+                kind=line.kind,
+                product=product_id,
+                label=line.label,
+                quantity=line.quantity,
+                unit_price_excl=line.unit_price_excl,
+                vat_rate=line.vat_rate,
+                total_excl=line.total_excl,
+                total_incl=line.total_incl,
+            )
+        return sales_order
+
+    def _generic_shipping_product(self) -> m.Product:
+        product = m.Product.get_or_none(m.Product.code == GENERIC_SHIPPING)
+        if product is None:
+            product = m.Product.create(
+                code=GENERIC_SHIPPING,
+                label="Frais de port",
+                is_service=True,
+                price_excl=0,
+                vat_rate=m.VatRate.get(m.VatRate.code == "T20"),
+            )
+        return product
+
+    def _take_stock(self, sales_order: m.SalesOrder, plan: Plan, placed: dt.datetime) -> None:
+        """One movement out per product line, unless the product's stock was taken from the
+        shop after this order was placed: the shop's quantity already counted it."""
+        for line in plan.lines:
+            if line.kind != m.LineKind.PRODUCT or line.product_id is None:
+                continue
+            initial = (
+                m.StockMovement.select(m.StockMovement.date)
+                .where(
+                    (m.StockMovement.product == line.product_id)
+                    & (m.StockMovement.reason == INITIAL_STOCK)
+                )
+                .order_by(m.StockMovement.date.desc())
+                .first()
+            )
+            if initial is not None and initial.date >= placed:
+                continue
+            add_stock_movement(
+                m.Product.get_by_id(line.product_id),
+                -line.quantity,
+                "order",
+                f"Commande {sales_order.reference}",
+                order=sales_order,
+                date=placed,
+            )
+
+    def _invoice(self, order, contact, sales_order, plan: Plan, placed) -> m.Invoice:
+        last = (
+            m.Invoice.select(m.Invoice.date)
+            .where(
+                (m.Invoice.series == self.options.series)
+                & (m.Invoice.status == m.Invoice.VALIDATED)
+            )
+            .order_by(m.Invoice.date.desc())
+            .first()
+        )
+        # numbers follow dates: an older order imported late is invoiced on the latest date
+        date = max(placed.date(), last.date) if last else placed.date()
+        lines = [
+            LineInput(
+                kind=line.kind,
+                label=line.label,
+                quantity=line.quantity,
+                unit_price_excl=line.unit_price_excl,
+                vat_rate=line.vat_rate,
+                total_excl=line.total_excl,
+                total_incl=line.total_incl,
+                product=m.Product.get_by_id(line.product_id) if line.product_id else None,
+            )
+            for line in plan.lines
+        ]
+        shop_number = order.get("invoice_number", "0")
+        return invoicing.issue(
+            contact,
+            lines,
+            date=date,
+            series=self.options.series,
+            order=sales_order,
+            external_reference=f"PS{shop_number}"
+            if shop_number not in ("", "0")
+            else order.get("reference", ""),
+        )
+
+
+def _group(records: list[dict], key: str) -> dict[str, list[dict]]:
+    grouped: dict[str, list[dict]] = {}
+    for record in records:
+        grouped.setdefault(record.get(key, ""), []).append(record)
+    return grouped
