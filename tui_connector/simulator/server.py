@@ -659,6 +659,9 @@ def _valid(fmt: str, value: Any) -> bool:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out in two writes: without this, Nagle's algorithm and the
+    # client's delayed ACK add 40 ms to every answer
+    disable_nagle_algorithm = True
     engine: Engine
 
     def log_message(self, *args) -> None:  # never log: URLs may carry ws_key
