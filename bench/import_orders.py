@@ -1,0 +1,174 @@
+"""Import N orders with invoices, payments and entries from a simulated shop with latency.
+
+The shop runs in its own process (`tui-connector simulator`), so the peak
+memory printed is the connector's alone. The batched import (the orders
+flow) and a naive one-request-per-record import of the same orders run in
+the same script, each into a fresh SQLite Gestan, and must give the same
+books.
+
+    python bench/import_orders.py --orders 10000 --latency-ms 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+from tui_connector.gestan import models as m
+from tui_connector.gestan import settings
+from tui_connector.gestan.database import open_database
+from tui_connector.prestashop.client import SyncWebservice
+from tui_connector.prestashop.query import Filter, Query
+from tui_connector.sync.contacts import ContactsFlow
+from tui_connector.sync.orders import OrderOptions, OrdersFlow
+from tui_connector.sync.products import ProductsFlow
+
+OPTIONS = OrderOptions(invoices=True, mark_paid=True, accounting=True)
+
+
+class NaiveOrdersFlow(OrdersFlow):
+    """The same import, reading one record per request, as a naive connector does."""
+
+    def read(self, progress=None):
+        from tui_connector.sync.core import links
+        from tui_connector.sync.shop_facts import read_facts
+
+        self.facts = read_facts(self.client)
+        self.states = {s["id"]: s for s in self.client.list("order_states", Query(display="full"))}
+        known = links("orders")
+        product_links = {key: link.gestan_id for key, link in links("products").items()}
+        customer_links = {key[0]: link.gestan_id for key, link in links("customers").items()}
+        rows = []
+        for order_id in self.client.ids("orders"):
+            order = self.client.get("orders", order_id, complete=True)
+            details = [
+                self.client.get("order_details", int(r["id"]), complete=True)
+                for r in order.get("associations", {}).get("order_rows", [])
+            ]
+            rules = self.client.list(
+                "order_cart_rules", Query(filters={"id_order": Filter.equals(order_id)})
+            )
+            messages = self.client.list(
+                "messages", Query(filters={"id_order": Filter.equals(order_id)})
+            )
+            customer = self.client.get("customers", int(order["id_customer"]), complete=True)
+            addresses = {}
+            for key in ("id_address_invoice", "id_address_delivery"):
+                if order[key] not in addresses:
+                    addresses[order[key]] = self.client.get(
+                        "addresses", int(order[key]), complete=True
+                    )
+            rows.append(
+                self._row(
+                    order,
+                    known,
+                    {order["id"]: details},
+                    {order["id"]: rules},
+                    {customer["id"]: customer},
+                    addresses,
+                    {order["id"]: messages},
+                    product_links,
+                    customer_links,
+                    self._shipping_product_id(),
+                )
+            )
+        return rows
+
+
+def start_shop(orders: int, latency: float) -> tuple[subprocess.Popen, str, str]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tui_connector",
+            "simulator",
+            "--orders",
+            str(orders),
+            "--latency-ms",
+            str(latency),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    url = process.stdout.readline().split(" at ")[1].strip()
+    key = process.stdout.readline().split()[1]
+    return process, url, key
+
+
+def import_into(folder: str, name: str, url: str, key: str, flow_class) -> dict:
+    database = open_database(f"sqlite:///{folder}/{name}.db")
+    for family, category in (
+        ("VET", 3),
+        ("VET", 4),
+        ("VET", 5),
+        ("ACC", 6),
+        ("ACC", 7),
+        ("ACC", 8),
+        ("EPI", 9),
+    ):
+        if not m.Family.select().where(m.Family.code == family).exists():
+            m.Family.create(code=family, label=family)
+        settings.set_value(f"family.{category}", family)
+    with SyncWebservice(url, key) as client:
+        for prepare in (ContactsFlow, ProductsFlow):
+            flow = prepare(client)
+            flow.execute(flow.read())
+        before = client.requests_made
+        start = time.perf_counter()
+        flow = flow_class(client, options=OPTIONS)
+        report = flow.execute(flow.read())
+        seconds = time.perf_counter() - start
+        requests = client.requests_made - before
+    books = sorted((i.number, i.order.reference, str(i.total_incl)) for i in m.Invoice.select())
+    database.close()
+    return {
+        "orders": report.counts["created"],
+        "seconds": seconds,
+        "requests": requests,
+        "books": books,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=10000)
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--skip-naive", action="store_true")
+    args = parser.parse_args()
+    shop, url, key = start_shop(args.orders, args.latency_ms)
+    folder = tempfile.mkdtemp()
+    try:
+        print(
+            f"{args.orders} shop orders, {args.latency_ms:g} ms per request, "
+            "invoices + payments + entries"
+        )
+        batched = import_into(folder, "batched", url, key, OrdersFlow)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(
+            f"batched  imported {batched['orders']:6}  requests {batched['requests']:6}  "
+            f"wall {batched['seconds']:8.1f} s  {batched['orders'] / batched['seconds']:7.1f}"
+            f" orders/s  peak memory {peak:.0f} MB"
+        )
+        if args.skip_naive:
+            return
+        naive = import_into(folder, "naive", url, key, NaiveOrdersFlow)
+        print(
+            f"naive    imported {naive['orders']:6}  requests {naive['requests']:6}  "
+            f"wall {naive['seconds']:8.1f} s  {naive['orders'] / naive['seconds']:7.1f}"
+            " orders/s"
+        )
+        print(
+            f"ratio    {naive['requests'] / batched['requests']:.1f}x fewer requests, "
+            f"{naive['seconds'] / batched['seconds']:.1f}x faster; same books: "
+            f"{naive['books'] == batched['books']}"
+        )
+    finally:
+        shop.terminate()
+
+
+if __name__ == "__main__":
+    main()
