@@ -42,7 +42,8 @@ def prepare(client) -> None:
 def shop_total(shop, order: m.SalesOrder) -> Decimal:
     link = m.Link.get((m.Link.resource == "orders") & (m.Link.gestan_id == order.id))
     return Decimal(shop.data.table("orders")[link.shop_id]["total_paid_tax_incl"]).quantize(
-        Decimal("0.01"))
+        Decimal("0.01")
+    )
 
 
 def assert_books_are_right(shop) -> None:
@@ -93,7 +94,8 @@ def test_import_with_invoices_payments_and_entries(ready, shop, client):
     assert all(r.invoice for r in report.results)
     # paid invoices are lettered with their payment
     lettered = m.AccountingLine.select().where(
-        (m.AccountingLine.account_number == "411") & (m.AccountingLine.lettering != ""))
+        (m.AccountingLine.account_number == "411") & (m.AccountingLine.lettering != "")
+    )
     assert lettered.count() == 2 * len(paid)
     # a second run imports nothing
     again = OrdersFlow(client, since_last=True, options=ALL_ON)
@@ -104,8 +106,12 @@ def test_import_with_invoices_payments_and_entries(ready, shop, client):
 
 def test_lines_shipping_discounts_and_mixed_rates(ready, shop, client):
     OrdersFlow(client, options=ALL_ON).execute(OrdersFlow(client, options=ALL_ON).read())
-    with_discount = m.SalesOrder.select().join(m.SalesOrderLine).where(
-        m.SalesOrderLine.kind == "discount").first()
+    with_discount = (
+        m.SalesOrder.select()
+        .join(m.SalesOrderLine)
+        .where(m.SalesOrderLine.kind == "discount")
+        .first()
+    )
     assert with_discount is not None
     discount = with_discount.lines.where(m.SalesOrderLine.kind == "discount").get()
     assert discount.total_incl < 0 and discount.label.startswith("Bienvenue")
@@ -113,8 +119,10 @@ def test_lines_shipping_discounts_and_mixed_rates(ready, shop, client):
     assert shipped.product.code == "PORT" and shipped.total_incl == Decimal("7.00")
     mixed = None
     for invoice in m.Invoice.select():
-        if invoice.vat_lines.count() > 1 and invoice.lines.where(
-                m.InvoiceLine.kind == "shipping").exists():
+        if (
+            invoice.vat_lines.count() > 1
+            and invoice.lines.where(m.InvoiceLine.kind == "shipping").exists()
+        ):
             mixed = invoice
             break
     assert mixed is not None, "the demo shop has orders mixing VAT rates with shipping"
@@ -138,16 +146,28 @@ def test_blocked_orders_say_why_and_write_nothing(sqlite_gestan, shop, client):
 
 
 def test_inconsistent_total_and_unknown_tax_are_blocked():
-    order = {"total_paid_tax_incl": "12.00", "total_paid_tax_excl": "10.00",
-             "total_shipping_tax_incl": "0", "total_shipping_tax_excl": "0"}
-    detail = {"id": "1", "product_id": "1", "product_attribute_id": "0", "product_quantity": "1",
-              "total_price_tax_incl": "12.00", "total_price_tax_excl": "10.00",
-              "unit_price_tax_excl": "10.00", "associations": {"taxes": [{"id": "1"}]}}
+    order = {
+        "total_paid_tax_incl": "12.00",
+        "total_paid_tax_excl": "10.00",
+        "total_shipping_tax_incl": "0",
+        "total_shipping_tax_excl": "0",
+    }
+    detail = {
+        "id": "1",
+        "product_id": "1",
+        "product_attribute_id": "0",
+        "product_quantity": "1",
+        "total_price_tax_incl": "12.00",
+        "total_price_tax_excl": "10.00",
+        "unit_price_tax_excl": "10.00",
+        "associations": {"taxes": [{"id": "1"}]},
+    }
     links = {(1, 0): 7}
     ok = plan_order(order, [detail], [], {1: Decimal(20)}, links, None)
     assert not ok.problems and ok.lines[0].total_incl == Decimal("12.00")
-    off = plan_order({**order, "total_paid_tax_incl": "12.01"}, [detail], [], {1: Decimal(20)},
-                     links, None)
+    off = plan_order(
+        {**order, "total_paid_tax_incl": "12.01"}, [detail], [], {1: Decimal(20)}, links, None
+    )
     assert any("total incohérent" in p for p in off.problems)
     unknown = plan_order(order, [detail], [], {}, links, None)
     assert any("taxe inconnue" in p for p in unknown.problems)
@@ -162,8 +182,9 @@ def test_date_range_is_inclusive_of_both_days(ready, shop, client):
     target = shop.data.table("orders")[40]
     day = dt.date.fromisoformat(target["date_add"][:10])
     rows = OrdersFlow(client, date_from=day, date_to=day).read()
-    expected = {o["id"] for o in shop.data.table("orders").values()
-                if o["date_add"][:10] == day.isoformat()}
+    expected = {
+        o["id"] for o in shop.data.table("orders").values() if o["date_add"][:10] == day.isoformat()
+    }
     assert {str(r.shop_id) for r in rows} == expected and "40" in expected
 
 
@@ -172,7 +193,7 @@ def test_since_last_cursor_moves_after_commit_and_resets(ready, shop, client):
     rows = flow.read()
     first_half = [r for r in rows if r.selected][:30]
     flow.execute(first_half)
-    date, order_id = cursor_value()
+    _date, order_id = cursor_value()
     assert order_id == first_half[-1].shop_id
     rows = OrdersFlow(client, since_last=True, options=ALL_ON).read()
     assert min(r.shop_id for r in rows) >= order_id  # the boundary is read again...
@@ -203,17 +224,20 @@ def test_customer_id_only_reads_less_and_still_imports_the_customer(sqlite_gesta
     flow.execute(chosen)
     for row in chosen:  # the missing customer was imported with the order
         order = row.payload["order"]
-        link = m.Link.get((m.Link.resource == "customers")
-                          & (m.Link.shop_id == int(order["id_customer"])))
-        sales_order = m.SalesOrder.get_by_id(m.Link.get(
-            (m.Link.resource == "orders") & (m.Link.shop_id == row.shop_id)).gestan_id)
+        link = m.Link.get(
+            (m.Link.resource == "customers") & (m.Link.shop_id == int(order["id_customer"]))
+        )
+        sales_order = m.SalesOrder.get_by_id(
+            m.Link.get((m.Link.resource == "orders") & (m.Link.shop_id == row.shop_id)).gestan_id
+        )
         assert sales_order.contact_id == link.gestan_id
         assert sales_order.billing_city
 
 
 def test_comments_and_stock_movements(ready, shop, client):
-    with_message = next(o for o in shop.data.table("orders").values()
-                        if o["id"] == "23" or o["note"])
+    with_message = next(
+        o for o in shop.data.table("orders").values() if o["id"] == "23" or o["note"]
+    )
     OrdersFlow(client, options=ALL_ON).execute(OrdersFlow(client, options=ALL_ON).read())
     link = m.Link.get((m.Link.resource == "orders") & (m.Link.shop_id == int(with_message["id"])))
     comment = m.SalesOrder.get_by_id(link.gestan_id).comment
@@ -236,9 +260,12 @@ def test_stop_and_faults_then_a_rerun_completes(ready, shop):
                 flow = OrdersFlow(faulty, since_last=True, options=ALL_ON)
                 rows = flow.read()
                 cancel = threading.Event()
-                report = flow.execute(rows, cancel=cancel,
-                                      progress=lambda done, total, label: done == 20
-                                      and cancel.set())
+
+                def stop_at_20(done, total, label, cancel=cancel):
+                    if done == 20:
+                        cancel.set()
+
+                report = flow.execute(rows, cancel=cancel, progress=stop_at_20)
             except Exception as exc:
                 from tui_connector.errors import ConnectorError
 
@@ -260,8 +287,9 @@ def test_stop_and_faults_then_a_rerun_completes(ready, shop):
 
 def _sync_orders(env: dict, *, kill_after: float | None = None) -> int:
     command = [sys.executable, "-m", "tui_connector", "sync", "orders", "--since-last"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     if kill_after is None:
         return process.wait(timeout=300)
     time.sleep(kill_after)
@@ -272,10 +300,13 @@ def _sync_orders(env: dict, *, kill_after: float | None = None) -> int:
 def _snapshot() -> dict:
     return {
         "orders": sorted((o.reference, str(o.total_incl)) for o in m.SalesOrder.select()),
-        "invoices": sorted((i.number, i.order.reference, str(i.total_incl))
-                           for i in m.Invoice.select()),
-        "entries": sorted((e.number, e.journal.code, str(sum(x.debit for x in e.lines)))
-                          for e in m.AccountingEntry.select()),
+        "invoices": sorted(
+            (i.number, i.order.reference, str(i.total_incl)) for i in m.Invoice.select()
+        ),
+        "entries": sorted(
+            (e.number, e.journal.code, str(sum(x.debit for x in e.lines)))
+            for e in m.AccountingEntry.select()
+        ),
         "payments": m.Payment.select().count(),
     }
 
@@ -292,11 +323,20 @@ def test_killed_at_any_point_resumes_to_the_same_books(tmp_path):
             for key in ("invoices.create", "invoices.mark_paid", "accounting.enabled"):
                 settings.set_value(key, "true")
             m.database_proxy.obj.close()
-            env = dict(os.environ, TUI_CONNECTOR_SHOP_URL=shop.url,
-                       TUI_CONNECTOR_API_KEY=shop.key, TUI_CONNECTOR_DATABASE=url)
+            env = dict(
+                os.environ,
+                TUI_CONNECTOR_SHOP_URL=shop.url,
+                TUI_CONNECTOR_API_KEY=shop.key,
+                TUI_CONNECTOR_DATABASE=url,
+            )
             for flow in ("contacts", "products"):
-                subprocess.run([sys.executable, "-m", "tui_connector", "sync", flow], env=env,
-                               check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                subprocess.run(
+                    [sys.executable, "-m", "tui_connector", "sync", flow],
+                    env=env,
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
             if name == "straight":
                 started = time.perf_counter()
             else:  # killed at 24 points spread over the time a whole run takes

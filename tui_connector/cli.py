@@ -204,7 +204,6 @@ def run_simulator(args: argparse.Namespace, profile: config.Profile) -> int:
 
 def run_demo(args: argparse.Namespace, profile: config.Profile) -> int:
     import asyncio
-    import os
 
     from tui_connector import paths
     from tui_connector.gestan.database import open_database
@@ -230,21 +229,16 @@ def run_demo(args: argparse.Namespace, profile: config.Profile) -> int:
     if args.exit or not sys.stdin.isatty():
         shop.stop()
         return EXIT_OK
-    os.environ.update(
-        TUI_CONNECTOR_SHOP_URL=shop.url,
-        TUI_CONNECTOR_API_KEY=shop.key,
-        TUI_CONNECTOR_DATABASE=database_url,
-    )
-    print("the demo shop is serving; Ctrl-C stops it", flush=True)
-    try:
-        import threading
+    from tui_connector.ui.app import run as run_tui
 
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
+    # the demo's own profile, in memory only: nothing of the user's is touched
+    demo_profile = config.Profile(
+        shop_url=shop.url, api_key=config.Secret(shop.key), database_url=database_url
+    )
+    try:
+        return run_tui(demo_profile)
     finally:
         shop.stop()
-    return EXIT_OK
 
 
 def _progress_printer(enabled: bool):
@@ -356,10 +350,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        if args.command is None:  # the TUI comes here; until then, the help
-            parser.print_help()
-            return EXIT_OK
         profile = config.load()
+        if args.command is None:  # the application, on the configured shop
+            from tui_connector.ui.app import run as run_tui
+
+            return run_tui(profile)
         return HANDLERS[args.command](args, profile)
     except ConnectorError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,0 +1,131 @@
+"""What the terminal application needs, behind one object: it never speaks HTTP or SQL itself.
+
+Every method may block (network, database): the UI calls them from thread workers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from tui_connector import config, paths
+from tui_connector.gestan import models as m
+from tui_connector.gestan import settings
+from tui_connector.gestan.database import open_database
+from tui_connector.prestashop.check import CheckReport, check
+from tui_connector.prestashop.client import SyncWebservice
+from tui_connector.sync.core import Flow, Report
+from tui_connector.sync.orders import cursor_value, reset_cursor
+from tui_connector.sync.runner import make_client, make_flow
+from tui_connector.sync.shop_facts import read_facts
+
+FLOW_TITLES = {
+    "contacts": "Contacts",
+    "products": "Produits",
+    "stock": "Stock",
+    "orders": "Commandes",
+}
+
+
+@dataclass
+class RunSummary:
+    flow: str
+    when: str
+    counts: str
+
+
+class Session:
+    def __init__(self, profile: config.Profile):
+        self.profile = profile
+        self.database_url = profile.effective_database_url()
+        self.database = open_database(self.database_url)
+        self.version = ""
+
+    # --- labels -------------------------------------------------------------------
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.profile.shop_url and self.profile.api_key)
+
+    @property
+    def shop_host(self) -> str:
+        return urlparse(self.profile.shop_url).hostname or "(aucune boutique)"
+
+    @property
+    def database_label(self) -> str:
+        parsed = urlparse(self.database_url)
+        if parsed.scheme.startswith("sqlite"):
+            return Path(parsed.path).name
+        return f"{parsed.scheme.split('+')[0]}:{parsed.path.lstrip('/')}"
+
+    # --- shop -----------------------------------------------------------------------
+
+    def client(self) -> SyncWebservice:
+        return make_client(self.profile)
+
+    def check(self) -> CheckReport:
+        with self.client() as client:
+            report = client.run(check(client.aio))
+        self.version = report.version
+        return report
+
+    def flow(self, name: str, client: SyncWebservice, **options) -> Flow:
+        return make_flow(name, client, **options)
+
+    def categories(self) -> list[tuple[int, str, int]]:
+        """(id, name, depth) of the shop's categories, for the mapping tab."""
+        with self.client() as client:
+            facts = read_facts(client, catalogue=True)
+        return sorted(
+            (cid, c["name"], c["depth"]) for cid, c in facts.categories.items() if c["depth"] >= 2
+        )
+
+    # --- Gestan ---------------------------------------------------------------------
+
+    def last_runs(self) -> dict[str, RunSummary]:
+        found: dict[str, RunSummary] = {}
+        for run in m.SyncRun.select().order_by(m.SyncRun.id.desc()).limit(200):
+            if run.flow in found:
+                continue
+            found[run.flow] = RunSummary(
+                run.flow,
+                run.started_at.strftime("%d/%m %H:%M"),
+                f"{run.created} créés · {run.updated} mis à jour · {run.failed} erreurs"
+                + (" · arrêté" if run.status == "stopped" else ""),
+            )
+        return found
+
+    def setting(self, key: str):
+        return settings.get(key)
+
+    def set_setting(self, key: str, value: str) -> str:
+        return settings.set_value(key, value)
+
+    def civilities(self) -> list[str]:
+        return [c.code for c in m.Civility.select().order_by(m.Civility.code)]
+
+    def families(self) -> list[tuple[str, str]]:
+        return [(f.code, f.label) for f in m.Family.select().order_by(m.Family.code)]
+
+    def orders_cursor(self) -> str:
+        value = cursor_value()
+        return f"{value[0]} (commande {value[1]})" if value else "aucune importation"
+
+    def reset_orders_cursor(self) -> None:
+        reset_cursor()
+
+    def save_report(self, report: Report) -> Path:
+        folder = paths.data_dir() / "reports"
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = (report.finished_at or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
+        path = folder / f"{report.flow}-{stamp}.txt"
+        lines = [report.summary(), ""]
+        for result in report.results:
+            lines.append(
+                f"{result.outcome:<8} {result.shop_id or '':>7} {result.status:<24} "
+                f"{result.invoice or '':<10} {result.message}"
+            )
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path

@@ -1,0 +1,90 @@
+"""Home: the shop, the Gestan database, the last run of each flow, the way to each screen."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from tui_connector.errors import ConnectorError
+from tui_connector.sync.session import FLOW_TITLES, Session
+
+KEYS = {"contacts": "1", "products": "2", "stock": "3", "orders": "4"}
+
+
+class HomeScreen(Screen):
+    BINDINGS = [
+        Binding("1", "app.open_flow('contacts')", "Contacts"),
+        Binding("2", "app.open_flow('products')", "Produits"),
+        Binding("3", "app.open_flow('stock')", "Stock"),
+        Binding("4", "app.open_flow('orders')", "Commandes"),
+        Binding("p", "app.open_settings", "Paramètres"),
+        Binding("t", "test_connection", "Tester"),
+        Binding("q", "app.quit", "Quitter"),
+    ]
+
+    def __init__(self, session: Session):
+        super().__init__()
+        self.session = session
+
+    def compose(self) -> ComposeResult:
+        yield Static(" tui-connector · accueil", id="title")
+        with Vertical(id="home"):
+            yield Static("", id="shop")
+            yield Static(f"Gestan   {self.session.database_label}", id="database")
+            yield DataTable(id="runs", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("Touche", key="key", width=6)
+        table.add_column("Écran", key="flow", width=10)
+        table.add_column("Dernière exécution", key="when", width=18)
+        table.add_column("Résultat", key="counts")
+        self.refresh_runs()
+        self._shop_line(
+            "connexion…" if self.session.configured else "non configurée: p pour les paramètres"
+        )
+        if self.session.configured:
+            self.action_test_connection()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_runs()
+
+    def refresh_runs(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        runs = self.session.last_runs()
+        for flow, title in FLOW_TITLES.items():
+            run = runs.get(flow)
+            table.add_row(
+                KEYS[flow],
+                title,
+                run.when if run else "jamais",
+                run.counts if run else "",
+                key=flow,
+            )
+
+    def _shop_line(self, state: str) -> None:
+        self.query_one("#shop", Static).update(f"Boutique {self.session.shop_host} · {state}")
+
+    def action_test_connection(self) -> None:
+        self._shop_line("connexion…")
+        self.test_worker()
+
+    @work(thread=True, exclusive=True, group="check", exit_on_error=False)
+    def test_worker(self) -> None:
+        try:
+            report = self.session.check()
+            state = f"PrestaShop {report.version} · " + (
+                "prête" if report.ready else "droits manquants (p, Webservice)"
+            )
+        except ConnectorError as exc:
+            state = f"erreur: {exc.message}"
+        self.app.call_from_thread(self._shop_line, state)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.app.action_open_flow(event.row_key.value)

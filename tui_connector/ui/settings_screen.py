@@ -1,0 +1,197 @@
+"""Settings as tabs: Webservice, Civilités, Options, Mappage, Divers. Saved to Gestan."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import (
+    Button,
+    Checkbox,
+    DataTable,
+    Footer,
+    Input,
+    Label,
+    Static,
+    TabbedContent,
+    TabPane,
+)
+
+from tui_connector import config
+from tui_connector.errors import ConnectorError
+
+OPTIONS = [
+    ("sync.addresses", "Adresses"),
+    ("sync.comments", "Commentaires"),
+    ("sync.phones", "Téléphones"),
+    ("sync.cover_images", "Images de couverture"),
+    ("sync.attributes", "Attributs (groupes et valeurs)"),
+]
+MISC = [
+    ("display.only_new", "Seulement les lignes non importées"),
+    ("orders.customer_id_only", "Commandes: numéro de client seulement (plus rapide)"),
+    ("invoices.create", "Créer les factures"),
+    ("invoices.mark_paid", "Marquer payées les commandes payées"),
+    ("accounting.enabled", "Écritures comptables"),
+]
+
+
+class SettingsScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Retour"),
+        Binding("ctrl+s", "save", "Enregistrer"),
+    ]
+
+    def __init__(self, session, *, tab: str = "webservice"):
+        super().__init__()
+        self.session = session
+        self.first_tab = tab
+
+    def compose(self) -> ComposeResult:
+        yield Static(" tui-connector · paramètres", id="title")
+        profile = self.session.profile
+        with TabbedContent(initial=self.first_tab):
+            with TabPane("Webservice", id="webservice"), VerticalScroll():
+                yield Label("Adresse de la boutique")
+                yield Input(
+                    profile.shop_url, placeholder="https://boutique.example.fr", id="shop_url"
+                )
+                yield Label("Clé du Webservice (laissez vide pour garder l'actuelle)")
+                yield Input(
+                    "", password=True, placeholder=profile.api_key.masked() or "clé", id="api_key"
+                )
+                with Horizontal(classes="buttons"):
+                    yield Button("Enregistrer", id="save_shop", variant="primary")
+                    yield Button("Tester", id="test")
+                yield Static("", id="test_result")
+            with TabPane("Civilités", id="civilities"), VerticalScroll():
+                yield Static(
+                    "id_gender de la boutique → civilité Gestan "
+                    f"({', '.join(self.session.civilities())})"
+                )
+                for gender, default in (("1", "M."), ("2", "Mme")):
+                    stored = self.session.setting(f"civility.{gender}") or ""
+                    yield Label(f"id_gender {gender}" + ("" if stored else " (non réglé)"))
+                    yield Input(stored, placeholder=default, id=f"civility_{gender}")
+            with TabPane("Options", id="options"), VerticalScroll():
+                for key, label in OPTIONS:
+                    yield Checkbox(label, self.session.setting(key), id=key.replace(".", "_"))
+                yield Label("Produit des frais de port (code Gestan, vide: « Frais de port »)")
+                yield Input(self.session.setting("shipping.product"), id="shipping_product")
+            with TabPane("Mappage", id="mapping"), VerticalScroll():
+                yield Static(
+                    "Catégories de la boutique → familles Gestan "
+                    "(l: lire les catégories; Entrée sur une ligne: saisir)"
+                )
+                yield Button("Lire les catégories", id="read_categories")
+                yield DataTable(id="categories", cursor_type="row")
+                yield Input(placeholder="code famille puis Entrée", id="family_code")
+            with TabPane("Divers", id="misc"), VerticalScroll():
+                for key, label in MISC:
+                    yield Checkbox(label, self.session.setting(key), id=key.replace(".", "_"))
+                yield Label("Compte de banque")
+                yield Input(self.session.setting("accounting.bank_account"), id="bank_account")
+                yield Label("Compte d'imputation par défaut")
+                yield Input(
+                    self.session.setting("accounting.default_account"), id="default_account"
+                )
+                yield Button("Enregistrer", id="save_misc", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#categories", DataTable)
+        table.add_columns("Id", "Catégorie", "Famille")
+
+    # --- saving --------------------------------------------------------------------
+
+    def _save(self, pairs: list[tuple[str, str]]) -> bool:
+        try:
+            for key, value in pairs:
+                self.session.set_setting(key, value)
+        except ConnectorError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return False
+        self.notify("Paramètres enregistrés.")
+        return True
+
+    def action_save(self) -> None:
+        pairs = [
+            (
+                key,
+                "true" if self.query_one(f"#{key.replace('.', '_')}", Checkbox).value else "false",
+            )
+            for key, _ in OPTIONS + MISC
+        ]
+        pairs += [
+            ("shipping.product", self.query_one("#shipping_product", Input).value),
+            ("accounting.bank_account", self.query_one("#bank_account", Input).value),
+            ("accounting.default_account", self.query_one("#default_account", Input).value),
+        ]
+        for gender in ("1", "2"):
+            value = self.query_one(f"#civility_{gender}", Input).value.strip()
+            if value:
+                pairs.append((f"civility.{gender}", value))
+        self._save(pairs)
+
+    @on(Button.Pressed, "#save_misc")
+    def save_misc(self) -> None:
+        self.action_save()
+
+    @on(Button.Pressed, "#save_shop")
+    def save_shop(self) -> None:
+        try:
+            url = self.query_one("#shop_url", Input).value
+            self.session.profile = config.set_profile_value("shop.url", url)
+            key = self.query_one("#api_key", Input).value
+            if key:
+                self.session.profile = config.set_profile_value("shop.api_key", key)
+                self.query_one("#api_key", Input).value = ""
+        except ConnectorError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return
+        self.notify("Connexion enregistrée (fichier en 0600).")
+
+    @on(Button.Pressed, "#test")
+    def test(self) -> None:
+        self.query_one("#test_result", Static).update("test en cours…")
+        self.test_worker()
+
+    @work(thread=True, exclusive=True, group="check", exit_on_error=False)
+    def test_worker(self) -> None:
+        try:
+            text = "\n".join(self.session.check().lines())
+        except ConnectorError as exc:
+            text = f"Erreur: {exc}"
+        self.app.call_from_thread(self.query_one("#test_result", Static).update, text)
+
+    @on(Button.Pressed, "#read_categories")
+    def read_categories(self) -> None:
+        self.categories_worker()
+
+    @work(thread=True, exclusive=True, group="mapping", exit_on_error=False)
+    def categories_worker(self) -> None:
+        try:
+            categories = self.session.categories()
+        except ConnectorError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.app.call_from_thread(self._show_categories, categories)
+
+    def _show_categories(self, categories) -> None:
+        table = self.query_one("#categories", DataTable)
+        table.clear()
+        for cid, name, depth in categories:
+            family = self.session.setting(f"family.{cid}") or "—"
+            table.add_row(str(cid), "  " * (depth - 2) + name, family, key=str(cid))
+
+    @on(Input.Submitted, "#family_code")
+    def map_category(self, event: Input.Submitted) -> None:
+        table = self.query_one("#categories", DataTable)
+        if not table.row_count:
+            return
+        category = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        if self._save([(f"family.{category}", event.value)]):
+            table.update_cell(category, table.ordered_columns[2].key, event.value.strip())
+            event.input.value = ""
