@@ -138,7 +138,7 @@ def test_products_every_status(demo, client, shop):
     by_reference = [r for r in rows if r.reason == "lié par référence"]
     assert len(by_reference) == 1 and by_reference[0].action == "link"
     combination_rows = [r for r in rows if r.shop_sub_id]
-    assert all(r.columns["label"].endswith("(Attribut)") for r in combination_rows)
+    assert all(r.columns["label"].endswith(" Attribut") for r in combination_rows)
     report = ProductsFlow(client).execute(rows)
     assert report.ok, report.summary()
     assert statuses(ProductsFlow(client).read()) == {"A jour": len(rows)}

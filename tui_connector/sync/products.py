@@ -262,7 +262,13 @@ class ProductsFlow(Flow):
             missing = self._missing(product, unit)
             if missing:
                 status, blocked, reason, action = BLOCKED, True, missing, None
-        name = unit.label + (" (Attribut)" if combination else "")
+        name = unit.label
+        if combination:  # "T-shirt colibri S, Blanc Attribut": the values, short, for the list
+            values = [part.split(" - ", 1)[-1] for part in unit.attribute_label.split(", ")]
+            base = (
+                unit.label[: -len(unit.attribute_label) - 3] if unit.attribute_label else unit.label
+            )
+            name = f"{base} {', '.join(values)} Attribut"
         return Row(
             key=f"product:{shop_id}:{sub_id}",
             origin=Origin.SHOP,

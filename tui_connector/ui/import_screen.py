@@ -29,8 +29,8 @@ COLUMNS = {  # (key, title, width) after the selection column, before the status
         ("gestan", "Gestan", 6),
     ],
     "orders": [
-        ("reference", "Réf.", 9),
-        ("customer", "Client", 20),
+        ("reference", "Réf.", 10),
+        ("customer", "Client", 19),
         ("total", "Total TTC", 9),
         ("date", "Date", 10),
     ],

@@ -1,0 +1,221 @@
+"""The terminal application driven as a user would, keys only, against the simulated shop."""
+
+from __future__ import annotations
+
+import pytest
+
+from tui_connector import config
+from tui_connector.gestan import models as m
+from tui_connector.gestan import settings
+from tui_connector.simulator import demo_gestan
+from tui_connector.simulator.demo_data import build
+from tui_connector.simulator.server import SimulatedShop
+from tui_connector.sync.session import Session
+from tui_connector.ui.app import ConnectorApp
+from tui_connector.ui.import_screen import ImportScreen
+from tui_connector.ui.modals import AddressPicker, Confirm, ReportScreen
+from tui_connector.ui.settings_screen import SettingsScreen
+
+SIZES = [(80, 24), (120, 40)]
+
+
+@pytest.fixture
+def shop():
+    with SimulatedShop(build(orders=60, seed=2)) as running:
+        yield running
+
+
+@pytest.fixture
+def session(tmp_path, shop):
+    profile = config.Profile(
+        shop_url=shop.url,
+        api_key=config.Secret(shop.key),
+        database_url=f"sqlite:///{tmp_path / 'gestan.db'}",
+    )
+    opened = Session(profile)
+    demo_gestan.seed(shop.data)
+    yield opened
+    opened.database.close()
+
+
+async def settle(pilot) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def open_flow(pilot, key: str) -> ImportScreen:
+    await settle(pilot)
+    await pilot.press(key, "r")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, ImportScreen)
+    return screen
+
+
+async def test_home_shows_the_shop_and_the_screens(session):
+    app = ConnectorApp(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        shop_line = str(app.screen.query_one("#shop").render())
+        assert "PrestaShop 8.1.2" in shop_line and "prête" in shop_line
+        assert app.screen.query_one("#runs").row_count == 4
+
+
+async def test_contacts_read_select_execute_report(session, shop):
+    app = ConnectorApp(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_flow(pilot, "1")
+        assert len(screen.rows) == len(shop.data.table("customers"))
+        first = screen.shown_rows[0]
+        assert first.selected
+        await pilot.press("space")  # leaves the first one out
+        assert not first.selected
+        await pilot.press("a")  # all
+        assert all(r.selected for r in screen.rows)
+        await pilot.press("a")  # none
+        assert not any(r.selected for r in screen.rows)
+        await pilot.press("a", "x")
+        await settle(pilot)
+        assert isinstance(app.screen, ReportScreen)
+        assert app.screen.report.counts["created"] == len(screen.rows)
+        await pilot.press("w")  # saved to a file
+        await pilot.press("escape")
+        assert all(r.status == "Fait: créé" for r in screen.rows)
+        assert m.Contact.select().count() == len(screen.rows)
+
+
+async def test_address_picker_choice_is_used(session):
+    app = ConnectorApp(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_flow(pilot, "1")
+        index = next(i for i, r in enumerate(screen.shown_rows) if r.payload["needs_choice"])
+        row = screen.shown_rows[index]
+        for _ in range(index):
+            await pilot.press("down")
+        await pilot.press("e")
+        assert isinstance(app.screen, AddressPicker)
+        await pilot.press("down", "b", "enter")
+        second = row.payload["addresses"][1]["id"]
+        assert row.choices["billing"] == second
+        for other in screen.rows:
+            other.selected = other is row
+        await pilot.press("x")
+        await settle(pilot)
+        link = m.Link.get((m.Link.resource == "addresses") & (m.Link.shop_id == int(second)))
+        assert m.Address.get_by_id(link.gestan_id).kind == "billing"
+
+
+async def test_stop_between_two_rows(session, shop):
+    shop.faults.latency_ms = 15  # the orders read their missing customers as they go
+    app = ConnectorApp(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("2", "r")
+        await settle(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        # customers read with each order: every row waits on the shop
+        settings.set_value("orders.customer_id_only", "true")
+        await pilot.press("escape", "escape", "4", "r")
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("x", "s")
+        await settle(pilot)
+        assert isinstance(app.screen, ReportScreen)
+        report = app.screen.report
+        assert report.stopped and len(report.results) < len([r for r in screen.rows if r.action])
+
+
+async def test_errors_are_shown_and_the_app_keeps_running(session, shop):
+    app = ConnectorApp(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        shop.stop()
+        await pilot.press("3", "r")
+        await settle(pilot)
+        assert isinstance(app.screen, Confirm)
+        assert "cannot reach the shop" in app.screen.question
+        await pilot.press("enter")
+        assert isinstance(app.screen, ImportScreen)
+
+
+async def test_settings_round_trip(session):
+    app = ConnectorApp(session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        assert isinstance(app.screen, SettingsScreen)
+        app.screen.query_one("#sync_phones").value = False
+        app.screen.query_one("#invoices_create").value = False
+        app.screen.query_one("#bank_account").value = "512100"
+        await pilot.press("ctrl+s")
+        assert settings.get("sync.phones") is False
+        assert settings.get("invoices.create") is False
+        assert settings.get("accounting.bank_account") == "512100"
+        app.screen.query_one("#bank_account").value = "banque"
+        await pilot.press("ctrl+s")
+        assert settings.get("accounting.bank_account") == "512100"  # refused, kept
+
+
+async def test_orders_cursor_reset_asks_first(session):
+    app = ConnectorApp(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        m.Cursor.create(name="orders", value="2025-01-01 00:00:00|12")
+        await pilot.press("4", "z")
+        assert isinstance(app.screen, Confirm)
+        await pilot.press("n")
+        assert m.Cursor.select().count() == 1
+        await pilot.press("z", "o")
+        await settle(pilot)
+        assert m.Cursor.select().count() == 0
+
+
+async def test_products_conflict_side_and_stock_toggle(session, shop):
+    app = ConnectorApp(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_flow(pilot, "3")
+        unmanaged = len([r for r in screen.rows if r.payload.get("unmanaged")])
+        shown = len(screen.shown_rows)
+        await pilot.press("h")
+        assert len(screen.shown_rows) == shown + unmanaged
+        await pilot.press("escape")
+        screen = await open_flow(pilot, "2")
+        await pilot.press("slash")
+        for char in "bougie":
+            await pilot.press(char)
+        await pilot.press("enter")
+        assert [r.columns["code"] for r in screen.shown_rows] == ["GES-BOUGIE"]
+
+
+# --- snapshots of every screen at 80x24 and 120x40 -----------------------------------------
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize(
+    ("name", "keys"),
+    [
+        ("home", []),
+        ("contacts", ["1", "r"]),
+        ("products", ["2", "r"]),
+        ("stock", ["3", "r", "h"]),
+        ("orders", ["4", "r"]),
+        ("report", ["1", "r", "x"]),
+        ("addresses", ["1", "r", "down", "down", "down", "down", "e"]),
+        ("settings", ["p"]),
+    ],
+)
+def test_snapshots(snap_compare, session, name, keys, size):
+    async def drive(pilot):
+        await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+        if name == "settings":  # the Webservice tab shows the simulator's random port
+            from textual.widgets import TabbedContent
+
+            pilot.app.screen.query_one(TabbedContent).active = "options"
+            await pilot.pause()
+
+    app = ConnectorApp(session)
+    assert snap_compare(app, terminal_size=size, run_before=drive)
