@@ -627,8 +627,27 @@ def parse_filter(expression: str):
         if not low or not high or "," in high:
             return None
         return lambda v: (_compare(v, low) >= 0 and _compare(v, high) <= 0) != negate
-    options = inner.split("|")
-    return lambda v: (any(_compare(v, o) == 0 for o in options)) != negate
+    options = set(inner.split("|"))
+    numbers = set()
+    for option in options:
+        try:
+            numbers.add(float(option))
+        except ValueError:
+            pass
+    lowered = {o.lower() for o in options}
+
+    def matches(value: str) -> bool:
+        # as SQL compares: the same text, or the same number (19.12 = 19.120000)
+        if value in options or value.lower() in lowered:
+            return True
+        if numbers:
+            try:
+                return float(value) in numbers
+            except ValueError:
+                return False
+        return False
+
+    return lambda v: matches(v) != negate
 
 
 def parse_limit(text: str) -> tuple[int, int] | None:
