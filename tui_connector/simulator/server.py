@@ -8,6 +8,7 @@ connector wrote is there), `shop.faults` (change them while it runs).
 from __future__ import annotations
 
 import base64
+import contextlib
 import random
 import re
 import secrets
@@ -630,10 +631,8 @@ def parse_filter(expression: str):
     options = set(inner.split("|"))
     numbers = set()
     for option in options:
-        try:
+        with contextlib.suppress(ValueError):
             numbers.add(float(option))
-        except ValueError:
-            pass
     lowered = {o.lower() for o in options}
 
     def matches(value: str) -> bool:
