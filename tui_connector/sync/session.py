@@ -16,10 +16,10 @@ from tui_connector.gestan import settings
 from tui_connector.gestan.database import open_database
 from tui_connector.prestashop.check import CheckReport, check
 from tui_connector.prestashop.client import SyncWebservice
+from tui_connector.sync import mapping
 from tui_connector.sync.core import Flow, Report
 from tui_connector.sync.orders import cursor_value, reset_cursor
 from tui_connector.sync.runner import make_client, make_flow
-from tui_connector.sync.shop_facts import read_facts
 
 FLOW_TITLES = {
     "contacts": "Contacts",
@@ -74,13 +74,32 @@ class Session:
     def flow(self, name: str, client: SyncWebservice, **options) -> Flow:
         return make_flow(name, client, **options)
 
-    def categories(self) -> list[tuple[int, str, int]]:
-        """(id, name, depth) of the shop's categories, for the mapping tab."""
+    def refresh_mapping_cache(self) -> str:
         with self.client() as client:
-            facts = read_facts(client, catalogue=True)
-        return sorted(
-            (cid, c["name"], c["depth"]) for cid, c in facts.categories.items() if c["depth"] >= 2
-        )
+            counts = mapping.refresh_cache(client)
+        return ", ".join(f"{n} {name}" for name, n in counts.items())
+
+    def categories(self) -> list[tuple[int, str, int]]:
+        """(id, name, depth) of the shop's categories from the cache, for the mapping tab."""
+        return [c for c in mapping.cached_categories() if c[2] >= 2]
+
+    def products_for_linking(self, search: str = "") -> list[mapping.CachedProduct]:
+        return mapping.cached_products(search)
+
+    def link_product(self, shop_id: int, shop_sub_id: int, gestan_code: str) -> None:
+        with self.client() as client:
+            mapping.link_product_by_hand(client, shop_id, shop_sub_id, gestan_code)
+
+    def unlink_product(self, shop_id: int, shop_sub_id: int) -> bool:
+        return mapping.unlink_product(shop_id, shop_sub_id)
+
+    def create_missing_families(self) -> list[str]:
+        with self.client() as client:
+            return mapping.create_missing_families(client)
+
+    def genders_in_use(self) -> list[mapping.GenderUse]:
+        with self.client() as client:
+            return mapping.genders_in_use(client)
 
     # --- Gestan ---------------------------------------------------------------------
 

@@ -71,6 +71,8 @@ class SettingsScreen(Screen):
                     "id_gender de la boutique → civilité Gestan "
                     f"({', '.join(self.session.civilities())})"
                 )
+                yield Button("Lire les id_gender utilisés", id="read_genders")
+                yield Static("", id="genders")
                 for gender, default in (("1", "M."), ("2", "Mme")):
                     stored = self.session.setting(f"civility.{gender}") or ""
                     yield Label(f"id_gender {gender}" + ("" if stored else " (non réglé)"))
@@ -81,13 +83,20 @@ class SettingsScreen(Screen):
                 yield Label("Produit des frais de port (code Gestan, vide: « Frais de port »)")
                 yield Input(self.session.setting("shipping.product"), id="shipping_product")
             with TabPane("Mappage", id="mapping"), VerticalScroll():
-                yield Static(
-                    "Catégories de la boutique → familles Gestan "
-                    "(l: lire les catégories; Entrée sur une ligne: saisir)"
-                )
-                yield Button("Lire les catégories", id="read_categories")
+                yield Static("Lire la boutique remplit le cache local: rien n'est importé.")
+                with Horizontal(classes="buttons"):
+                    yield Button("Lire la boutique", id="read_categories")
+                    yield Button("Créer les familles manquantes", id="create_families")
+                yield Static("Catégories → familles Gestan (code famille puis Entrée)")
                 yield DataTable(id="categories", cursor_type="row")
                 yield Input(placeholder="code famille puis Entrée", id="family_code")
+                yield Static(
+                    "Produits de la boutique → produits Gestan, quand les "
+                    "références diffèrent (code Gestan puis Entrée; vide: délier)"
+                )
+                yield Input(placeholder="chercher un produit…", id="product_search")
+                yield DataTable(id="shop_products", cursor_type="row")
+                yield Input(placeholder="code produit Gestan puis Entrée", id="product_code")
             with TabPane("Divers", id="misc"), VerticalScroll():
                 for key, label in MISC:
                     yield Checkbox(label, self.session.setting(key), id=key.replace(".", "_"))
@@ -101,8 +110,10 @@ class SettingsScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#categories", DataTable)
-        table.add_columns("Id", "Catégorie", "Famille")
+        self.query_one("#categories", DataTable).add_columns("Id", "Catégorie", "Famille")
+        self.query_one("#shop_products", DataTable).add_columns(
+            "Boutique", "Référence", "Désignation", "Gestan"
+        )
 
     # --- saving --------------------------------------------------------------------
 
@@ -168,23 +179,52 @@ class SettingsScreen(Screen):
 
     @on(Button.Pressed, "#read_categories")
     def read_categories(self) -> None:
-        self.categories_worker()
+        self.notify("Lecture de la boutique…")
+        self.mapping_worker("read")
+
+    @on(Button.Pressed, "#create_families")
+    def create_families(self) -> None:
+        self.mapping_worker("families")
 
     @work(thread=True, exclusive=True, group="mapping", exit_on_error=False)
-    def categories_worker(self) -> None:
+    def mapping_worker(self, what: str) -> None:
         try:
+            if what == "read":
+                message = "Cache: " + self.session.refresh_mapping_cache()
+            else:
+                made = self.session.create_missing_families()
+                message = f"Familles créées: {', '.join(made) or 'aucune'}"
             categories = self.session.categories()
+            products = self.session.products_for_linking()
         except ConnectorError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
             return
-        self.app.call_from_thread(self._show_categories, categories)
+        self.app.call_from_thread(self._show_mapping, categories, products, message)
 
-    def _show_categories(self, categories) -> None:
+    def _show_mapping(self, categories, products, message: str) -> None:
+        self.notify(message)
         table = self.query_one("#categories", DataTable)
         table.clear()
         for cid, name, depth in categories:
             family = self.session.setting(f"family.{cid}") or "—"
             table.add_row(str(cid), "  " * (depth - 2) + name, family, key=str(cid))
+        self._show_products(products)
+
+    def _show_products(self, products) -> None:
+        table = self.query_one("#shop_products", DataTable)
+        table.clear()
+        for item in products[:500]:
+            table.add_row(
+                f"{item.shop_id}/{item.shop_sub_id}" if item.shop_sub_id else str(item.shop_id),
+                item.code,
+                item.label[:40],
+                item.linked_to or "—",
+                key=f"{item.shop_id}:{item.shop_sub_id}",
+            )
+
+    @on(Input.Changed, "#product_search")
+    def search_products(self, event: Input.Changed) -> None:
+        self._show_products(self.session.products_for_linking(event.value.strip()))
 
     @on(Input.Submitted, "#family_code")
     def map_category(self, event: Input.Submitted) -> None:
@@ -195,3 +235,56 @@ class SettingsScreen(Screen):
         if self._save([(f"family.{category}", event.value)]):
             table.update_cell(category, table.ordered_columns[2].key, event.value.strip())
             event.input.value = ""
+
+    @on(Input.Submitted, "#product_code")
+    def link_product(self, event: Input.Submitted) -> None:
+        table = self.query_one("#shop_products", DataTable)
+        if not table.row_count:
+            return
+        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        shop_id, shop_sub_id = (int(part) for part in key.split(":"))
+        self.link_worker(shop_id, shop_sub_id, event.value.strip())
+        event.input.value = ""
+
+    @work(thread=True, exclusive=True, group="mapping", exit_on_error=False)
+    def link_worker(self, shop_id: int, shop_sub_id: int, code: str) -> None:
+        try:
+            if code:
+                self.session.link_product(shop_id, shop_sub_id, code)
+                message = f"Produit {shop_id} lié à {code}"
+            else:
+                self.session.unlink_product(shop_id, shop_sub_id)
+                message = f"Lien du produit {shop_id} défait"
+        except ConnectorError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
+            return
+        products = self.session.products_for_linking(
+            self.query_one("#product_search", Input).value.strip()
+        )
+        self.app.call_from_thread(self.notify, message)
+        self.app.call_from_thread(self._show_products, products)
+
+    @on(Button.Pressed, "#read_genders")
+    def read_genders(self) -> None:
+        self.genders_worker()
+
+    @work(thread=True, exclusive=True, group="genders", exit_on_error=False)
+    def genders_worker(self) -> None:
+        try:
+            uses = self.session.genders_in_use()
+        except ConnectorError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
+            return
+        lines = [
+            f"id_gender {u.id_gender}: {u.customers} clients → "
+            + (
+                u.civility
+                or (
+                    "(aucune civilité)"
+                    if u.id_gender == "0"
+                    else "NON RÉGLÉ: saisissez une civilité ci-dessous"
+                )
+            )
+            for u in uses
+        ]
+        self.app.call_from_thread(self.query_one("#genders", Static).update, "\n".join(lines))
