@@ -219,3 +219,46 @@ def test_snapshots(snap_compare, session, name, keys, size):
 
     app = ConnectorApp(session)
     assert snap_compare(app, terminal_size=size, run_before=drive)
+
+
+async def test_mapping_tab_reads_creates_families_and_links_by_hand(session, shop):
+    from textual.widgets import TabbedContent
+
+    app = ConnectorApp(session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        screen = app.screen
+        screen.query_one(TabbedContent).active = "mapping"
+        await pilot.pause()
+        screen.query_one("#read_categories").focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert screen.query_one("#categories").row_count == 7
+        assert screen.query_one("#shop_products").row_count > 10
+        assert m.Family.select().count() == 7  # the demo's own, nothing imported by reading
+        settings.unset("family.9")
+        screen.query_one("#create_families").focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert settings.get("family.9") == "F009"
+        m.Product.create(
+            code="VIEUX-MUG",
+            label="Mug",
+            price_excl="9.916667",
+            vat_rate=m.VatRate.get(m.VatRate.code == "T20"),
+            family=m.Family.get(m.Family.code == "ACC-MAI"),
+        )
+        search = screen.query_one("#product_search")
+        search.focus()
+        for char in "Mug":
+            await pilot.press(char)
+        products = screen.query_one("#shop_products")
+        assert products.row_count == 1
+        screen.query_one("#product_code").focus()
+        for char in "VIEUX-MUG":
+            await pilot.press(char)
+        await pilot.press("enter")
+        await settle(pilot)
+        link = m.Link.get((m.Link.resource == "products") & (m.Link.shop_id == 6))
+        assert m.Product.get_by_id(link.gestan_id).code == "VIEUX-MUG"
