@@ -224,6 +224,9 @@ def test_faults_are_survived_or_reported():
         with pytest.raises(errors.SecurityFilterPage, match="406"):
             client.list("orders")
         running.faults.security_page = 0
+        running.faults.slow_body_ms = 20  # slow, but whole: read as usual
+        assert len(client.list("orders")) == 40
+        running.faults.slow_body_ms = 0
         running.faults.cut_body = 1.0
         with pytest.raises(errors.CodecError):
             client.list("orders")

@@ -262,3 +262,21 @@ async def test_mapping_tab_reads_creates_families_and_links_by_hand(session, sho
         await settle(pilot)
         link = m.Link.get((m.Link.resource == "products") & (m.Link.shop_id == 6))
         assert m.Product.get_by_id(link.gestan_id).code == "VIEUX-MUG"
+
+
+async def test_an_unexpected_worker_error_is_a_dialog_not_a_crash(session, monkeypatch):
+    from tui_connector.sync import session as session_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disque plein")
+
+    app = ConnectorApp(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        monkeypatch.setattr(session_module.Session, "flow", broken)
+        await pilot.press("1", "r")
+        await settle(pilot)
+        assert isinstance(app.screen, Confirm)
+        assert "disque plein" in app.screen.question
+        await pilot.press("enter")
+        assert isinstance(app.screen, ImportScreen) and not app.screen.busy

@@ -62,6 +62,7 @@ class Faults:
     error_500: float = 0.0  # probability of an empty 500
     error_503: float = 0.0
     cut_body: float = 0.0  # probability of a body cut in the middle
+    slow_body_ms: float = 0.0  # the body trickles out in 8 pieces, this long apart
     security_page: float = 0.0  # probability of an HTML mod_security page
     strip_authorization: bool = False  # the host drops the Authorization header
     seed: int = 0
@@ -76,6 +77,7 @@ class Faults:
             "500": "error_500",
             "503": "error_503",
             "cut": "cut_body",
+            "slow": "slow_body_ms",
             "html": "security_page",
             "seed": "seed",
         }
@@ -699,7 +701,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Set-Cookie", "PrestaShop-0=sim; path=/; HttpOnly; SameSite=Lax")
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command == "HEAD":
+            return
+        pause = self.engine.faults.slow_body_ms / 1000
+        if pause and len(response.body) > 8:
+            step = len(response.body) // 8 + 1
+            for start in range(0, len(response.body), step):
+                self.wfile.write(response.body[start : start + step])
+                self.wfile.flush()
+                time.sleep(pause)
+        else:
             self.wfile.write(response.body)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve

@@ -11,11 +11,12 @@ from textual.widgets import DataTable, Footer, Static
 
 from tui_connector.errors import ConnectorError
 from tui_connector.sync.session import FLOW_TITLES, Session
+from tui_connector.ui.modals import ShowsWorkerErrors
 
 KEYS = {"contacts": "1", "products": "2", "stock": "3", "orders": "4"}
 
 
-class HomeScreen(Screen):
+class HomeScreen(ShowsWorkerErrors, Screen):
     BINDINGS = [
         Binding("1", "app.open_flow('contacts')", "Contacts"),
         Binding("2", "app.open_flow('products')", "Produits"),

@@ -17,7 +17,7 @@ from tui_connector.errors import ConnectorError
 from tui_connector.sync.core import Origin, Row
 from tui_connector.sync.session import FLOW_TITLES, Session
 from tui_connector.ui.messages import RowsRead, SyncFinished, SyncProgressed, WorkFailed
-from tui_connector.ui.modals import AddressPicker, Confirm, ReportScreen
+from tui_connector.ui.modals import AddressPicker, Confirm, ReportScreen, ShowsWorkerErrors
 
 COLUMNS = {  # (key, title, width) after the selection column, before the status: 80 columns
     "contacts": [("last_name", "Nom", 14), ("first_name", "Prénom", 11), ("email", "E-mail", 26)],
@@ -45,7 +45,7 @@ def money(value: str) -> str:
         return value
 
 
-class ImportScreen(Screen):
+class ImportScreen(ShowsWorkerErrors, Screen):
     """Rows from the shop are green (→ Gestan), rows from Gestan yellow (→ shop)."""
 
     BINDINGS = [

@@ -9,9 +9,31 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Static
+from textual.worker import Worker, WorkerState
 
 from tui_connector.sync.core import Report, Row
 from tui_connector.sync.session import FLOW_TITLES, Session
+
+
+class ShowsWorkerErrors:
+    """Mixed into each screen: a worker's unexpected error becomes a dialog, never a
+    traceback, and the screen is usable again (Worker.StateChanged does not bubble)."""
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if hasattr(self, "busy"):
+            self.busy = False
+        self.app.push_screen(
+            Confirm(
+                f"{event.worker.description or event.worker.name}: {type(error).__name__}: "
+                f"{error}\nRien n'a été écrit pour la ligne en cours; relancez après correction.",
+                title="Erreur inattendue",
+                only_ok=True,
+            )
+        )
+
 
 OUTCOME_WORDS = {
     "created": "créé",

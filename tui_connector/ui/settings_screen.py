@@ -21,6 +21,7 @@ from textual.widgets import (
 
 from tui_connector import config
 from tui_connector.errors import ConnectorError
+from tui_connector.ui.modals import ShowsWorkerErrors
 
 OPTIONS = [
     ("sync.addresses", "Adresses"),
@@ -38,7 +39,7 @@ MISC = [
 ]
 
 
-class SettingsScreen(Screen):
+class SettingsScreen(ShowsWorkerErrors, Screen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Retour"),
         Binding("ctrl+s", "save", "Enregistrer"),
