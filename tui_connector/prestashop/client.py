@@ -431,10 +431,22 @@ class Webservice:
         params = query.params()
         if json_format:
             params["output_format"] = "JSON"
-        response = await self.request(
-            "GET", resource, params=params, expect="json" if json_format else "xml"
-        )
-        return self._decode(response, json_format, many=True)
+        return await self._read(resource, params, json_format, many=True)
+
+    async def _read(self, path: str, params: dict, json_format: bool, *, many: bool):
+        """GET and decode; an answer cut or damaged on its way is asked again (a GET is safe)."""
+        attempt = 0
+        while True:
+            response = await self.request(
+                "GET", path, params=params, expect="json" if json_format else "xml"
+            )
+            try:
+                return self._decode(response, json_format, many=many)
+            except CodecError:
+                if attempt >= self.retries:
+                    raise
+            await self._sleep(self._delay(attempt, None))
+            attempt += 1
 
     def _decode(self, response: httpx.Response, json_format: bool, *, many: bool):
         # The real shop answers "[]" with an XML or no content type for empty JSON lists.
@@ -525,13 +537,7 @@ class Webservice:
         params = {"output_format": "JSON"} if json_format else {}
         if language is not None:
             params["language"] = str(language)
-        response = await self.request(
-            "GET",
-            f"{resource}/{int(record_id)}",
-            params=params,
-            expect="json" if json_format else "xml",
-        )
-        return self._decode(response, json_format, many=False)
+        return await self._read(f"{resource}/{int(record_id)}", params, json_format, many=False)
 
     async def schema(self, resource: str, kind: str = "synopsis") -> Schema:
         if kind not in ("blank", "synopsis"):
@@ -585,7 +591,18 @@ class Webservice:
             if len(found) == 1:
                 return found[0]
             response = await self.request("POST", resource, content=body)
-        return codec.decode_one(response.content)
+        try:
+            return codec.decode_one(response.content)
+        except CodecError:
+            # created (2xx) but the answer was damaged on its way: find it, never post again
+            if find_existing:
+                found = await self.list(resource, Query(filters=find_existing))
+                if len(found) == 1:
+                    return found[0]
+            raise CodecError(
+                f"the shop created a {resource} record but its answer was damaged",
+                hint="the next read finds it by its reference; nothing is sent twice",
+            ) from None
 
     async def update(self, resource: str, record_id: int, record: Mapping[str, Any]) -> Record:
         """PUT the whole record (read, modify, put: absent fields would be emptied).

@@ -469,7 +469,54 @@ def _catalogue(data: ShopData, rng: random.Random, count: int) -> list[dict]:
                 {"id": row["id"], "id_product_attribute": str(attribute)}
             )
         product["quantity"] = str(total)
+    _specific_prices(data, count)
     return sellable
+
+
+def _specific_prices(data: ShopData, count: int) -> None:
+    """A Belgian discount, a professional price, and a customer's own price."""
+    common = {
+        "id_shop_group": "0",
+        "id_shop": "0",
+        "id_cart": "0",
+        "id_currency": "0",
+        "id_specific_price_rule": "0",
+        "from": "0000-00-00 00:00:00",
+        "to": "0000-00-00 00:00:00",
+        "id_product_attribute": "0",
+    }
+    if count >= 5:
+        data.insert(
+            "specific_prices",
+            {
+                **common,
+                "id_product": "5",
+                "id_country": "3",
+                "id_group": "0",
+                "id_customer": "0",
+                "price": "-1.000000",
+                "from_quantity": "1",
+                "reduction": "0.100000",
+                "reduction_tax": "1",
+                "reduction_type": "percentage",
+            },
+        )
+    if count >= 7:
+        data.insert(
+            "specific_prices",
+            {
+                **common,
+                "id_product": "7",
+                "id_country": "0",
+                "id_group": "0",
+                "id_customer": "2",
+                "price": "7.500000",
+                "from_quantity": "1",
+                "reduction": "0.000000",
+                "reduction_tax": "1",
+                "reduction_type": "amount",
+            },
+        )
 
 
 def _customers(data: ShopData, rng: random.Random, count: int, start: dt.date) -> None:

@@ -100,3 +100,15 @@ def seed(shop: ShopData) -> None:
             family=m.Family.get(m.Family.code == "ACC-MAI"),
         )
         add_stock_movement(candle, Decimal(24), "inventory", "Inventaire")
+        m.Territory.create(code="BE", label="Belgique")
+        professionals = m.Territory.create(code="PRO", label="Professionnels")
+        settings.set_value("territory.BE", "country:BE")
+        settings.set_value("territory.PRO", "group:3")
+        notebook = m.Product.get(m.Product.code == simple[0]["reference"])
+        # from 5 notebooks, professionals pay 9.50 excl. VAT
+        m.SpecialPrice.create(
+            product=notebook,
+            territory=professionals,
+            min_quantity=Decimal(5),
+            price_excl=Decimal("9.500000"),
+        )

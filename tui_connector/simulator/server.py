@@ -330,9 +330,84 @@ class Engine:
         if record is None:
             raise _Error(404, body=b"")
         language = int(params["language"]) if params.get("language", "").isdigit() else None
+        extra = self._computed_prices(record, params) if resource == "products" else {}
         if json_out:
-            return Response(200, writer.json_one(resource, record, language), "application/json")
-        return Response(200, writer.xml_one(resource, record))
+            return Response(
+                200, writer.json_one(resource, record, language, extra), "application/json"
+            )
+        return Response(200, writer.xml_one(resource, record, extra))
+
+    def _computed_prices(self, product: dict, params: dict) -> dict[str, str]:
+        """`price[NAME][country]=8&price[NAME][use_tax]=0...`: the shop's price, as computed."""
+        asked: dict[str, dict[str, str]] = {}
+        for key, value in params.items():
+            match = re.fullmatch(r"price\[(\w+)\]\[(\w+)\]", key)
+            if match:
+                asked.setdefault(match.group(1), {})[match.group(2)] = value
+        return {name: self.price_of(product, options) for name, options in asked.items()}
+
+    def price_of(self, product: dict, options: dict[str, str]) -> str:
+        from decimal import Decimal
+
+        attribute = options.get("product_attribute", "0") or "0"
+        country, group = options.get("country", "0"), options.get("group", "0")
+        quantity = int(options.get("quantity") or 1)
+        base = Decimal(product.get("price") or 0)
+        combination = self.data.table("combinations").get(int(attribute))
+        if combination is not None:
+            base += Decimal(combination.get("price") or 0)
+        now = time.strftime("%Y-%m-%d %H:%M:%S")
+        best, best_score = None, None
+        for specific in self.data.table("specific_prices").values():
+            if specific.get("id_product") != product["id"] or specific.get(
+                "id_customer", "0"
+            ) not in ("0", ""):
+                continue
+            if specific.get("id_product_attribute", "0") not in ("0", attribute):
+                continue
+            if specific.get("id_country", "0") not in ("0", country):
+                continue
+            if specific.get("id_group", "0") not in ("0", group):
+                continue
+            if int(specific.get("from_quantity") or 1) > quantity:
+                continue
+            start, end = specific.get("from") or "", specific.get("to") or ""
+            if start and not start.startswith("0000") and start > now:
+                continue
+            if end and not end.startswith("0000") and end < now:
+                continue
+            score = (
+                specific.get("id_product_attribute", "0") != "0",
+                specific.get("id_country", "0") != "0",
+                specific.get("id_group", "0") != "0",
+                int(specific.get("from_quantity") or 1),
+            )
+            if best_score is None or score > best_score:
+                best, best_score = specific, score
+        price = base
+        if best is not None:
+            fixed = Decimal(best.get("price") or "-1")
+            if fixed >= 0:
+                price = fixed
+            reduction = Decimal(best.get("reduction") or 0)
+            if best.get("reduction_type") == "percentage":
+                price = price * (1 - reduction)
+            else:
+                price -= reduction
+        if options.get("use_tax", "1") == "1":
+            group_id = int(product.get("id_tax_rules_group") or 0)
+            rule = next(
+                (
+                    r
+                    for r in self.data.table("tax_rules").values()
+                    if r.get("id_tax_rules_group") == str(group_id)
+                ),
+                None,
+            )
+            tax = self.data.table("taxes").get(int(rule["id_tax"])) if rule else None
+            if tax is not None:
+                price = price * (1 + Decimal(tax["rate"]) / 100)
+        return f"{price.quantize(Decimal('0.000001')):f}"
 
     # --- lists --------------------------------------------------------------------
 

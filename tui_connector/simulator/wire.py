@@ -116,8 +116,16 @@ class Writer:
         out.append(f"</{element}>\n")
         return "".join(out)
 
-    def xml_one(self, resource: str, record: dict) -> bytes:
-        return (XML_HEAD + self.xml_record(resource, record) + XML_TAIL).encode("utf-8")
+    def xml_one(self, resource: str, record: dict, extra: dict | None = None) -> bytes:
+        body = self.xml_record(resource, record)
+        if extra:  # computed fields (price[...] parameters) come after the record's own
+            closing = body.rindex("</")
+            body = (
+                body[:closing]
+                + "".join(f"\t<{name}>{cdata(value)}</{name}>\n" for name, value in extra.items())
+                + body[closing:]
+            )
+        return (XML_HEAD + body + XML_TAIL).encode("utf-8")
 
     def xml_list(self, resource: str, records: list[dict], display) -> bytes:
         element = resource_layout(resource)["element"]
@@ -248,9 +256,12 @@ class Writer:
                 out["associations"] = associations
         return out
 
-    def json_one(self, resource: str, record: dict, language=None) -> bytes:
+    def json_one(self, resource: str, record: dict, language=None, extra=None) -> bytes:
         element = resource_layout(resource)["element"]
-        document = {element: self.json_record(resource, record, compact=True, language=language)}
+        document = {
+            element: self.json_record(resource, record, compact=True, language=language)
+            | (extra or {})
+        }
         return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
     def json_list(self, resource: str, records: list[dict], display, language=None) -> bytes:

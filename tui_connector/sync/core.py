@@ -82,6 +82,7 @@ class RowResult:
     status: str = ""
     invoice: str | None = None
     fatal: bool = False  # the shop or the database is gone: stop the run
+    territory: str | None = None  # special prices: the Gestan territory
 
     def as_json(self) -> dict:
         return {
@@ -92,7 +93,7 @@ class RowResult:
             "outcome": self.outcome,
             "invoice": self.invoice,
             "message": self.message,
-        }
+        } | ({"territory": self.territory} if self.territory else {})
 
 
 @dataclass

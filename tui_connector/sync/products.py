@@ -33,6 +33,7 @@ from tui_connector.sync.core import (
     save_link,
 )
 from tui_connector.sync.shop_facts import ShopFacts, read_facts
+from tui_connector.sync.special_prices import SpecialPrices
 
 RESOURCE = "products"
 TO_GESTAN, UPDATE_GESTAN = "Ajout vers Gestan", "Mise à jour Gestan"
@@ -223,6 +224,8 @@ class ProductsFlow(Flow):
                 )
                 rows.append(row)
         rows += self._gestan_rows(gestan, claimed)
+        product_links = {key: link.gestan_id for key, link in links(RESOURCE).items()}
+        rows += SpecialPrices(self.client, self.facts).read(product_links)
         return rows
 
     def _shop_row(
@@ -351,6 +354,8 @@ class ProductsFlow(Flow):
         if self.facts is None:  # rows read by another instance (the TUI, a test)
             self.facts = read_facts(self.client, catalogue=True)
             self.families = settings.family_keys("family.")
+        if row.payload.get("special_price"):
+            return SpecialPrices(self.client, self.facts).apply(row)
         action = row.action
         if row.conflict:
             action = (

@@ -57,6 +57,7 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         Binding("slash", "filter", "Filtre", id="filter"),
         Binding("e", "addresses", "Adresses", id="addresses"),
         Binding("c", "conflict_side", "Côté gagnant", id="conflict"),
+        Binding("v", "toggle_special_prices", "Prix spéciaux", id="special_prices"),
         Binding("h", "toggle_unmanaged", "Non gérés", id="unmanaged"),
         Binding("z", "reset_cursor", "Remise à zéro", id="reset_cursor"),
         Binding("escape", "app.pop_screen", "Retour", id="back"),
@@ -71,6 +72,8 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         self.cancel = threading.Event()
         self.busy = False
         self.show_unmanaged = False
+        self.show_special_prices = False
+        self.special_counts: dict[tuple, int] = {}
 
     def compose(self) -> ComposeResult:
         title = FLOW_TITLES[self.flow_name]
@@ -103,6 +106,7 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         table.focus()
 
     FLOW_ACTIONS = {
+        "toggle_special_prices": "products",
         "addresses": "contacts",
         "conflict_side": "products",
         "toggle_unmanaged": "stock",
@@ -140,10 +144,15 @@ class ImportScreen(ShowsWorkerErrors, Screen):
             status += f" ({'boutique' if row.choices['winner'] == 'shop' else 'Gestan'} gagne)"
         if row.payload.get("needs_choice"):
             status += " ⌂"
+        specials = self.special_counts.get((row.shop_id, row.shop_sub_id), 0)
+        if specials and not row.payload.get("special_price"):
+            status += f" · {specials} px"
         cells.append(Text(status, style=style))
         return cells
 
     def _shown(self, row: Row) -> bool:
+        if row.payload.get("special_price") and not self.show_special_prices:
+            return False
         if self.flow_name == "stock" and row.payload.get("unmanaged") and not self.show_unmanaged:
             return False
         text = self.query_one("#filter", Input).value.strip().lower()
@@ -240,6 +249,11 @@ class ImportScreen(ShowsWorkerErrors, Screen):
     def on_rows_read(self, message: RowsRead) -> None:
         self.busy = False
         self.rows = message.rows
+        self.special_counts = {}
+        for row in self.rows:
+            if row.payload.get("special_price") and row.payload.get("product_key"):
+                key = tuple(row.payload["product_key"])
+                self.special_counts[key] = self.special_counts.get(key, 0) + 1
         self._fill()
         self.query_one(ProgressBar).update(total=1, progress=1)
 
@@ -285,6 +299,25 @@ class ImportScreen(ShowsWorkerErrors, Screen):
 
     @on(Input.Changed, "#filter")
     def filter_changed(self) -> None:
+        self._fill()
+
+    def action_toggle_special_prices(self) -> None:
+        """Special prices (Gestan side and shop side) below their products, or hidden."""
+        self.show_special_prices = not self.show_special_prices
+        if self.show_special_prices:  # each product's special prices right below it
+            position = {id(row): index for index, row in enumerate(self.rows)}
+            first = {}
+            for row in self.rows:
+                if not row.payload.get("special_price"):
+                    first.setdefault((row.shop_id, row.shop_sub_id), position[id(row)])
+
+            def place(row: Row) -> float:
+                if row.payload.get("special_price"):
+                    key = tuple(row.payload.get("product_key") or ())
+                    return first.get(key, len(self.rows)) + 0.5
+                return position[id(row)]
+
+            self.rows.sort(key=place)
         self._fill()
 
     def action_toggle_unmanaged(self) -> None:
