@@ -262,6 +262,13 @@ async def test_mapping_tab_reads_creates_families_and_links_by_hand(session, sho
         await settle(pilot)
         link = m.Link.get((m.Link.resource == "products") & (m.Link.shop_id == 6))
         assert m.Product.get_by_id(link.gestan_id).code == "VIEUX-MUG"
+        territories = screen.query_one("#territories")
+        assert territories.row_count == 2  # BE and PRO in the demo Gestan
+        screen.query_one("#territory_map").focus()
+        for char in "country:be,country:lu":
+            await pilot.press(char)
+        await pilot.press("enter")
+        assert settings.get("territory.BE") == "country:BE,country:LU"
 
 
 async def test_an_unexpected_worker_error_is_a_dialog_not_a_crash(session, monkeypatch):

@@ -122,6 +122,14 @@ class Session:
     def set_setting(self, key: str, value: str) -> str:
         return settings.set_value(key, value)
 
+    def territories(self) -> list[tuple[str, str, str]]:
+        """(code, label, the shop's countries and groups it stands for)."""
+        mapped = settings.family_keys("territory.")
+        return [
+            (t.code, t.label, mapped.get(t.code, ""))
+            for t in m.Territory.select().order_by(m.Territory.code)
+        ]
+
     def civilities(self) -> list[str]:
         return [c.code for c in m.Civility.select().order_by(m.Civility.code)]
 

@@ -98,6 +98,12 @@ class SettingsScreen(ShowsWorkerErrors, Screen):
                 yield Input(placeholder="chercher un produit…", id="product_search")
                 yield DataTable(id="shop_products", cursor_type="row")
                 yield Input(placeholder="code produit Gestan puis Entrée", id="product_code")
+                yield Static(
+                    "Territoires Gestan → pays et groupes de clients de la boutique "
+                    "(prix spéciaux), par exemple country:BE,country:LU ou group:3"
+                )
+                yield DataTable(id="territories", cursor_type="row")
+                yield Input(placeholder="country:FR,group:3 puis Entrée", id="territory_map")
             with TabPane("Divers", id="misc"), VerticalScroll():
                 for key, label in MISC:
                     yield Checkbox(label, self.session.setting(key), id=key.replace(".", "_"))
@@ -112,6 +118,10 @@ class SettingsScreen(ShowsWorkerErrors, Screen):
 
     def on_mount(self) -> None:
         self.query_one("#categories", DataTable).add_columns("Id", "Catégorie", "Famille")
+        territories = self.query_one("#territories", DataTable)
+        territories.add_columns("Territoire", "Libellé", "Boutique")
+        for code, label, mapped in self.session.territories():
+            territories.add_row(code, label, mapped or "—", key=code)
         self.query_one("#shop_products", DataTable).add_columns(
             "Boutique", "Référence", "Désignation", "Gestan"
         )
@@ -235,6 +245,20 @@ class SettingsScreen(ShowsWorkerErrors, Screen):
         category = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
         if self._save([(f"family.{category}", event.value)]):
             table.update_cell(category, table.ordered_columns[2].key, event.value.strip())
+            event.input.value = ""
+
+    @on(Input.Submitted, "#territory_map")
+    def map_territory(self, event: Input.Submitted) -> None:
+        table = self.query_one("#territories", DataTable)
+        if not table.row_count:
+            self.notify("Aucun territoire dans Gestan.", severity="warning")
+            return
+        code = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        value = event.value.strip()
+        if self._save([(f"territory.{code}", value)]):
+            table.update_cell(
+                code, table.ordered_columns[2].key, self.session.setting(f"territory.{code}")
+            )
             event.input.value = ""
 
     @on(Input.Submitted, "#product_code")
