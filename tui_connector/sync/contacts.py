@@ -25,6 +25,7 @@ from tui_connector.sync.core import (
     content_hash,
     links,
     save_link,
+    unreadable_row,
 )
 from tui_connector.sync.shop_facts import ShopFacts, read_facts
 
@@ -133,6 +134,11 @@ class ContactsFlow(Flow):
         }
         rows = []
         for index, customer in enumerate(customers):
+            if not str(customer.get("id", "")).isdigit():
+                rows.append(
+                    unreadable_row(f"customer:{customer.get('id')}", customer, ValueError("id"))
+                )
+                continue
             rows.append(
                 self._row(customer, by_customer.get(customer["id"], []), latest, known, emails)
             )

@@ -25,6 +25,27 @@ from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.errors import PrestaShopError
 
 
+class BadShopData(ConnectorError):
+    """A shop record a mapper cannot read (a number that is not one, a missing field)."""
+
+
+MAPPING_ERRORS = (ValueError, ArithmeticError, KeyError, TypeError, AttributeError)
+
+
+def unreadable_row(key: str, record: dict, error: Exception) -> Row:
+    """A record we cannot map: listed, blocked with the reason, never written."""
+    shop_id = record.get("id") if isinstance(record, dict) else None
+    return Row(
+        key=key,
+        origin=Origin.SHOP,
+        status="Bloquée",
+        shop_id=int(shop_id) if str(shop_id or "").isdigit() else None,
+        columns={"label": f"{key} illisible"},
+        blocked=True,
+        reason=f"données illisibles ({type(error).__name__}: {str(error)[:80]})",
+    )
+
+
 class Outcome:
     CREATED = "created"
     UPDATED = "updated"

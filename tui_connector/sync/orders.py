@@ -22,6 +22,7 @@ from tui_connector.prestashop.codec import text
 from tui_connector.prestashop.query import Filter, Query
 from tui_connector.sync.contacts import ContactOptions, ContactsFlow
 from tui_connector.sync.core import (
+    MAPPING_ERRORS,
     Action,
     Flow,
     Origin,
@@ -31,6 +32,7 @@ from tui_connector.sync.core import (
     RowResult,
     links,
     save_link,
+    unreadable_row,
 )
 from tui_connector.sync.products import INITIAL_STOCK, add_stock_movement
 from tui_connector.sync.shop_facts import ShopFacts, read_facts
@@ -87,7 +89,10 @@ class Plan:
 
 
 def _d(value) -> Decimal:
-    return Decimal(str(value or "0"))
+    number = Decimal(str(value or "0"))
+    if not number.is_finite():
+        raise ValueError(f"{value!r} is not an amount")
+    return number
 
 
 def rate_from_taxes(detail: dict, tax_rates: dict[int, Decimal]) -> Decimal | None:
@@ -110,12 +115,29 @@ def plan_order(
     product_links: dict[tuple[int, int], int],
     shipping_product: int | None,
 ) -> Plan:
+    """The Gestan lines of a shop order, or what stops it (pure, never raises)."""
+    try:
+        return _plan_order(order, details, cart_rules, tax_rates, product_links, shipping_product)
+    except MAPPING_ERRORS as exc:
+        return Plan(problems=[f"données illisibles ({type(exc).__name__}: {str(exc)[:80]})"])
+
+
+def _plan_order(
+    order: dict,
+    details: list[dict],
+    cart_rules: list[dict],
+    tax_rates: dict[int, Decimal],
+    product_links: dict[tuple[int, int], int],
+    shipping_product: int | None,
+) -> Plan:
     """The Gestan lines of a shop order, or what stops it (pure).
 
     Totals come from the shop's lines; their sum must equal the order's
     total to the cent, or the order is blocked, never adjusted.
     """
     plan = Plan()
+    if not details:
+        plan.problems.append("commande sans ligne de produit")
     for detail in details:
         product = (int(detail.get("product_id") or 0), int(detail.get("product_attribute_id") or 0))
         gestan_id = product_links.get(product)
@@ -133,6 +155,8 @@ def plan_order(
         )
         expected = cents(total_excl * (1 + rate / 100))
         quantity = _d(detail.get("product_quantity"))
+        if quantity <= 0 or quantity != quantity.to_integral_value():
+            plan.problems.append(f"ligne {detail.get('id')}: quantité {quantity} invalide")
         if abs(expected - cents(total_incl)) > Decimal("0.01") * max(quantity, 1):
             plan.problems.append(
                 f"ligne {detail.get('id')}: TTC {total_incl:.2f} ne répond pas "
@@ -271,20 +295,23 @@ class OrdersFlow(Flow):
                 page = fresh
             details, rules, customers, addresses, messages = self._dependencies(fresh)
             for order in page:
-                rows.append(
-                    self._row(
-                        order,
-                        known,
-                        details,
-                        rules,
-                        customers,
-                        addresses,
-                        messages,
-                        product_links,
-                        customer_links,
-                        shipping,
+                try:
+                    rows.append(
+                        self._row(
+                            order,
+                            known,
+                            details,
+                            rules,
+                            customers,
+                            addresses,
+                            messages,
+                            product_links,
+                            customer_links,
+                            shipping,
+                        )
                     )
-                )
+                except MAPPING_ERRORS as exc:
+                    rows.append(unreadable_row(f"order:{order.get('id')}", order, exc))
             if progress:
                 progress(len(rows), len(rows), "commandes lues")
         return rows

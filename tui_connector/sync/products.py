@@ -21,6 +21,7 @@ from tui_connector.prestashop.codec import Translated, text
 from tui_connector.prestashop.errors import NotFound
 from tui_connector.prestashop.query import Filter, Query
 from tui_connector.sync.core import (
+    MAPPING_ERRORS,
     Action,
     Flow,
     Origin,
@@ -31,6 +32,7 @@ from tui_connector.sync.core import (
     content_hash,
     links,
     save_link,
+    unreadable_row,
 )
 from tui_connector.sync.shop_facts import ShopFacts, read_facts
 from tui_connector.sync.special_prices import SpecialPrices
@@ -75,7 +77,10 @@ class Unit:
 
 
 def _price(value: str) -> Decimal:
-    return Decimal(value or "0").quantize(SIX)
+    number = Decimal(value or "0")
+    if not number.is_finite():
+        raise ValueError(f"{value!r} is not a price")
+    return number.quantize(SIX)
 
 
 def shop_unit(
@@ -214,15 +219,28 @@ class ProductsFlow(Flow):
         claimed: set[int] = {link.gestan_id for link in known.values()}
         rows = []
         for product in products:
-            variants = by_product.get(product["id"], [])
+            variants = by_product.get(product.get("id"), [])
             for combination in variants or [None]:
-                unit = shop_unit(product, combination, self.facts, self.families)
-                sub_id = int(combination["id"]) if combination else 0
-                quantity = stock.get((int(product["id"]), sub_id), {}).get("quantity", "0")
-                row = self._shop_row(
-                    product, combination, unit, known, gestan, by_code, by_ean, claimed, quantity
-                )
-                rows.append(row)
+                try:
+                    unit = shop_unit(product, combination, self.facts, self.families)
+                    sub_id = int(combination["id"]) if combination else 0
+                    quantity = stock.get((int(product["id"]), sub_id), {}).get("quantity", "0")
+                    rows.append(
+                        self._shop_row(
+                            product,
+                            combination,
+                            unit,
+                            known,
+                            gestan,
+                            by_code,
+                            by_ean,
+                            claimed,
+                            quantity,
+                        )
+                    )
+                except MAPPING_ERRORS as exc:
+                    key = f"product:{product.get('id')}:{(combination or {}).get('id', 0)}"
+                    rows.append(unreadable_row(key, product, exc))
         rows += self._gestan_rows(gestan, claimed)
         product_links = {key: link.gestan_id for key, link in links(RESOURCE).items()}
         rows += SpecialPrices(self.client, self.facts).read(product_links)

@@ -22,7 +22,16 @@ from tui_connector.gestan import models as m
 from tui_connector.gestan import settings
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.query import Filter
-from tui_connector.sync.core import Action, Origin, Outcome, Row, RowResult, content_hash, save_link
+from tui_connector.sync.core import (
+    MAPPING_ERRORS,
+    Action,
+    Origin,
+    Outcome,
+    Row,
+    RowResult,
+    content_hash,
+    save_link,
+)
 from tui_connector.sync.shop_facts import ShopFacts
 
 SIX = Decimal("0.000001")
@@ -197,7 +206,10 @@ class SpecialPrices:
             )
             token = token_of(specific, self.facts)
             territory = territory_of.get(token or "")
-            terms = shop_terms(specific)
+            try:
+                terms = shop_terms(specific)
+            except MAPPING_ERRORS as exc:
+                terms = f"données illisibles ({type(exc).__name__})"
             base = {
                 "key": f"sp:shop:{shop_id}",
                 "origin": Origin.SHOP,
