@@ -346,7 +346,22 @@ HANDLERS = {
 }
 
 
+def _configure_logging() -> None:
+    """TUI_CONNECTOR_LOG=debug|info|warning: log lines on stderr (the key is never in them)."""
+    import logging
+    import os
+
+    level = os.environ.get("TUI_CONNECTOR_LOG", "").upper()
+    if level:
+        logging.basicConfig(
+            level=getattr(logging, level, logging.INFO),
+            stream=sys.stderr,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _configure_logging()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
