@@ -265,10 +265,9 @@ class Webservice:
             except httpx.HTTPError as exc:
                 raise self._unreachable(exc) from None
             if response is not None:
+                # an empty 500 is a host hiccup; one with the shop's errors is an answer
                 retryable = response.status_code in RETRY_STATUSES or (
-                    response.status_code == 500
-                    and method == "GET"
-                    and not self._shop_error(response)
+                    response.status_code == 500 and idempotent and not self._shop_error(response)
                 )
                 if response.status_code == 429 and not idempotent:
                     retryable = True  # refused before anything was done
@@ -356,7 +355,7 @@ class Webservice:
             )
         if status == 404 and not body.strip():
             raise NotFound(f"the shop has no {path}", status=status)
-        if "html" in content_type or (body.strip()[:1] == b"<" and b"<html" in body[:500].lower()):
+        if body.strip() and ("html" in content_type or b"<html" in body[:500].lower()):
             raise SecurityFilterPage(
                 f"the shop answered {where} with an HTML page, status {status} "
                 f"({_title_of(body.decode('utf-8', 'replace')) or 'no title'})",

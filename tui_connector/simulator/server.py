@@ -150,6 +150,7 @@ class Engine:
         self.permissions = permissions
         self.faults = faults or Faults()
         self.requests = 0
+        self.gone = False
         self._random = random.Random(self.faults.seed)
         self._times: list[float] = []
         self._lock = threading.Lock()
@@ -763,6 +764,9 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _serve(self) -> None:
+        if self.engine.gone:  # the shop went away: the connection drops, nothing answers
+            self.close_connection = True
+            return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
@@ -835,6 +839,7 @@ class SimulatedShop:
         return self
 
     def stop(self) -> None:
+        self.engine.gone = True  # connections kept alive by clients drop too
         self.server.shutdown()
         self.server.server_close()
 
