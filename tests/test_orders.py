@@ -339,9 +339,9 @@ def test_killed_at_any_point_resumes_to_the_same_books(tmp_path):
                 )
             if name == "straight":
                 started = time.perf_counter()
-            else:  # killed at 24 points spread over the time a whole run takes
-                for step in range(24):
-                    _sync_orders(env, kill_after=duration * (0.15 + 0.8 * step / 23))
+            else:  # killed at 30 points spread over the time a whole run takes
+                for step in range(30):
+                    _sync_orders(env, kill_after=duration * (0.3 + 0.7 * step / 29))
                     database = open_database(url)
                     landed.append(m.SalesOrder.select().count())
                     database.close()
@@ -355,7 +355,8 @@ def test_killed_at_any_point_resumes_to_the_same_books(tmp_path):
         straight, killed = results
         assert straight["orders"] and straight == killed
         total = len(straight["orders"])
-        assert len([n for n in landed if 0 < n < total]) >= 5, landed  # killed mid-import
+        # commits come 20 orders at a time: several kills landed between two of them
+        assert len([n for n in landed if 0 < n < total]) >= 3, landed
     finally:
         shop.stop()
 

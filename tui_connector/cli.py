@@ -289,6 +289,10 @@ def run_sync(args: argparse.Namespace, profile: config.Profile) -> int:
                 else {}
             ),
         )
+        if args.flow == "orders" and not args.dry_run:
+            # page by page: read, import, forget; memory stays flat
+            report = flow.stream(progress=progress)
+            return _print_report(report, args, progress)
         rows = flow.read(progress=progress)
         # what has work to do; cancelled orders are listed but left unless chosen
         todo = [row for row in rows if row.selected or row.blocked or row.conflict]
@@ -322,6 +326,12 @@ def run_sync(args: argparse.Namespace, profile: config.Profile) -> int:
                 print(f"{len(todo)} of {len(rows)} rows have something to do (dry run)")
             return EXIT_OK
         report = flow.execute(todo, progress=progress)
+    return _print_report(report, args, progress)
+
+
+def _print_report(report, args: argparse.Namespace, progress) -> int:
+    import json
+
     if progress:
         print(file=sys.stderr)
     if args.json:

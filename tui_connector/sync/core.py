@@ -167,6 +167,16 @@ class Report:
 Progress = Callable[[int, int, str], None]  # done, total, label
 
 
+@dataclass
+class RunState:
+    """One execution in progress: its report and its row in the sync run table."""
+
+    report: Report
+    run: m.SyncRun
+    done: int = 0
+    total: int = 0
+
+
 class Flow(ABC):
     """read() decides, writes nothing; execute() does the selected rows, one transaction each."""
 
@@ -182,6 +192,11 @@ class Flow(ABC):
     def apply(self, row: Row) -> RowResult:
         """Do one row inside the open transaction; raise to roll it back."""
 
+    # Rows are committed a chunk at a time, each row in its own savepoint: one failing
+    # row rolls back alone, a chunk costs one disk sync instead of one per row, and a
+    # process killed mid-chunk loses only that chunk, whole (its links and cursor too).
+    CHUNK = 20
+
     def execute(
         self,
         rows: Iterable[Row],
@@ -189,17 +204,48 @@ class Flow(ABC):
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
     ) -> Report:
+        run = self.start_run()
+        self.run_rows(run, rows, progress=progress, cancel=cancel)
+        return self.finish_run(run)
+
+    def start_run(self) -> RunState:
+        return RunState(Report(self.name, m.now()), m.SyncRun.create(flow=self.name))
+
+    def run_rows(
+        self,
+        state: RunState,
+        rows: Iterable[Row],
+        *,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> None:
         rows = [row for row in rows if row.selected]
-        report = Report(self.name, m.now())
-        run = m.SyncRun.create(flow=self.name)
-        for index, row in enumerate(rows):
+        state.total += len(rows)
+        report = state.report
+        for start in range(0, len(rows), self.CHUNK):
+            if report.stopped or report.error:
+                return
+            kept = len(report.results)
+            try:
+                with write_transaction():
+                    self._run_chunk(state, rows[start : start + self.CHUNK], progress, cancel)
+            except pw.DatabaseError as exc:  # the commit itself failed: the chunk is undone
+                undone = len(report.results) - kept
+                del report.results[kept:]
+                state.done -= undone
+                report.error = f"the Gestan database refused the last {undone} rows: {exc}"
+                return
+
+    def _run_chunk(self, state: RunState, rows: list[Row], progress, cancel) -> None:
+        report = state.report
+        for row in rows:
             if cancel is not None and cancel.is_set():
                 report.stopped = True
-                break
+                return
             result = self._run_one(row)
             report.results.append(result)
             m.SyncRunLine.create(
-                run=run,
+                run=state.run,
                 shop_id=result.shop_id,
                 shop_sub_id=result.shop_sub_id,
                 gestan_id=result.gestan_id,
@@ -207,11 +253,15 @@ class Flow(ABC):
                 outcome=result.outcome,
                 message=result.message,
             )
+            state.done += 1
             if progress:
-                progress(index + 1, len(rows), row.columns.get("label", row.key))
+                progress(state.done, state.total, row.columns.get("label", row.key))
             if result.fatal:
                 report.error = result.message
-                break
+                return
+
+    def finish_run(self, state: RunState) -> Report:
+        report = state.report
         report.finished_at = m.now()
         counts = report.counts
         m.SyncRun.update(
@@ -219,7 +269,7 @@ class Flow(ABC):
             status="stopped" if report.stopped else ("failed" if report.error else "done"),
             message=report.error,
             **{k: counts[k] for k in Outcome.ALL},
-        ).where(m.SyncRun.id == run.id).execute()
+        ).where(m.SyncRun.id == state.run.id).execute()
         return report
 
     def _run_one(self, row: Row) -> RowResult:

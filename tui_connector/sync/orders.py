@@ -10,6 +10,8 @@ to the same database. Line totals are the shop's, never recomputed.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -28,6 +30,7 @@ from tui_connector.sync.core import (
     Origin,
     Outcome,
     Progress,
+    Report,
     Row,
     RowResult,
     links,
@@ -282,18 +285,33 @@ class OrdersFlow(Flow):
         return {"date_add": Filter.between(low, high)}
 
     def read(self, progress: Progress | None = None) -> list[Row]:
+        rows: list[Row] = []
+        for page in self.read_pages():
+            rows += page
+            if progress:
+                progress(len(rows), len(rows), "commandes lues")
+        return rows
+
+    def read_pages(self) -> Iterator[list[Row]]:
+        """The rows, a page of orders at a time (500), with their dependencies batched."""
         self.facts = read_facts(self.client)
         self.states = {s["id"]: s for s in self.client.list("order_states", Query(display="full"))}
-        known = links(RESOURCE)
         product_links = {key: link.gestan_id for key, link in links("products").items()}
-        customer_links = {key[0]: link.gestan_id for key, link in links("customers").items()}
         shipping = self._shipping_product_id()
-        rows: list[Row] = []
+        customer_links = {key[0]: link.gestan_id for key, link in links("customers").items()}
         for page in self.client.iter_pages(RESOURCE, Query(filters=self._filters())):
+            ids = [int(o["id"]) for o in page if str(o.get("id", "")).isdigit()]
+            known = {
+                (link.shop_id, 0): link
+                for link in m.Link.select().where(
+                    (m.Link.resource == RESOURCE) & m.Link.shop_id.in_(ids or [0])
+                )
+            }
             fresh = [o for o in page if (int(o["id"]), 0) not in known]
             if self.options.only_new:
                 page = fresh
             details, rules, customers, addresses, messages = self._dependencies(fresh)
+            rows = []
             for order in page:
                 try:
                     rows.append(
@@ -312,9 +330,25 @@ class OrdersFlow(Flow):
                     )
                 except MAPPING_ERRORS as exc:
                     rows.append(unreadable_row(f"order:{order.get('id')}", order, exc))
-            if progress:
-                progress(len(rows), len(rows), "commandes lues")
-        return rows
+            yield rows
+
+    def stream(
+        self, *, progress: Progress | None = None, cancel: threading.Event | None = None
+    ) -> Report:
+        """Read a page, import it, forget it: memory stays flat whatever the number of orders.
+
+        Headless use: the chosen rows are those read() would select, and blocked ones are
+        reported. Each page's rows are committed before the next page is read.
+        """
+        state = self.start_run()
+        for page in self.read_pages():
+            todo = [row for row in page if row.selected or row.blocked]
+            for row in todo:
+                row.selected = True
+            self.run_rows(state, todo, progress=progress, cancel=cancel)
+            if state.report.stopped or state.report.error:
+                break
+        return self.finish_run(state)
 
     def _dependencies(self, orders: list[dict]):
         """Everything the orders of a page need, a few batched requests for the whole page."""
@@ -442,9 +476,9 @@ class OrdersFlow(Flow):
 
     # --- execute ------------------------------------------------------------------
 
-    def execute(self, rows, *, progress=None, cancel=None):
+    def start_run(self):
         self._cursor_held = False
-        return super().execute(rows, progress=progress, cancel=cancel)
+        return super().start_run()
 
     def _run_one(self, row: Row) -> RowResult:
         result = super()._run_one(row)
