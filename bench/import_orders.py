@@ -99,8 +99,15 @@ def start_shop(orders: int, latency: float) -> tuple[subprocess.Popen, str, str]
     return process, url, key
 
 
-def import_into(folder: str, name: str, url: str, key: str, flow_class) -> dict:
-    database = open_database(f"sqlite:///{folder}/{name}.db")
+def import_into(
+    folder: str, name: str, url: str, key: str, flow_class, database_url: str | None = None
+) -> dict:
+    if database_url:  # a server database: start from empty tables
+        from tui_connector.gestan.database import make_database
+
+        with make_database(database_url) as empty, empty.bind_ctx(m.ALL_MODELS):
+            empty.drop_tables(m.ALL_MODELS, safe=True, cascade="postgres" in database_url)
+    database = open_database(database_url or f"sqlite:///{folder}/{name}.db")
     for family, category in (
         ("VET", 3),
         ("VET", 4),
@@ -120,7 +127,8 @@ def import_into(folder: str, name: str, url: str, key: str, flow_class) -> dict:
         before = client.requests_made
         start = time.perf_counter()
         flow = flow_class(client, options=OPTIONS)
-        report = flow.execute(flow.read())
+        # the orders flow as `tui-connector sync orders` runs it: page by page
+        report = flow.stream() if flow_class is OrdersFlow else flow.execute(flow.read())
         seconds = time.perf_counter() - start
         requests = client.requests_made - before
     books = sorted((i.number, i.order.reference, str(i.total_incl)) for i in m.Invoice.select())
@@ -138,6 +146,10 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=10000)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument(
+        "--database",
+        help="a Gestan database URL (default: SQLite files); its tables are dropped first",
+    )
     args = parser.parse_args()
     shop, url, key = start_shop(args.orders, args.latency_ms)
     folder = tempfile.mkdtemp()
@@ -146,7 +158,8 @@ def main() -> None:
             f"{args.orders} shop orders, {args.latency_ms:g} ms per request, "
             "invoices + payments + entries"
         )
-        batched = import_into(folder, "batched", url, key, OrdersFlow)
+        print(f"Gestan on {(args.database or 'sqlite').split(':')[0]}")
+        batched = import_into(folder, "batched", url, key, OrdersFlow, args.database)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(
             f"batched  imported {batched['orders']:6}  requests {batched['requests']:6}  "
@@ -155,7 +168,7 @@ def main() -> None:
         )
         if args.skip_naive:
             return
-        naive = import_into(folder, "naive", url, key, NaiveOrdersFlow)
+        naive = import_into(folder, "naive", url, key, NaiveOrdersFlow, args.database)
         print(
             f"naive    imported {naive['orders']:6}  requests {naive['requests']:6}  "
             f"wall {naive['seconds']:8.1f} s  {naive['orders'] / naive['seconds']:7.1f}"
