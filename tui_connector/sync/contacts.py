@@ -236,13 +236,8 @@ class ContactsFlow(Flow):
             digest=row.payload["digest"],
         )
         created = row.action == Action.CREATE_GESTAN
-        return RowResult(
-            key=row.key,
-            outcome=Outcome.CREATED if created else Outcome.UPDATED,
-            message=warning,
-            shop_id=row.shop_id,
-            gestan_id=contact.id,
-            status=row.status,
+        return RowResult.of(
+            row, Outcome.CREATED if created else Outcome.UPDATED, warning, gestan_id=contact.id
         )
 
     def upsert_contact(self, shop_id: int, values: dict, gestan_id: int | None) -> m.Contact:

@@ -105,6 +105,19 @@ class RowResult:
     fatal: bool = False  # the shop or the database is gone: stop the run
     territory: str | None = None  # special prices: the Gestan territory
 
+    @classmethod
+    def of(cls, row: Row, outcome: str, message: str = "", **changes) -> RowResult:
+        """The result of a row: its identity, status and territory, with what changed."""
+        values = {
+            "key": row.key,
+            "shop_id": row.shop_id,
+            "shop_sub_id": row.shop_sub_id,
+            "gestan_id": row.gestan_id,
+            "status": row.status,
+            "territory": row.payload.get("territory"),
+        }
+        return cls(outcome=outcome, message=message, **(values | changes))
+
     def as_json(self) -> dict:
         return {
             "shop_id": self.shop_id,
@@ -273,34 +286,20 @@ class Flow(ABC):
         return report
 
     def _run_one(self, row: Row) -> RowResult:
-        base = {
-            "key": row.key,
-            "shop_id": row.shop_id,
-            "shop_sub_id": row.shop_sub_id,
-            "gestan_id": row.gestan_id,
-            "status": row.status,
-        }
         if row.blocked:
-            return RowResult(outcome=Outcome.BLOCKED, message=row.reason, **base)
+            return RowResult.of(row, Outcome.BLOCKED, row.reason)
         if row.conflict and not row.choices.get("winner"):
-            return RowResult(
-                outcome=Outcome.SKIPPED, message=f"conflict left as it is: {row.reason}", **base
-            )
+            return RowResult.of(row, Outcome.SKIPPED, f"conflict left as it is: {row.reason}")
         try:
             with write_transaction():
                 return self.apply(row)
         except (PrestaShopError, ConnectorError) as exc:
             # exit code 3: the shop or the database is gone, the next rows would fail alike
-            return RowResult(
-                outcome=Outcome.FAILED, message=str(exc), fatal=exc.exit_code == 3, **base
-            )
+            return RowResult.of(row, Outcome.FAILED, str(exc), fatal=exc.exit_code == 3)
         except (pw.DatabaseError, ValueError, KeyError, TypeError) as exc:
             detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-            return RowResult(
-                outcome=Outcome.FAILED,
-                message=detail,
-                fatal=isinstance(exc, pw.OperationalError),
-                **base,
+            return RowResult.of(
+                row, Outcome.FAILED, detail, fatal=isinstance(exc, pw.OperationalError)
             )
 
 

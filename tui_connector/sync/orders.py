@@ -513,14 +513,12 @@ class OrdersFlow(Flow):
         save_link(RESOURCE, row.shop_id, 0, sales_order.id, date_upd=order.get("date_upd", ""))
         if not self._cursor_held:
             _move_cursor(order["date_add"], row.shop_id)
-        return RowResult(
-            key=row.key,
-            outcome=Outcome.CREATED,
-            shop_id=row.shop_id,
+        return RowResult.of(
+            row,
+            Outcome.CREATED,
+            row.reason if row.payload["unwanted"] else "",
             gestan_id=sales_order.id,
-            status=row.status,
             invoice=invoice.number if invoice else None,
-            message=row.reason if row.payload["unwanted"] else "",
         )
 
     def _contact_for(self, row: Row) -> m.Contact:

@@ -396,15 +396,7 @@ class ProductsFlow(Flow):
         return self._into_gestan(row, create=action == Action.CREATE_GESTAN)
 
     def _result(self, row: Row, outcome: str, message: str, gestan_id: int | None) -> RowResult:
-        return RowResult(
-            key=row.key,
-            outcome=outcome,
-            message=message,
-            shop_id=row.shop_id,
-            shop_sub_id=row.shop_sub_id,
-            gestan_id=gestan_id,
-            status=row.status,
-        )
+        return RowResult.of(row, outcome, message, gestan_id=gestan_id)
 
     def _into_gestan(self, row: Row, *, create: bool) -> RowResult:
         unit: Unit = row.payload["unit"]
@@ -574,13 +566,8 @@ class ProductsFlow(Flow):
             date_upd=product.get("date_upd", ""),
             digest=shop_unit(product, None, self.facts, self.families).digest(),
         )
-        return RowResult(
-            key=row.key,
-            outcome=Outcome.CREATED,
-            message=f"produit {shop_id}",
-            shop_id=shop_id,
-            gestan_id=target.id,
-            status=row.status,
+        return RowResult.of(
+            row, Outcome.CREATED, f"produit {shop_id}", shop_id=shop_id, gestan_id=target.id
         )
 
 

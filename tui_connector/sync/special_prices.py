@@ -384,7 +384,7 @@ class SpecialPrices:
                 row.gestan_id,
                 digest=terms.digest(),
             )
-            return self._result(row, Outcome.UPDATED, message + ": lié", row.gestan_id)
+            return RowResult.of(row, Outcome.UPDATED, message + ": lié")
         if action in (Action.CREATE_GESTAN, Action.UPDATE_GESTAN):
             terms: PriceTerms = row.payload["terms"]
             special = (
@@ -404,7 +404,7 @@ class SpecialPrices:
                 resource_for(token), int(specific["id"]), 0, special.id, digest=terms.digest()
             )
             outcome = Outcome.CREATED if action == Action.CREATE_GESTAN else Outcome.UPDATED
-            return self._result(row, outcome, message, special.id)
+            return RowResult.of(row, outcome, message, gestan_id=special.id)
         special = m.SpecialPrice.get_by_id(row.gestan_id)
         terms = gestan_terms(special)
         record = shop_record(terms, token, row.shop_id, row.shop_sub_id, self.facts)
@@ -427,7 +427,7 @@ class SpecialPrices:
             self.client.update("specific_prices", shop_id, record)
             outcome = Outcome.UPDATED
         save_link(resource_for(token), shop_id, 0, special.id, digest=terms.digest())
-        return self._result(row, outcome, message, special.id)
+        return RowResult.of(row, outcome, message, gestan_id=special.id)
 
     @staticmethod
     def _set_terms(special: m.SpecialPrice, terms: PriceTerms) -> None:
@@ -438,16 +438,3 @@ class SpecialPrices:
         special.date_from = _parse_stamp(terms.date_from)
         special.date_to = _parse_stamp(terms.date_to)
         special.updated_at = m.now()
-
-    @staticmethod
-    def _result(row: Row, outcome: str, message: str, gestan_id: int) -> RowResult:
-        return RowResult(
-            key=row.key,
-            outcome=outcome,
-            message=message,
-            shop_id=row.shop_id,
-            shop_sub_id=row.shop_sub_id,
-            gestan_id=gestan_id,
-            status=row.status,
-            territory=row.payload["territory"],
-        )

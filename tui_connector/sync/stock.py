@@ -91,12 +91,4 @@ class StockFlow(Flow):
         self.client.patch(
             "stock_availables", row.payload["stock_id"], {"quantity": str(row.payload["quantity"])}
         )
-        return RowResult(
-            key=row.key,
-            outcome=Outcome.UPDATED,
-            shop_id=row.shop_id,
-            shop_sub_id=row.shop_sub_id,
-            gestan_id=row.gestan_id,
-            status=row.status,
-            message=f"quantité {row.payload['quantity']}",
-        )
+        return RowResult.of(row, Outcome.UPDATED, f"quantité {row.payload['quantity']}")
