@@ -18,6 +18,7 @@ import peewee as pw
 import pytest
 
 from tui_connector.gestan import models as m
+from tui_connector.gestan import refcache
 from tui_connector.gestan.database import engine_of, open_database, seed_reference_data
 
 ADMIN_URLS = {
@@ -158,6 +159,7 @@ def gestan(request, tmp_path, server_databases) -> pw.Database:
         else:
             m.database_proxy.initialize(database)
         empty_all_tables(database)
+        refcache.clear()
         with database.atomic():
             seed_reference_data()
             m.Meta.create(key="schema_version", value=str(_schema_version()))

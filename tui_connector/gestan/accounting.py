@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from tui_connector.errors import ConnectorError
 from tui_connector.gestan import models as m
-from tui_connector.gestan import settings
+from tui_connector.gestan import refcache, settings
 from tui_connector.gestan.database import write_transaction
 from tui_connector.gestan.money import ZERO
 from tui_connector.gestan.numbering import lettering_code, next_value
@@ -36,6 +36,10 @@ class Posting:
     credit: Decimal = ZERO
     aux_number: str = ""
     aux_label: str = ""
+
+
+def _setting(key: str):
+    return refcache.cached(("setting", key), lambda: settings.get(key))
 
 
 def fiscal_year_for(date: dt.date) -> m.FiscalYear:
@@ -59,6 +63,10 @@ def fiscal_year_for(date: dt.date) -> m.FiscalYear:
 
 
 def account_label(number: str) -> str:
+    return refcache.cached(("account_label", number), lambda: _account_label(number))
+
+
+def _account_label(number: str) -> str:
     account = m.Account.get_or_none(m.Account.number == number)
     if account:
         return account.label
@@ -98,7 +106,9 @@ def write_entry(
             hint="nothing was posted; check the invoice's VAT lines",
         )
     with write_transaction():
-        journal = m.Journal.get_or_none(m.Journal.code == journal_code)
+        journal = refcache.cached(
+            ("journal", journal_code), lambda: m.Journal.get_or_none(m.Journal.code == journal_code)
+        )
         if journal is None:
             raise ConnectorError(f"no journal {journal_code!r} in Gestan")
         year = fiscal_year_for(date)
@@ -157,9 +167,9 @@ def post_invoice(invoice: m.Invoice) -> m.AccountingEntry:
     contact = invoice.contact
     title = "Avoir" if invoice.kind == m.Invoice.CREDIT_NOTE else "Facture"
     label = f"{title} {invoice.number} {contact.display_name}"
-    default = settings.get("accounting.default_account")
-    shipping = settings.get("accounting.shipping_account")
-    discount = settings.get("accounting.discount_account")
+    default = _setting("accounting.default_account")
+    shipping = _setting("accounting.shipping_account")
+    discount = _setting("accounting.discount_account")
     revenue: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for line in invoice.lines.order_by(m.InvoiceLine.position):
         revenue[_sales_account(line, default, shipping, discount)] += line.total_excl
@@ -172,7 +182,7 @@ def post_invoice(invoice: m.Invoice) -> m.AccountingEntry:
         for vat in invoice.vat_lines.order_by(m.InvoiceVat.rate)
     ]
     return write_entry(
-        settings.get("accounting.sales_journal"),
+        _setting("accounting.sales_journal"),
         invoice.date,
         label,
         postings,
@@ -203,10 +213,10 @@ def post_payment(payment: m.Payment) -> m.AccountingEntry:
     contact = payment.contact
     label = f"Règlement {contact.display_name} {payment.method}".strip()
     aux = {"aux_number": contact_account(contact), "aux_label": contact.display_name}
-    bank = settings.get("accounting.bank_account")
+    bank = _setting("accounting.bank_account")
     with write_transaction():
         entry = write_entry(
-            settings.get("accounting.bank_journal"),
+            _setting("accounting.bank_journal"),
             payment.date,
             label,
             [

@@ -15,9 +15,10 @@ import peewee as pw
 
 from tui_connector.errors import DatabaseError
 from tui_connector.gestan import models as m
+from tui_connector.gestan import refcache
 from tui_connector.gestan.fields import FIELD_TYPES
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _mask_url(url: str) -> str:
@@ -104,6 +105,7 @@ def open_database(url: str, *, create: bool = True) -> pw.Database:
             "and that the server is running",
         ) from None
     m.database_proxy.initialize(database)
+    refcache.clear()  # another database, other reference data
     ensure_schema(database, create=create)
     return database
 
@@ -159,7 +161,12 @@ def _to_2(database: pw.Database) -> None:
     database.create_tables([m.MappingCache], safe=True)
 
 
-MIGRATIONS = {2: _to_2}
+def _to_3(database: pw.Database) -> None:
+    """Version 3 creates the invoice counters ahead of the first validation."""
+    _create_counters()
+
+
+MIGRATIONS = {2: _to_2, 3: _to_3}
 
 
 # --- what a new Gestan holds --------------------------------------------------
@@ -201,6 +208,14 @@ def seed_reference_data() -> None:
     for number, label in ACCOUNTS:
         m.Account.create(number=number, label=label)
     m.Warehouse.create(code="PRINC", label="Dépôt principal")
+    _create_counters()
+
+
+def _create_counters() -> None:
+    """Counters exist before any validation: two first validations racing to create one
+    would deadlock on MariaDB (shared locks both upgrading)."""
+    for key in ("invoice:FA", "invoice:AV"):
+        m.Sequence.insert(key=key, last_value=0).on_conflict_ignore().execute()
 
 
 @contextlib.contextmanager

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from tui_connector.errors import ConnectorError
 from tui_connector.gestan import models as m
+from tui_connector.gestan import refcache
 from tui_connector.gestan.database import write_transaction
 from tui_connector.gestan.money import ZERO, cents
 from tui_connector.gestan.numbering import next_value
@@ -122,8 +123,11 @@ def vat_breakdown(lines: list[LineInput]) -> dict[Decimal, tuple[Decimal, Decima
 
 
 def vat_account_for(rate: Decimal) -> str:
-    vat = m.VatRate.get_or_none(m.VatRate.rate == rate)
-    return vat.account if vat else "44571"
+    def load() -> str:
+        vat = m.VatRate.get_or_none(m.VatRate.rate == rate)
+        return vat.account if vat else "44571"
+
+    return refcache.cached(("vat_account", rate), load)
 
 
 def create_draft(

@@ -14,6 +14,7 @@ from typing import Any
 
 from tui_connector.errors import SettingsError
 from tui_connector.gestan import models as m
+from tui_connector.gestan import refcache
 
 TRUE_WORDS = {"1", "true", "yes", "on", "oui", "vrai"}
 FALSE_WORDS = {"0", "false", "no", "off", "non", "faux"}
@@ -225,12 +226,16 @@ def set_value(key: str, raw: str) -> str:
             m.Setting.update(value=value).where(m.Setting.key == key).execute()
         else:
             m.Setting.create(key=key, value=value)
+    refcache.clear()  # a run's cached answers may depend on it
+    if key == "invoices.series":  # its counter exists before the first validation
+        m.Sequence.insert(key=f"invoice:{value}", last_value=0).on_conflict_ignore().execute()
     return value
 
 
 def unset(key: str) -> None:
     spec_for(key)
     m.Setting.delete().where(m.Setting.key == key).execute()
+    refcache.clear()
 
 
 def family_keys(prefix: str) -> dict[str, str]:

@@ -20,6 +20,7 @@ import peewee as pw
 
 from tui_connector.errors import ConnectorError
 from tui_connector.gestan import models as m
+from tui_connector.gestan import refcache
 from tui_connector.gestan.database import write_transaction
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.errors import PrestaShopError
@@ -222,6 +223,7 @@ class Flow(ABC):
         return self.finish_run(run)
 
     def start_run(self) -> RunState:
+        refcache.clear()  # reference data is read afresh once per run
         return RunState(Report(self.name, m.now()), m.SyncRun.create(flow=self.name))
 
     def run_rows(

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from tui_connector.errors import ConnectorError
 from tui_connector.gestan import models as m
-from tui_connector.gestan import settings
+from tui_connector.gestan import refcache, settings
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.codec import Translated, text
 from tui_connector.prestashop.errors import NotFound
@@ -167,7 +167,9 @@ def add_stock_movement(
     date=None,
 ) -> None:
     """A signed movement in the main warehouse, and the level that follows from it."""
-    warehouse = m.Warehouse.get(m.Warehouse.code == "PRINC")
+    warehouse = refcache.cached(
+        "main_warehouse", lambda: m.Warehouse.get(m.Warehouse.code == "PRINC")
+    )
     m.StockMovement.create(
         product=product,
         warehouse=warehouse,
