@@ -16,7 +16,13 @@ from textual.widgets import Checkbox, DataTable, Footer, Input, Label, ProgressB
 from tui_connector.errors import ConnectorError
 from tui_connector.sync.core import Origin, Row
 from tui_connector.sync.session import FLOW_TITLES, Session
-from tui_connector.ui.messages import RowsRead, SyncFinished, SyncProgressed, WorkFailed
+from tui_connector.ui.messages import (
+    RowsAdded,
+    RowsRead,
+    SyncFinished,
+    SyncProgressed,
+    WorkFailed,
+)
 from tui_connector.ui.modals import AddressPicker, Confirm, ReportScreen, ShowsWorkerErrors
 
 COLUMNS = {  # (key, title, width) after the selection column, before the status: 80 columns
@@ -239,6 +245,12 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         try:
             with self.session.client() as client:
                 flow = self.session.flow(self.flow_name, client, **options)
+                if hasattr(flow, "read_pages"):  # the table fills a page at a time, usable
+                    self.post_message(RowsRead([], done=False))
+                    for page in flow.read_pages():
+                        self.post_message(RowsAdded(page))
+                    self.post_message(RowsRead([], done=True, append=True))
+                    return
                 rows = flow.read(
                     progress=lambda d, t, label: self.post_message(SyncProgressed(d, t, label))
                 )
@@ -246,8 +258,20 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         except ConnectorError as exc:
             self.post_message(WorkFailed(str(exc)))
 
+    def on_rows_added(self, message: RowsAdded) -> None:
+        self.rows += message.rows
+        table = self.query_one(DataTable)
+        for row in message.rows:
+            if self._shown(row):
+                self.shown_rows.append(row)
+                table.add_row(*self._cells(row), key=row.key)
+        self._count()
+
     def on_rows_read(self, message: RowsRead) -> None:
-        self.busy = False
+        self.busy = not message.done
+        if message.append:  # the pages are all in: just the end of the reading
+            self.query_one(ProgressBar).update(total=1, progress=1)
+            return
         self.rows = message.rows
         self.special_counts = {}
         for row in self.rows:

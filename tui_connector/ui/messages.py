@@ -11,6 +11,17 @@ from tui_connector.sync.core import Report, Row
 
 @dataclass
 class RowsRead(Message):
+    """The rows read (or, for a flow read by pages, the start and the end of the reading)."""
+
+    rows: list[Row]
+    done: bool = True
+    append: bool = False
+
+
+@dataclass
+class RowsAdded(Message):
+    """One more page of rows, shown at once while the next one is read."""
+
     rows: list[Row]
 
 
