@@ -262,7 +262,13 @@ class ContactsFlow(Flow):
         return contact
 
     def _write_addresses(self, contact, addresses, billing_id, delivery_id) -> None:
-        known = links("addresses")
+        ids = [int(a["id"]) for a in addresses]
+        known = {
+            (link.shop_id, 0): link
+            for link in m.Link.select().where(
+                (m.Link.resource == "addresses") & m.Link.shop_id.in_(ids or [0])
+            )
+        }
         for address in addresses:
             shop_id = int(address["id"])
             values = map_address(address, self.facts)

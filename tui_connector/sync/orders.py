@@ -272,6 +272,7 @@ class OrdersFlow(Flow):
         self.facts: ShopFacts | None = None
         self.states: dict[str, dict] = {}
         self._cursor_held = False  # a blocked or failed order keeps the cursor before it
+        self._last_date: dt.date | None = None  # the invoice series' latest date, once read
 
     # --- read ---------------------------------------------------------------------
 
@@ -478,6 +479,7 @@ class OrdersFlow(Flow):
 
     def start_run(self):
         self._cursor_held = False
+        self._last_date = None
         return super().start_run()
 
     def _run_one(self, row: Row) -> RowResult:
@@ -657,18 +659,25 @@ class OrdersFlow(Flow):
                 date=placed,
             )
 
-    def _invoice(self, order, contact, sales_order, plan: Plan, placed) -> m.Invoice:
-        last = (
-            m.Invoice.select(m.Invoice.date)
-            .where(
-                (m.Invoice.series == self.options.series)
-                & (m.Invoice.status == m.Invoice.VALIDATED)
+    def _last_invoice_date(self) -> dt.date | None:
+        """The series' latest invoice date; read once per run (MAX, one query), then kept."""
+        if self._last_date is None:
+            last = (
+                m.Invoice.select(m.Invoice.date)
+                .where(
+                    (m.Invoice.series == self.options.series)
+                    & (m.Invoice.status == m.Invoice.VALIDATED)
+                )
+                .order_by(m.Invoice.date.desc())
+                .first()
             )
-            .order_by(m.Invoice.date.desc())
-            .first()
-        )
+            self._last_date = last.date if last else dt.date.min
+        return None if self._last_date == dt.date.min else self._last_date
+
+    def _invoice(self, order, contact, sales_order, plan: Plan, placed) -> m.Invoice:
         # numbers follow dates: an older order imported late is invoiced on the latest date
-        date = max(placed.date(), last.date) if last else placed.date()
+        last = self._last_invoice_date()
+        date = max(placed.date(), last) if last else placed.date()
         lines = [
             LineInput(
                 kind=line.kind,
@@ -683,6 +692,7 @@ class OrdersFlow(Flow):
             for line in plan.lines
         ]
         shop_number = order.get("invoice_number", "0")
+        self._last_date = date
         return invoicing.issue(
             contact,
             lines,
