@@ -37,7 +37,7 @@ class LineInput:
     vat_rate: Decimal
     total_excl: Decimal
     total_incl: Decimal
-    product: m.Product | None = None
+    product: m.Product | int | None = None  # the Gestan product, or its id
     account: str = ""
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from tui_connector.gestan import accounting, invoicing, settings
@@ -74,20 +74,8 @@ class OrderOptions:
 
 
 @dataclass
-class PlannedLine:
-    kind: str
-    label: str
-    quantity: Decimal
-    unit_price_excl: Decimal
-    vat_rate: Decimal
-    total_excl: Decimal
-    total_incl: Decimal
-    product_id: int | None = None  # Gestan product
-
-
-@dataclass
 class Plan:
-    lines: list[PlannedLine] = field(default_factory=list)
+    lines: list[LineInput] = field(default_factory=list)  # the order's, then the invoice's
     problems: list[str] = field(default_factory=list)
 
 
@@ -166,7 +154,7 @@ def _plan_order(
                 f"au taux {rate} % (HT {total_excl:.2f})"
             )
         plan.lines.append(
-            PlannedLine(
+            LineInput(
                 m.LineKind.PRODUCT,
                 detail.get("product_name", "")[:255],
                 quantity,
@@ -190,7 +178,7 @@ def _plan_order(
             else (((incl / excl - 1) * 100).quantize(RATE) if excl else Decimal(0))
         )
         plan.lines.append(
-            PlannedLine(
+            LineInput(
                 m.LineKind.SHIPPING,
                 label,
                 Decimal(1),
@@ -207,7 +195,7 @@ def _plan_order(
             continue
         rate = ((incl / excl - 1) * 100).quantize(RATE) if excl else Decimal(0)
         plan.lines.append(
-            PlannedLine(
+            LineInput(
                 m.LineKind.DISCOUNT,
                 (rule.get("name") or "Remise")[:255],
                 Decimal(1),
@@ -601,17 +589,21 @@ class OrdersFlow(Flow):
             total_vat=total_incl - total_excl,
             **values,
         )
-        shipping = None
+        if any(line.kind == m.LineKind.SHIPPING and line.product is None for line in plan.lines):
+            # the generic product, made once, carries shipping on the order and the invoice
+            generic = self._generic_shipping_product().id
+            plan.lines = [
+                replace(line, product=generic)
+                if line.kind == m.LineKind.SHIPPING and line.product is None
+                else line
+                for line in plan.lines
+            ]
         for position, line in enumerate(plan.lines, start=1):
-            product_id = line.product_id
-            if line.kind == m.LineKind.SHIPPING and product_id is None:
-                shipping = shipping or self._generic_shipping_product()
-                product_id = shipping.id
             m.SalesOrderLine.create(
                 order=sales_order,
                 position=position,
                 kind=line.kind,
-                product=product_id,
+                product=line.product,
                 label=line.label,
                 quantity=line.quantity,
                 unit_price_excl=line.unit_price_excl,
@@ -637,12 +629,12 @@ class OrdersFlow(Flow):
         """One movement out per product line, unless the product's stock was taken from the
         shop after this order was placed: the shop's quantity already counted it."""
         for line in plan.lines:
-            if line.kind != m.LineKind.PRODUCT or line.product_id is None:
+            if line.kind != m.LineKind.PRODUCT or line.product is None:
                 continue
             initial = (
                 m.StockMovement.select(m.StockMovement.date)
                 .where(
-                    (m.StockMovement.product == line.product_id)
+                    (m.StockMovement.product == line.product)
                     & (m.StockMovement.reason == INITIAL_STOCK)
                 )
                 .order_by(m.StockMovement.date.desc())
@@ -651,7 +643,7 @@ class OrdersFlow(Flow):
             if initial is not None and initial.date >= placed:
                 continue
             add_stock_movement(
-                m.Product.get_by_id(line.product_id),
+                m.Product.get_by_id(line.product),
                 -line.quantity,
                 "order",
                 f"Commande {sales_order.reference}",
@@ -660,7 +652,7 @@ class OrdersFlow(Flow):
             )
 
     def _last_invoice_date(self) -> dt.date | None:
-        """The series' latest invoice date; read once per run (MAX, one query), then kept."""
+        """The series' latest invoice date: read once per run, then kept as invoices follow."""
         if self._last_date is None:
             last = (
                 m.Invoice.select(m.Invoice.date)
@@ -678,24 +670,11 @@ class OrdersFlow(Flow):
         # numbers follow dates: an older order imported late is invoiced on the latest date
         last = self._last_invoice_date()
         date = max(placed.date(), last) if last else placed.date()
-        lines = [
-            LineInput(
-                kind=line.kind,
-                label=line.label,
-                quantity=line.quantity,
-                unit_price_excl=line.unit_price_excl,
-                vat_rate=line.vat_rate,
-                total_excl=line.total_excl,
-                total_incl=line.total_incl,
-                product=m.Product.get_by_id(line.product_id) if line.product_id else None,
-            )
-            for line in plan.lines
-        ]
         shop_number = order.get("invoice_number", "0")
         self._last_date = date
         return invoicing.issue(
             contact,
-            lines,
+            plan.lines,
             date=date,
             series=self.options.series,
             order=sales_order,
