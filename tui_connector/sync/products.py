@@ -473,7 +473,7 @@ class ProductsFlow(Flow):
                 ean13=ours.ean13 if valid_ean13(ours.ean13) else "",
                 price=str((ours.price_excl - _price(product.get("price"))).quantize(SIX)),
             )
-            self.client.update("combinations", row.shop_sub_id, combination)
+            combination = self.client.update("combinations", row.shop_sub_id, combination)
         else:
             product = self.client.get("products", row.shop_id, complete=True)
             name = product.get("name")
@@ -487,25 +487,12 @@ class ProductsFlow(Flow):
                 ean13=ours.ean13 if valid_ean13(ours.ean13) else "",
             )
             product.pop("position_in_category", None)  # the shop refuses it back
-            self.client.update("products", row.shop_id, product)
-        # what the shop holds now is what we sent: next read compares against it
-        save_link(
-            RESOURCE,
-            row.shop_id,
-            row.shop_sub_id,
-            target.id,
-            digest=self._digest_after_write(row, ours),
-        )
+            product = self.client.update("products", row.shop_id, product)
+            combination = None
+        # the shop's reply is what it holds now: the next read compares against it
+        digest = shop_unit(product, combination, self.facts, self.families).digest()
+        save_link(RESOURCE, row.shop_id, row.shop_sub_id, target.id, digest=digest)
         return self._result(row, Outcome.UPDATED, "boutique mise à jour", target.id)
-
-    def _digest_after_write(self, row: Row, ours: Unit) -> str:
-        product = self.client.get("products", row.shop_id, complete=True)
-        combination = (
-            self.client.get("combinations", row.shop_sub_id, complete=True)
-            if row.shop_sub_id
-            else None
-        )
-        return shop_unit(product, combination, self.facts, self.families).digest()
 
     def _create_in_shop(self, row: Row) -> RowResult:
         target = m.Product.get_by_id(row.gestan_id)
@@ -559,14 +546,14 @@ class ProductsFlow(Flow):
             self.client.patch(
                 "stock_availables", int(stock[0]["id"]), {"quantity": str(int(quantity))}
             )
-        product = self.client.get("products", shop_id, complete=True)
+        # the shop's reply to the create is the product as it holds it (stock aside)
         save_link(
             RESOURCE,
             shop_id,
             0,
             target.id,
-            date_upd=product.get("date_upd", ""),
-            digest=shop_unit(product, None, self.facts, self.families).digest(),
+            date_upd=created.get("date_upd", ""),
+            digest=shop_unit(created, None, self.facts, self.families).digest(),
         )
         return RowResult.of(
             row, Outcome.CREATED, f"produit {shop_id}", shop_id=shop_id, gestan_id=target.id
