@@ -24,7 +24,7 @@ from tui_connector.gestan.database import open_database
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.query import Filter, Query
 from tui_connector.sync.contacts import ContactsFlow
-from tui_connector.sync.orders import OrderOptions, OrdersFlow
+from tui_connector.sync.orders import OrderOptions, OrdersFlow, PageData
 from tui_connector.sync.products import ProductsFlow
 
 OPTIONS = OrderOptions(invoices=True, mark_paid=True, accounting=True)
@@ -35,13 +35,9 @@ class NaiveOrdersFlow(OrdersFlow):
 
     def read(self, progress=None):
         from tui_connector.sync.core import links
-        from tui_connector.sync.shop_facts import read_facts
 
-        self.facts = read_facts(self.client)
-        self.states = {s["id"]: s for s in self.client.list("order_states", Query(display="full"))}
+        self._prepare_read()
         known = links("orders")
-        product_links = {key: link.gestan_id for key, link in links("products").items()}
-        customer_links = {key[0]: link.gestan_id for key, link in links("customers").items()}
         rows = []
         for order_id in self.client.ids("orders"):
             order = self.client.get("orders", order_id, complete=True)
@@ -62,20 +58,14 @@ class NaiveOrdersFlow(OrdersFlow):
                     addresses[order[key]] = self.client.get(
                         "addresses", int(order[key]), complete=True
                     )
-            rows.append(
-                self._row(
-                    order,
-                    known,
-                    {order["id"]: details},
-                    {order["id"]: rules},
-                    {customer["id"]: customer},
-                    addresses,
-                    {order["id"]: messages},
-                    product_links,
-                    customer_links,
-                    self._shipping_product_id(),
-                )
+            data = PageData(
+                details={order["id"]: details},
+                rules={order["id"]: rules},
+                messages={order["id"]: messages},
+                customers={customer["id"]: customer},
+                addresses=addresses,
             )
+            rows.append(self._row(order, known, data))
         return rows
 
 

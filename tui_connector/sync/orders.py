@@ -86,6 +86,17 @@ def _d(value) -> Decimal:
     return number
 
 
+@dataclass
+class PageData:
+    """What the orders of a page need, fetched for the whole page in a few requests."""
+
+    details: dict[str, list[dict]] = field(default_factory=dict)  # by order id
+    rules: dict[str, list[dict]] = field(default_factory=dict)
+    messages: dict[str, list[dict]] = field(default_factory=dict)
+    customers: dict[str, dict] = field(default_factory=dict)  # by id
+    addresses: dict[str, dict] = field(default_factory=dict)
+
+
 def rate_from_taxes(detail: dict, tax_rates: dict[int, Decimal]) -> Decimal | None:
     """The VAT rate of an order line, from its tax ids (8.1 hides tax_rate); None: unknown."""
     ids = [int(t.get("id") or 0) for t in detail.get("associations", {}).get("taxes", [])]
@@ -259,6 +270,9 @@ class OrdersFlow(Flow):
         self.options = options or OrderOptions.from_settings()
         self.facts: ShopFacts | None = None
         self.states: dict[str, dict] = {}
+        self._product_links: dict[tuple[int, int], int] = {}  # set by _prepare_read
+        self._customer_links: dict[int, int] = {}
+        self._shipping: int | None = None
         self._cursor_held = False  # a blocked or failed order keeps the cursor before it
         self._last_date: dt.date | None = None  # the invoice series' latest date, once read
 
@@ -283,11 +297,7 @@ class OrdersFlow(Flow):
 
     def read_pages(self) -> Iterator[list[Row]]:
         """The rows, a page of orders at a time (500), with their dependencies batched."""
-        self.facts = read_facts(self.client)
-        self.states = {s["id"]: s for s in self.client.list("order_states", Query(display="full"))}
-        product_links = {key: link.gestan_id for key, link in links("products").items()}
-        shipping = self._shipping_product_id()
-        customer_links = {key[0]: link.gestan_id for key, link in links("customers").items()}
+        self._prepare_read()
         for page in self.client.iter_pages(RESOURCE, Query(filters=self._filters())):
             ids = [int(o["id"]) for o in page if str(o.get("id", "")).isdigit()]
             known = {
@@ -299,24 +309,11 @@ class OrdersFlow(Flow):
             fresh = [o for o in page if (int(o["id"]), 0) not in known]
             if self.options.only_new:
                 page = fresh
-            details, rules, customers, addresses, messages = self._dependencies(fresh)
+            data = self._dependencies(fresh)
             rows = []
             for order in page:
                 try:
-                    rows.append(
-                        self._row(
-                            order,
-                            known,
-                            details,
-                            rules,
-                            customers,
-                            addresses,
-                            messages,
-                            product_links,
-                            customer_links,
-                            shipping,
-                        )
-                    )
+                    rows.append(self._row(order, known, data))
                 except MAPPING_ERRORS as exc:
                     rows.append(unreadable_row(f"order:{order.get('id')}", order, exc))
             yield rows
@@ -339,10 +336,18 @@ class OrdersFlow(Flow):
                 break
         return self.finish_run(state)
 
-    def _dependencies(self, orders: list[dict]):
+    def _prepare_read(self) -> None:
+        """What every row of a read consults: states, links, the shipping product."""
+        self.facts = read_facts(self.client)
+        self.states = {s["id"]: s for s in self.client.list("order_states", Query(display="full"))}
+        self._product_links = {key: link.gestan_id for key, link in links("products").items()}
+        self._customer_links = {key[0]: link.gestan_id for key, link in links("customers").items()}
+        self._shipping = self._shipping_product_id()
+
+    def _dependencies(self, orders: list[dict]) -> PageData:
         """Everything the orders of a page need, a few batched requests for the whole page."""
         if not orders:
-            return {}, {}, {}, {}, {}
+            return PageData()
         ids = [o["id"] for o in orders]
 
         async def fetch():
@@ -369,36 +374,22 @@ class OrdersFlow(Flow):
             return await asyncio.gather(*wanted)
 
         found = self.client.run(fetch())
-        group = lambda records, key: _group(records, key)  # noqa: E731
-        details, rules, messages = (
-            group(found[0], "id_order"),
-            group(found[1], "id_order"),
-            group(found[2], "id_order"),
+        return PageData(
+            details=_group(found[0], "id_order"),
+            rules=_group(found[1], "id_order"),
+            messages=_group(found[2], "id_order"),
+            customers={c["id"]: c for c in found[3]} if len(found) > 3 else {},
+            addresses={a["id"]: a for a in found[4]} if len(found) > 4 else {},
         )
-        customers = {c["id"]: c for c in found[3]} if len(found) > 3 else {}
-        addresses = {a["id"]: a for a in found[4]} if len(found) > 4 else {}
-        return details, rules, customers, addresses, messages
 
     def _shipping_product_id(self) -> int | None:
         code = self.options.shipping_product or GENERIC_SHIPPING
         product = m.Product.get_or_none(m.Product.code == code)
         return product.id if product else None
 
-    def _row(
-        self,
-        order,
-        known,
-        details,
-        rules,
-        customers,
-        addresses,
-        messages,
-        product_links,
-        customer_links,
-        shipping,
-    ) -> Row:
+    def _row(self, order: dict, known: dict, data: PageData) -> Row:
         shop_id = int(order["id"])
-        customer = customers.get(order["id_customer"])
+        customer = data.customers.get(order["id_customer"])
         name = (
             f"{customer.get('firstname', '')} {customer.get('lastname', '').upper()}".strip()
             if customer
@@ -425,11 +416,11 @@ class OrdersFlow(Flow):
             )
         plan = plan_order(
             order,
-            details.get(order["id"], []),
-            rules.get(order["id"], []),
+            data.details.get(order["id"], []),
+            data.rules.get(order["id"], []),
             self.facts.tax_rates,
-            product_links,
-            shipping,
+            self._product_links,
+            self._shipping,
         )
         unwanted = text(state.get("template"), self.facts.language) in UNWANTED_TEMPLATES
         reason = "; ".join(plan.problems)
@@ -439,7 +430,7 @@ class OrdersFlow(Flow):
             status=f"{BLOCKED}: {reason}" if plan.problems else ADD,
             action=None if plan.problems else Action.CREATE_GESTAN,
             shop_id=shop_id,
-            gestan_id=customer_links.get(int(order["id_customer"])),
+            gestan_id=self._customer_links.get(int(order["id_customer"])),
             columns=columns,
             reason=reason or ("annulée ou en erreur: non sélectionnée" if unwanted else ""),
             blocked=bool(plan.problems),
@@ -448,13 +439,15 @@ class OrdersFlow(Flow):
                 "plan": plan,
                 "customer": customer,
                 "addresses": {
-                    k: addresses.get(order[k])
+                    k: data.addresses.get(order[k])
                     for k in ("id_address_invoice", "id_address_delivery")
                 },
                 "customer_addresses": [
-                    a for a in addresses.values() if a.get("id_customer") == order["id_customer"]
+                    a
+                    for a in data.addresses.values()
+                    if a.get("id_customer") == order["id_customer"]
                 ],
-                "messages": messages.get(order["id"], []),
+                "messages": data.messages.get(order["id"], []),
                 "paid": state.get("paid") == "1",
                 "unwanted": unwanted,
             },
