@@ -73,6 +73,24 @@ def test_contacts_import_then_nothing_to_do(gestan, client, shop):
     assert m.Contact.select().count() == customers  # no duplicate
 
 
+def test_contacts_stream_a_page_at_a_time_with_each_customers_own_addresses(gestan):
+    settings.set_value("civility.1", "M.")
+    settings.set_value("civility.2", "Mme")
+    with SimulatedShop(build(orders=2400)) as big, SyncWebservice(big.url, big.key) as client:
+        customers = big.data.table("customers")
+        expected = Counter(a["id_customer"] for a in big.data.table("addresses").values())
+        pages = list(ContactsFlow(client).read_pages())
+        assert len(pages) == -(-len(customers) // 500) > 1
+        for row in (row for page in pages for row in page):
+            found = row.payload["addresses"]
+            assert {a["id_customer"] for a in found} <= {str(row.shop_id)}
+            assert len(found) == expected[str(row.shop_id)]
+        report = ContactsFlow(client).stream()
+        assert report.counts["created"] == len(customers) == m.Contact.select().count()
+        assert m.Address.select().count() == sum(expected.values())
+        assert ContactsFlow(client).stream().results == []  # nothing left, nothing twice
+
+
 def test_contacts_update_link_by_email_and_unknown_civility(sqlite_gestan, client, shop):
     settings.set_value("civility.1", "M.")
     customer = shop.data.table("customers")[1]

@@ -258,6 +258,7 @@ def _progress_printer(enabled: bool):
 def run_sync(args: argparse.Namespace, profile: config.Profile) -> int:
     import json
 
+    from tui_connector.sync.core import unattended
     from tui_connector.sync.runner import make_client, make_flow
 
     open_gestan(profile)
@@ -289,44 +290,39 @@ def run_sync(args: argparse.Namespace, profile: config.Profile) -> int:
                 else {}
             ),
         )
-        if args.flow == "orders" and not args.dry_run:
-            # page by page: read, import, forget; memory stays flat
+        if not args.dry_run:
+            # page by page: read, do, forget; memory stays flat
             report = flow.stream(progress=progress)
             return _print_report(report, args, progress)
+        # the plan: what has work to do; cancelled orders are listed but left unless chosen
         rows = flow.read(progress=progress)
-        # what has work to do; cancelled orders are listed but left unless chosen
-        todo = [row for row in rows if row.selected or row.blocked or row.conflict]
-        for row in todo:
-            row.selected = True
-        if args.dry_run:
-            plan = {
-                "flow": args.flow,
-                "dry_run": True,
-                "rows": [
-                    {
-                        "shop_id": r.shop_id,
-                        "shop_sub_id": r.shop_sub_id,
-                        "gestan_id": r.gestan_id,
-                        "status": r.status,
-                        "outcome": None,
-                        "invoice": None,
-                        "message": r.reason,
-                    }
-                    for r in todo
-                ],
-            }
-            if args.json:
-                print(json.dumps(plan, ensure_ascii=False))
-            else:
-                for row in todo:
-                    print(
-                        f"{row.status:<24} {row.columns.get('label', row.key)[:50]}"
-                        + (f"  ({row.reason})" if row.reason else "")
-                    )
-                print(f"{len(todo)} of {len(rows)} rows have something to do (dry run)")
-            return EXIT_OK
-        report = flow.execute(todo, progress=progress)
-    return _print_report(report, args, progress)
+        todo = unattended(rows)
+        plan = {
+            "flow": args.flow,
+            "dry_run": True,
+            "rows": [
+                {
+                    "shop_id": r.shop_id,
+                    "shop_sub_id": r.shop_sub_id,
+                    "gestan_id": r.gestan_id,
+                    "status": r.status,
+                    "outcome": None,
+                    "invoice": None,
+                    "message": r.reason,
+                }
+                for r in todo
+            ],
+        }
+        if args.json:
+            print(json.dumps(plan, ensure_ascii=False))
+        else:
+            for row in todo:
+                print(
+                    f"{row.status:<24} {row.columns.get('label', row.key)[:50]}"
+                    + (f"  ({row.reason})" if row.reason else "")
+                )
+            print(f"{len(todo)} of {len(rows)} rows have something to do (dry run)")
+        return EXIT_OK
 
 
 def _print_report(report, args: argparse.Namespace, progress) -> int:

@@ -8,11 +8,14 @@ customer's latest order, execute uses what was chosen.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+
+import peewee as pw
 
 from tui_connector.gestan import models as m
 from tui_connector.gestan import settings
-from tui_connector.prestashop.client import SyncWebservice
+from tui_connector.prestashop.client import ID_BATCH, SyncWebservice
 from tui_connector.prestashop.query import Filter, Query
 from tui_connector.sync.core import (
     Action,
@@ -23,7 +26,6 @@ from tui_connector.sync.core import (
     Row,
     RowResult,
     content_hash,
-    links,
     save_link,
     unreadable_row,
 )
@@ -107,33 +109,50 @@ class ContactsFlow(Flow):
     # --- read ---------------------------------------------------------------------
 
     def read(self, progress: Progress | None = None, *, only: list[int] | None = None) -> list[Row]:
+        return [row for page in self.read_pages(progress, only=only) for row in page]
+
+    def read_pages(
+        self, progress: Progress | None = None, *, only: list[int] | None = None
+    ) -> Iterator[list[Row]]:
+        """The rows, a page of customers at a time (500), with that page's addresses."""
         self.facts = read_facts(self.client)
         if only:
-            customers = self.client.get_many("customers", only)
-            addresses = self.client.get_many("addresses", only, key="id_customer")
+            pages: Iterable[list[dict]] = [self.client.get_many("customers", only)]
         else:
-            customers = [c for page in self.client.iter_pages("customers") for c in page]
-            addresses = [
-                a
-                for page in self.client.iter_pages(
-                    "addresses", Query(filters={"deleted": Filter.equals(0)})
-                )
-                for a in page
-            ]
+            pages = self.client.iter_pages("customers")
+        done = 0
+        for customers in pages:
+            rows = self._page_rows(customers)
+            done += len(rows)
+            if progress:
+                progress(done, done, "clients lus")
+            yield rows
+
+    def _page_rows(self, customers: list[dict]) -> list[Row]:
+        readable = [c for c in customers if str(c.get("id", "")).isdigit()]
+        ids = [int(c["id"]) for c in readable]
+        addresses = self._addresses_of(ids)
         by_customer: dict[str, list[dict]] = {}
         for address in addresses:
             if address.get("deleted") != "1" and address.get("id_customer", "0") != "0":
                 by_customer.setdefault(address["id_customer"], []).append(address)
         several = [cid for cid, found in by_customer.items() if len(found) > 1]
         latest = self._latest_order_addresses(several)
-        known = links(RESOURCE)
+        known = {
+            (link.shop_id, 0): link
+            for link in m.Link.select().where(
+                (m.Link.resource == RESOURCE) & m.Link.shop_id.in_(ids or [0])
+            )
+        }
+        wanted = {c.get("email", "").strip().lower() for c in readable} - {""}
         emails = {
             c.email.lower(): c.id
-            for c in m.Contact.select(m.Contact.id, m.Contact.email)
-            if c.email
+            for c in m.Contact.select(m.Contact.id, m.Contact.email).where(
+                pw.fn.LOWER(m.Contact.email).in_(sorted(wanted) or [""])
+            )
         }
         rows = []
-        for index, customer in enumerate(customers):
+        for customer in customers:
             if not str(customer.get("id", "")).isdigit():
                 rows.append(
                     unreadable_row(f"customer:{customer.get('id')}", customer, ValueError("id"))
@@ -142,9 +161,22 @@ class ContactsFlow(Flow):
             rows.append(
                 self._row(customer, by_customer.get(customer["id"], []), latest, known, emails)
             )
-            if progress and index % 200 == 0:
-                progress(index + 1, len(customers), "lecture des clients")
         return rows
+
+    def _addresses_of(self, ids: list[int]) -> list[dict]:
+        """The addresses of a page of customers: one request for the page's id range."""
+        if not ids:
+            return []
+        if len(ids) <= 2 * ID_BATCH:  # a few customers: by their ids exactly
+            return self.client.get_many("addresses", ids, key="id_customer")
+        query = Query(
+            filters={
+                "id_customer": Filter.between(min(ids), max(ids)),
+                "deleted": Filter.equals(0),
+            }
+        )
+        wanted = {str(i) for i in ids}
+        return [a for a in self.client.list("addresses", query) if a.get("id_customer") in wanted]
 
     def _latest_order_addresses(self, customer_ids: list[str]) -> dict[str, tuple[str, str]]:
         if not customer_ids:

@@ -12,7 +12,7 @@ import json
 import threading
 import traceback
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -181,6 +181,15 @@ class Report:
 Progress = Callable[[int, int, str], None]  # done, total, label
 
 
+def unattended(rows: Iterable[Row]) -> list[Row]:
+    """The rows a run without a user does, selected: those with work to do, plus the
+    blocked and conflicting ones so that the report says why they were left."""
+    chosen = [row for row in rows if row.selected or row.blocked or row.conflict]
+    for row in chosen:
+        row.selected = True
+    return chosen
+
+
 @dataclass
 class RunState:
     """One execution in progress: its report and its row in the sync run table."""
@@ -202,6 +211,10 @@ class Flow(ABC):
     @abstractmethod
     def read(self, progress: Progress | None = None) -> list[Row]: ...
 
+    def read_pages(self, progress: Progress | None = None) -> Iterator[list[Row]]:
+        """The rows a page at a time; flows whose rows stand alone override this."""
+        yield self.read(progress)
+
     @abstractmethod
     def apply(self, row: Row) -> RowResult:
         """Do one row inside the open transaction; raise to roll it back."""
@@ -221,6 +234,21 @@ class Flow(ABC):
         run = self.start_run()
         self.run_rows(run, rows, progress=progress, cancel=cancel)
         return self.finish_run(run)
+
+    def stream(
+        self, *, progress: Progress | None = None, cancel: threading.Event | None = None
+    ) -> Report:
+        """Read a page, do it, forget it: memory stays flat whatever the shop's size.
+
+        Headless use (cron, scripts): the rows done are those `unattended` picks. Each
+        page's rows are committed before the next page is read.
+        """
+        state = self.start_run()
+        for page in self.read_pages():
+            self.run_rows(state, unattended(page), progress=progress, cancel=cancel)
+            if state.report.stopped or state.report.error:
+                break
+        return self.finish_run(state)
 
     def start_run(self) -> RunState:
         refcache.clear()  # reference data is read afresh once per run

@@ -10,7 +10,6 @@ to the same database. Line totals are the shop's, never recomputed.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -30,7 +29,6 @@ from tui_connector.sync.core import (
     Origin,
     Outcome,
     Progress,
-    Report,
     Row,
     RowResult,
     links,
@@ -288,16 +286,12 @@ class OrdersFlow(Flow):
         return {"date_add": Filter.between(low, high)}
 
     def read(self, progress: Progress | None = None) -> list[Row]:
-        rows: list[Row] = []
-        for page in self.read_pages():
-            rows += page
-            if progress:
-                progress(len(rows), len(rows), "commandes lues")
-        return rows
+        return [row for page in self.read_pages(progress) for row in page]
 
-    def read_pages(self) -> Iterator[list[Row]]:
+    def read_pages(self, progress: Progress | None = None) -> Iterator[list[Row]]:
         """The rows, a page of orders at a time (500), with their dependencies batched."""
         self._prepare_read()
+        done = 0
         for page in self.client.iter_pages(RESOURCE, Query(filters=self._filters())):
             ids = [int(o["id"]) for o in page if str(o.get("id", "")).isdigit()]
             known = {
@@ -316,25 +310,10 @@ class OrdersFlow(Flow):
                     rows.append(self._row(order, known, data))
                 except MAPPING_ERRORS as exc:
                     rows.append(unreadable_row(f"order:{order.get('id')}", order, exc))
+            done += len(rows)
+            if progress:
+                progress(done, done, "commandes lues")
             yield rows
-
-    def stream(
-        self, *, progress: Progress | None = None, cancel: threading.Event | None = None
-    ) -> Report:
-        """Read a page, import it, forget it: memory stays flat whatever the number of orders.
-
-        Headless use: the chosen rows are those read() would select, and blocked ones are
-        reported. Each page's rows are committed before the next page is read.
-        """
-        state = self.start_run()
-        for page in self.read_pages():
-            todo = [row for row in page if row.selected or row.blocked]
-            for row in todo:
-                row.selected = True
-            self.run_rows(state, todo, progress=progress, cancel=cancel)
-            if state.report.stopped or state.report.error:
-                break
-        return self.finish_run(state)
 
     def _prepare_read(self) -> None:
         """What every row of a read consults: states, links, the shipping product."""

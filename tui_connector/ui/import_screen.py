@@ -245,21 +245,22 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         try:
             with self.session.client() as client:
                 flow = self.session.flow(self.flow_name, client, **options)
-                if hasattr(flow, "read_pages"):  # the table fills a page at a time, usable
-                    self.post_message(RowsRead([], done=False))
-                    for page in flow.read_pages():
-                        self.post_message(RowsAdded(page))
-                    self.post_message(RowsRead([], done=True, append=True))
-                    return
-                rows = flow.read(
+                self.post_message(RowsRead(done=False))
+                # the table fills a page at a time and is usable while the next one is read
+                for page in flow.read_pages(
                     progress=lambda d, t, label: self.post_message(SyncProgressed(d, t, label))
-                )
-            self.post_message(RowsRead(rows))
+                ):
+                    self.post_message(RowsAdded(page))
+            self.post_message(RowsRead(done=True))
         except ConnectorError as exc:
             self.post_message(WorkFailed(str(exc)))
 
     def on_rows_added(self, message: RowsAdded) -> None:
         self.rows += message.rows
+        for row in message.rows:  # counted first: a product's row shows its count
+            if row.payload.get("special_price") and row.payload.get("product_key"):
+                key = tuple(row.payload["product_key"])
+                self.special_counts[key] = self.special_counts.get(key, 0) + 1
         table = self.query_one(DataTable)
         for row in message.rows:
             if self._shown(row):
@@ -269,17 +270,12 @@ class ImportScreen(ShowsWorkerErrors, Screen):
 
     def on_rows_read(self, message: RowsRead) -> None:
         self.busy = not message.done
-        if message.append:  # the pages are all in: just the end of the reading
+        if message.done:
             self.query_one(ProgressBar).update(total=1, progress=1)
             return
-        self.rows = message.rows
+        self.rows = []
         self.special_counts = {}
-        for row in self.rows:
-            if row.payload.get("special_price") and row.payload.get("product_key"):
-                key = tuple(row.payload["product_key"])
-                self.special_counts[key] = self.special_counts.get(key, 0) + 1
         self._fill()
-        self.query_one(ProgressBar).update(total=1, progress=1)
 
     def on_sync_progressed(self, message: SyncProgressed) -> None:
         self.query_one(ProgressBar).update(total=message.total or None, progress=message.done)

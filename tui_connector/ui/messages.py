@@ -11,11 +11,9 @@ from tui_connector.sync.core import Report, Row
 
 @dataclass
 class RowsRead(Message):
-    """The rows read (or, for a flow read by pages, the start and the end of the reading)."""
+    """A read starts (the table empties) or is over; its rows come as RowsAdded pages."""
 
-    rows: list[Row]
-    done: bool = True
-    append: bool = False
+    done: bool
 
 
 @dataclass
