@@ -69,6 +69,30 @@ class NaiveOrdersFlow(OrdersFlow):
         return rows
 
 
+def memory_now() -> float:
+    """The resident memory of this process now, in MB."""
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
+class Sampler:
+    """Prints orders done, the rate and the memory every 10,000 orders: steady or not."""
+
+    def __init__(self, name: str, start: float, every: int = 10000):
+        self.name, self.start, self.every, self.next = name, start, every, every
+
+    def __call__(self, done: int, total: int, label: str) -> None:
+        if done >= self.next:
+            self.next += self.every
+            seconds = time.perf_counter() - self.start
+            print(
+                f"  {self.name:<8} {done:7} orders  {seconds:8.1f} s  "
+                f"{done / seconds:6.1f} orders/s  memory {memory_now():4.0f} MB",
+                flush=True,
+            )
+
+
 def start_shop(orders: int, latency: float) -> tuple[subprocess.Popen, str, str]:
     process = subprocess.Popen(
         [
@@ -112,13 +136,16 @@ def import_into(
         settings.set_value(f"family.{category}", family)
     with SyncWebservice(url, key) as client:
         for prepare in (ContactsFlow, ProductsFlow):
-            flow = prepare(client)
-            flow.execute(flow.read())
+            prepare(client).stream()  # as `tui-connector sync contacts|products` runs them
         before = client.requests_made
         start = time.perf_counter()
         flow = flow_class(client, options=OPTIONS)
+        progress = Sampler(name, start)
         # the orders flow as `tui-connector sync orders` runs it: page by page
-        report = flow.stream() if flow_class is OrdersFlow else flow.execute(flow.read())
+        if flow_class is OrdersFlow:
+            report = flow.stream(progress=progress)
+        else:
+            report = flow.execute(flow.read(), progress=progress)
         seconds = time.perf_counter() - start
         requests = client.requests_made - before
     books = sorted((i.number, i.order.reference, str(i.total_incl)) for i in m.Invoice.select())
