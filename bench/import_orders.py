@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import argparse
 import resource
-import subprocess
-import sys
 import tempfile
 import time
+
+from measure import Sampler, start_shop
 
 from tui_connector.gestan import models as m
 from tui_connector.gestan import settings
@@ -69,50 +69,6 @@ class NaiveOrdersFlow(OrdersFlow):
         return rows
 
 
-def memory_now() -> float:
-    """The resident memory of this process now, in MB."""
-    with open("/proc/self/status") as status:
-        line = next(line for line in status if line.startswith("VmRSS:"))
-    return int(line.split()[1]) / 1024
-
-
-class Sampler:
-    """Prints orders done, the rate and the memory every 10,000 orders: steady or not."""
-
-    def __init__(self, name: str, start: float, every: int = 10000):
-        self.name, self.start, self.every, self.next = name, start, every, every
-
-    def __call__(self, done: int, total: int, label: str) -> None:
-        if done >= self.next:
-            self.next += self.every
-            seconds = time.perf_counter() - self.start
-            print(
-                f"  {self.name:<8} {done:7} orders  {seconds:8.1f} s  "
-                f"{done / seconds:6.1f} orders/s  memory {memory_now():4.0f} MB",
-                flush=True,
-            )
-
-
-def start_shop(orders: int, latency: float) -> tuple[subprocess.Popen, str, str]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tui_connector",
-            "simulator",
-            "--orders",
-            str(orders),
-            "--latency-ms",
-            str(latency),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    url = process.stdout.readline().split(" at ")[1].strip()
-    key = process.stdout.readline().split()[1]
-    return process, url, key
-
-
 def import_into(
     folder: str, name: str, url: str, key: str, flow_class, database_url: str | None = None
 ) -> dict:
@@ -140,7 +96,7 @@ def import_into(
         before = client.requests_made
         start = time.perf_counter()
         flow = flow_class(client, options=OPTIONS)
-        progress = Sampler(name, start)
+        progress = Sampler(name, "orders")
         # the orders flow as `tui-connector sync orders` runs it: page by page
         if flow_class is OrdersFlow:
             report = flow.stream(progress=progress)

@@ -197,6 +197,9 @@ def test_hostile_records_are_blocked_and_the_rest_goes_through(sqlite_gestan, ho
         ["sync", "stock", "--reset-cursor"],
         ["sync", "nothing"],
         ["export", "fec"],
+        ["simulator", "--orders", "-5"],
+        ["simulator", "--products", "0"],
+        ["demo", "--orders", "many"],
     ],
 )
 def test_bad_command_lines_are_usage_errors(argv, tmp_path, monkeypatch, capsys):

@@ -34,6 +34,12 @@ def _date(value: str):
         raise argparse.ArgumentTypeError(f"{value!r} is not a date YYYY-MM-DD") from None
 
 
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
+    return int(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tui-connector", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
@@ -75,14 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     simulator = commands.add_parser("simulator", help="serve a simulated PrestaShop on loopback")
     simulator.add_argument("--port", type=int, default=0, help="default: a free port")
-    simulator.add_argument("--orders", type=int, default=200, help="demo orders (default 200)")
+    simulator.add_argument("--orders", type=_positive, default=200, help="demo orders (default 200)")
+    simulator.add_argument(
+        "--products", type=_positive, help="demo products (default: a small catalogue)"
+    )
     simulator.add_argument("--version", default="8", choices=["1.6", "1.7", "8", "9"])
     simulator.add_argument("--latency-ms", type=float, default=0.0)
     simulator.add_argument("--faults", default="", help="e.g. 503=0.1,cut=0.05,rate=10,strip-auth")
     simulator.add_argument("--seed", type=int, default=1)
 
     demo = commands.add_parser("demo", help="the simulator and a demo Gestan, nothing to set up")
-    demo.add_argument("--orders", type=int, default=200)
+    demo.add_argument("--orders", type=_positive, default=200)
     demo.add_argument("--exit", action="store_true", help="check the demo shop, then stop")
     return parser
 
@@ -168,6 +177,7 @@ def _start_simulator(
     seed: int = 1,
     faults: str = "",
     latency_ms: float = 0.0,
+    products: int | None = None,
 ):
     from tui_connector.simulator.demo_data import build
     from tui_connector.simulator.server import Faults, SimulatedShop
@@ -177,7 +187,8 @@ def _start_simulator(
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
     plan.latency_ms = latency_ms or plan.latency_ms
-    return SimulatedShop(build(orders=orders, seed=seed), port=port, version=version, faults=plan)
+    data = build(orders=orders, products=products, seed=seed)
+    return SimulatedShop(data, port=port, version=version, faults=plan)
 
 
 def run_simulator(args: argparse.Namespace, profile: config.Profile) -> int:
@@ -188,6 +199,7 @@ def run_simulator(args: argparse.Namespace, profile: config.Profile) -> int:
         seed=args.seed,
         faults=args.faults,
         latency_ms=args.latency_ms,
+        products=args.products,
     )
     # Printing the key is the point here: it is the simulator's own, made for this run.
     print(f"PrestaShop {shop.engine.version} simulator at {shop.url}")

@@ -1,0 +1,104 @@
+"""Import N shop products with their combinations into an empty Gestan, batched and naive.
+
+The shop runs in its own process (`tui-connector simulator --products N`), so
+the memory printed is the connector's. The batched import is the products
+flow as `tui-connector sync products` runs it; the naive one is the same flow
+reading one record per request (each product, combination and stock row),
+into its own SQLite Gestan. Both must give the same products.
+
+    python bench/import_products.py --products 20000 --latency-ms 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+
+from measure import Sampler, start_shop
+
+from tui_connector.gestan import models as m
+from tui_connector.gestan import settings
+from tui_connector.gestan.database import open_database
+from tui_connector.prestashop.client import SyncWebservice
+from tui_connector.sync.products import ProductsFlow
+
+FAMILIES = {3: "VET", 4: "VET", 5: "VET", 6: "ACC", 7: "ACC", 8: "ACC", 9: "EPI"}
+
+
+class NaiveWebservice(SyncWebservice):
+    """A client that reads a list as a naive connector does: its ids, then each record."""
+
+    def iter_pages(self, resource_name, query=None, *, page_size=500):
+        for record_id in self.ids(resource_name, query.filters if query else None):
+            yield [self.get(resource_name, record_id, complete=True)]
+
+    def get_many(self, resource_name, ids, **kwargs):
+        key = kwargs.get("key", "id")
+        if key != "id":  # by another key: the ids first, as a naive connector would
+            return [r for page in self.iter_pages(resource_name) for r in page if r[key] in ids]
+        return [self.get(resource_name, i, complete=True) for i in sorted({int(i) for i in ids})]
+
+
+def import_into(path: str, name: str, url: str, key: str, client_class) -> dict:
+    database = open_database(f"sqlite:///{path}")
+    for category, family in FAMILIES.items():
+        if not m.Family.select().where(m.Family.code == family).exists():
+            m.Family.create(code=family, label=family)
+        settings.set_value(f"family.{category}", family)
+    with client_class(url, key) as client:
+        start = time.perf_counter()
+        report = ProductsFlow(client).stream(progress=Sampler(name, "rows"))
+        seconds = time.perf_counter() - start
+        requests = client.requests_made
+    products = sorted(
+        (p.code, str(p.price_excl), p.parent_id is not None) for p in m.Product.select()
+    )
+    database.close()
+    return {
+        "rows": len(report.results),
+        "created": report.counts["created"],
+        "seconds": seconds,
+        "requests": requests,
+        "products": products,
+        "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--products", type=int, default=20000)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--skip-naive", action="store_true")
+    args = parser.parse_args()
+    shop, url, key = start_shop(10, args.latency_ms, products=args.products)
+    folder = tempfile.mkdtemp()
+    try:
+        print(f"{args.products} shop products, {args.latency_ms:g} ms per request, SQLite Gestan")
+        runs = [("batched", SyncWebservice)]
+        if not args.skip_naive:
+            runs.append(("naive", NaiveWebservice))
+        results = {}
+        for name, client_class in runs:
+            found = results[name] = import_into(f"{folder}/{name}.db", name, url, key, client_class)
+            print(
+                f"{name:<8} rows {found['rows']:6}  created {found['created']:6}  "
+                f"requests {found['requests']:6}  wall {found['seconds']:7.1f} s  "
+                f"{found['rows'] / found['seconds']:6.1f} rows/s  "
+                f"peak memory so far {found['peak']:.0f} MB",
+                flush=True,
+            )
+        if "naive" in results:
+            batched, naive = results["batched"], results["naive"]
+            print(
+                f"ratio    {naive['requests'] / batched['requests']:.1f}x fewer requests, "
+                f"{naive['seconds'] / batched['seconds']:.1f}x faster; same products: "
+                f"{naive['products'] == batched['products']}"
+            )
+    finally:
+        shop.terminate()
+
+
+if __name__ == "__main__":
+    main()
