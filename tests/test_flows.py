@@ -206,6 +206,36 @@ def test_products_every_status(demo, client, shop):
     assert statuses(ProductsFlow(client).read()) == {"A jour": len(own(rows))}
 
 
+def test_products_stream_a_page_at_a_time_and_offer_nothing_back(sqlite_gestan):
+    with SimulatedShop(build(orders=10, products=1200)) as big:
+        demo_gestan.seed(big.data)
+        late = next(
+            p
+            for p in big.data.table("products").values()
+            if int(p["id"]) > 1000 and not p.get("associations", {}).get("combinations")
+        )
+        m.Product.create(  # same reference as a product of the third page, other values
+            code=late["reference"],
+            label="Autre chose",
+            vat_rate=m.VatRate.get(m.VatRate.code == "T20"),
+        )
+        with SyncWebservice(big.url, big.key) as client:
+            pages = list(ProductsFlow(client).read_pages())
+            assert len(pages) >= 3 + 2  # three pages of the shop, Gestan's, special prices
+            rows = [row for page in pages for row in page]
+            paired = [r for r in rows if r.columns.get("code") == late["reference"]]
+            assert [r.status for r in paired] == ["Conflit"]  # not offered to the shop
+            report = ProductsFlow(client).stream()
+            assert report.counts["failed"] == 0, report.summary()
+            again = ProductsFlow(client).read()
+            assert statuses(again) == {"A jour": len(own(rows)) - 1, "Conflit": 1}
+            shop_references = Counter(
+                p.get("reference") for p in big.data.table("products").values()
+            )
+            assert shop_references["GES-BOUGIE"] == 1  # sent once, never offered back
+            assert m.Product.select().where(m.Product.code == late["reference"]).count() == 1
+
+
 def test_products_conflict_is_left_alone_until_a_side_is_picked(demo, client, shop):
     ProductsFlow(client).execute(ProductsFlow(client).read())
     time.sleep(1.1)

@@ -81,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     simulator = commands.add_parser("simulator", help="serve a simulated PrestaShop on loopback")
     simulator.add_argument("--port", type=int, default=0, help="default: a free port")
-    simulator.add_argument("--orders", type=_positive, default=200, help="demo orders (default 200)")
+    simulator.add_argument(
+        "--orders", type=_positive, default=200, help="demo orders (default 200)"
+    )
     simulator.add_argument(
         "--products", type=_positive, help="demo products (default: a small catalogue)"
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -190,6 +191,26 @@ def add_stock_movement(
         ).execute()
 
 
+@dataclass
+class GestanSide:
+    """What a page of shop products is compared with: their links and Gestan products."""
+
+    links: dict[tuple[int, int], m.Link]
+    products: dict[int, m.Product]
+    claimed: set[int]  # Gestan products paired so far, across pages
+
+    def __post_init__(self) -> None:
+        self.by_code = {p.code: p for p in self.products.values()}
+        self.by_ean = {p.ean13: p for p in self.products.values() if p.ean13}
+
+
+def _linked_gestan_ids() -> set[int]:
+    return {
+        link.gestan_id
+        for link in m.Link.select(m.Link.gestan_id).where(m.Link.resource == RESOURCE)
+    }
+
+
 class ProductsFlow(Flow):
     name = "products"
 
@@ -204,58 +225,91 @@ class ProductsFlow(Flow):
     # --- read ---------------------------------------------------------------------
 
     def read(self, progress: Progress | None = None) -> list[Row]:
+        return [row for page in self.read_pages(progress) for row in page]
+
+    def read_pages(self, progress: Progress | None = None) -> Iterator[list[Row]]:
+        """The shop's products a page at a time (500, with their combinations and stock),
+        then the Gestan products the shop lacks, then the special prices.
+
+        Only the page in hand is in memory, on both sides: the Gestan products a page
+        needs are looked up by link, code and EAN. When a page is done before the next
+        is read (stream), what it created in Gestan is linked, so never offered back.
+        """
         self.facts = read_facts(self.client, catalogue=True)
         self.families = settings.family_keys("family.")
-        products = [p for page in self.client.iter_pages("products") for p in page]
-        if progress:
-            progress(len(products), len(products), "produits lus")
-        combinations = [c for page in self.client.iter_pages("combinations") for c in page]
-        stock = shop_stock([s for page in self.client.iter_pages("stock_availables") for s in page])
+        # Gestan products already paired with a shop product, by link or by reference
+        claimed: set[int] = set(_linked_gestan_ids())
+        done = 0
+        for products in self.client.iter_pages("products"):
+            rows = self._page_rows(products, claimed)
+            done += len(rows)
+            if progress:
+                progress(done, done, "produits lus")
+            yield rows
+        claimed |= _linked_gestan_ids()  # and those a streamed run has just created
+        yield from self._gestan_pages(claimed)
+        product_links = {key: link.gestan_id for key, link in links(RESOURCE).items()}
+        yield SpecialPrices(self.client, self.facts).read(product_links)
+
+    def _page_rows(self, products: list[dict], claimed: set[int]) -> list[Row]:
+        ids = [int(p["id"]) for p in products if str(p.get("id", "")).isdigit()]
+        combinations = self._of_products("combinations", ids)
+        stock = shop_stock(self._of_products("stock_availables", ids))
         by_product: dict[str, list[dict]] = {}
         for combination in combinations:
             by_product.setdefault(combination.get("id_product", "0"), []).append(combination)
-        known = links(RESOURCE)
-        gestan = {p.id: p for p in m.Product.select()}
-        by_code = {p.code: p for p in gestan.values()}
-        by_ean = {p.ean13: p for p in gestan.values() if p.ean13}
-        claimed: set[int] = {link.gestan_id for link in known.values()}
-        rows = []
+        units: list[tuple[dict, dict | None, Unit | Exception]] = []
         for product in products:
-            variants = by_product.get(product.get("id"), [])
-            for combination in variants or [None]:
+            for combination in by_product.get(product.get("id"), []) or [None]:
                 try:
                     unit = shop_unit(product, combination, self.facts, self.families)
-                    sub_id = int(combination["id"]) if combination else 0
-                    quantity = stock.get((int(product["id"]), sub_id), {}).get("quantity", "0")
-                    rows.append(
-                        self._shop_row(
-                            product,
-                            combination,
-                            unit,
-                            known,
-                            gestan,
-                            by_code,
-                            by_ean,
-                            claimed,
-                            quantity,
-                        )
-                    )
                 except MAPPING_ERRORS as exc:
-                    key = f"product:{product.get('id')}:{(combination or {}).get('id', 0)}"
-                    rows.append(unreadable_row(key, product, exc))
-        rows += self._gestan_rows(gestan, claimed)
-        product_links = {key: link.gestan_id for key, link in links(RESOURCE).items()}
-        rows += SpecialPrices(self.client, self.facts).read(product_links)
+                    unit = exc
+                units.append((product, combination, unit))
+        known = {
+            (link.shop_id, link.shop_sub_id): link
+            for link in m.Link.select().where(
+                (m.Link.resource == RESOURCE) & m.Link.shop_id.in_(ids or [0])
+            )
+        }
+        found = [u for _, _, u in units if isinstance(u, Unit)]
+        codes = sorted({u.code for u in found}) or [""]
+        eans = sorted({u.ean13 for u in found if u.ean13}) or [""]
+        linked = sorted({link.gestan_id for link in known.values()}) or [0]
+        gestan = {
+            p.id: p
+            for p in m.Product.select().where(
+                m.Product.id.in_(linked) | m.Product.code.in_(codes) | m.Product.ean13.in_(eans)
+            )
+        }
+        side = GestanSide(known, gestan, claimed)
+        rows = []
+        for product, combination, unit in units:
+            try:
+                if isinstance(unit, Exception):
+                    raise unit
+                sub_id = int(combination["id"]) if combination else 0
+                quantity = stock.get((int(product["id"]), sub_id), {}).get("quantity", "0")
+                rows.append(self._shop_row(product, combination, unit, quantity, side))
+            except MAPPING_ERRORS as exc:
+                key = f"product:{product.get('id')}:{(combination or {}).get('id', 0)}"
+                rows.append(unreadable_row(key, product, exc))
         return rows
 
-    def _shop_row(
-        self, product, combination, unit: Unit, known, gestan, by_code, by_ean, claimed, quantity
-    ) -> Row:
+    def _of_products(self, resource: str, ids: list[int]) -> list[dict]:
+        """A page of products' combinations or stock rows: one request for the id range."""
+        if not ids:
+            return []
+        query = Query(filters={"id_product": Filter.between(min(ids), max(ids))})
+        wanted = {str(i) for i in ids}
+        return [r for r in self.client.list(resource, query) if r.get("id_product") in wanted]
+
+    def _shop_row(self, product, combination, unit: Unit, quantity, side: GestanSide) -> Row:
         shop_id = int(product["id"])
         sub_id = int(combination["id"]) if combination else 0
-        link = known.get((shop_id, sub_id))
+        link = side.links.get((shop_id, sub_id))
         digest = unit.digest()
-        target = gestan.get(link.gestan_id) if link else None
+        target = side.products.get(link.gestan_id) if link else None
         action, status, reason, conflict = None, UP_TO_DATE, "", False
         if target is not None:
             shop_changed = link.content_hash != digest
@@ -269,9 +323,11 @@ class ProductsFlow(Flow):
             elif gestan_changed:
                 status, action = UPDATE_SHOP, Action.UPDATE_SHOP
         else:
-            target = by_code.get(unit.code) or (by_ean.get(unit.ean13) if unit.ean13 else None)
-            if target is not None and target.id not in claimed:
-                claimed.add(target.id)
+            target = side.by_code.get(unit.code) or (
+                side.by_ean.get(unit.ean13) if unit.ean13 else None
+            )
+            if target is not None and target.id not in side.claimed:
+                side.claimed.add(target.id)
                 if gestan_unit(target).same_as(unit):
                     action, reason = Action.LINK, "lié par référence"
                 else:
@@ -326,17 +382,31 @@ class ProductsFlow(Flow):
             return f"aucun taux de TVA {unit.vat_rate} % dans Gestan"
         return ""
 
-    def _gestan_rows(self, gestan: dict[int, m.Product], claimed: set[int]) -> list[Row]:
+    def _gestan_pages(self, claimed: set[int], size: int = 500) -> Iterator[list[Row]]:
+        """Gestan products no shop product has claimed, a page at a time."""
+        parents = {
+            p.parent_id
+            for p in m.Product.select(m.Product.parent).where(m.Product.parent.is_null(False))
+        }
+        page: list[m.Product] = []
+        for product in m.Product.select().order_by(m.Product.id).iterator():
+            if product.id in claimed or product.id in parents or product.is_service:
+                continue
+            page.append(product)
+            if len(page) == size:
+                yield self._gestan_rows(page)
+                page = []
+        if page:
+            yield self._gestan_rows(page)
+
+    def _gestan_rows(self, products: list[m.Product]) -> list[Row]:
         category_of = {code: category for category, code in self.families.items()}
         rate_groups = {
             rate.quantize(Decimal("0.001")): group
             for group, rate in sorted(self.facts.group_rates.items(), reverse=True)
         }
-        parents = {p.parent_id for p in gestan.values() if p.parent_id}
         rows = []
-        for product in gestan.values():
-            if product.id in claimed or product.id in parents or product.is_service:
-                continue
+        for product in products:
             unit = gestan_unit(product)
             reason = ""
             if product.parent_id:
