@@ -16,7 +16,7 @@ import resource
 import tempfile
 import time
 
-from measure import Sampler, start_shop
+from measure import NaiveWebservice, Sampler, start_shop
 
 from tui_connector.gestan import models as m
 from tui_connector.gestan import settings
@@ -25,20 +25,6 @@ from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.sync.products import ProductsFlow
 
 FAMILIES = {3: "VET", 4: "VET", 5: "VET", 6: "ACC", 7: "ACC", 8: "ACC", 9: "EPI"}
-
-
-class NaiveWebservice(SyncWebservice):
-    """A client that reads a list as a naive connector does: its ids, then each record."""
-
-    def iter_pages(self, resource_name, query=None, *, page_size=500):
-        for record_id in self.ids(resource_name, query.filters if query else None):
-            yield [self.get(resource_name, record_id, complete=True)]
-
-    def get_many(self, resource_name, ids, **kwargs):
-        key = kwargs.get("key", "id")
-        if key != "id":  # by another key: the ids first, as a naive connector would
-            return [r for page in self.iter_pages(resource_name) for r in page if r[key] in ids]
-        return [self.get(resource_name, i, complete=True) for i in sorted({int(i) for i in ids})]
 
 
 def import_into(path: str, name: str, url: str, key: str, client_class) -> dict:

@@ -6,6 +6,9 @@ import subprocess
 import sys
 import time
 
+from tui_connector.prestashop.client import SyncWebservice
+from tui_connector.prestashop.query import Filter, Query
+
 
 def start_shop(
     orders: int, latency: float, products: int | None = None
@@ -44,3 +47,30 @@ class Sampler:
                 f"{done / seconds:6.1f} {self.unit}/s  memory {memory_now():4.0f} MB",
                 flush=True,
             )
+
+
+class NaiveWebservice(SyncWebservice):
+    """A client that reads as a naive connector does: the ids, then each record alone.
+
+    A filter on another key (the lines of an order, the addresses of a customer) is
+    asked one value at a time.
+    """
+
+    def list(self, resource_name, query=None):
+        filters = query.filters if query else None
+        return [self.get(resource_name, i, complete=True) for i in self.ids(resource_name, filters)]
+
+    def iter_pages(self, resource_name, query=None, *, page_size=500):
+        for record_id in self.ids(resource_name, query.filters if query else None):
+            yield [self.get(resource_name, record_id, complete=True)]
+
+    def get_many(self, resource_name, ids, **kwargs):
+        key = kwargs.get("key", "id")
+        values = sorted({int(i) for i in ids if str(i) not in ("", "0")})
+        if key == "id":
+            return [self.get(resource_name, i, complete=True) for i in values]
+        return [
+            record
+            for value in values
+            for record in self.list(resource_name, Query(filters={key: Filter.equals(value)}))
+        ]

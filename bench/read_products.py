@@ -23,7 +23,7 @@ def measure(count: int, latency_ms: float) -> None:
     data = build(orders=10, products=count)
     folder = tempfile.mkdtemp()
     open_database(f"sqlite:///{folder}/gestan.db")
-    with SimulatedShop(data, faults=Faults(latency_ms=latency_ms)) as shop:
+    with SimulatedShop(data, faults=Faults(latency_ms=latency_ms), indexed=True) as shop:
         demo_gestan.seed(shop.data)
         with SyncWebservice(shop.url, shop.key) as client:
             start = time.perf_counter()

@@ -179,6 +179,34 @@ def test_writes_are_visible_and_validated(shop):
             client.get("products", product_id)
 
 
+def test_indexed_id_filters_answer_as_a_scan_and_follow_writes():
+    data = build(orders=60)
+    queries = [
+        ("order_details", {"id_order": Filter.any_of([3, 1, 3, 40])}),
+        ("addresses", {"id_customer": Filter.equals(5)}),
+        ("addresses", {"id_customer": Filter.equals(5), "deleted": Filter.equals(0)}),
+        ("stock_availables", {"id_product": Filter.any_of([2, 9999])}),
+        ("order_details", {"id_order": Filter.between(2, 4)}),
+        ("addresses", {"id_customer": Filter.not_equal(5)}),
+    ]
+
+    def answers(client):
+        return [client.list(name, Query(filters=filters)) for name, filters in queries]
+
+    with SimulatedShop(data) as plain, SyncWebservice(plain.url, plain.key) as client:
+        scanned = answers(client)
+    with SimulatedShop(data, indexed=True) as fast, SyncWebservice(fast.url, fast.key) as client:
+        assert answers(client) == scanned
+        assert len(scanned[0]) > 0 and len(scanned[1]) > 0
+        # a write moves a record from one value to another: the index follows
+        address = scanned[1][0]
+        client.patch("addresses", int(address["id"]), {"id_customer": "6"})
+        moved = client.list("addresses", Query(filters={"id_customer": Filter.equals(6)}))
+        assert address["id"] in [a["id"] for a in moved]
+        left = client.list("addresses", Query(filters={"id_customer": Filter.equals(5)}))
+        assert address["id"] not in [a["id"] for a in left]
+
+
 @pytest.mark.parametrize("version", ["1.6", "1.7", "8", "9"])
 def test_version_profiles_show_on_the_wire(version):
     with (

@@ -190,7 +190,8 @@ def _start_simulator(
         raise SettingsError(str(exc)) from None
     plan.latency_ms = latency_ms or plan.latency_ms
     data = build(orders=orders, products=products, seed=seed)
-    return SimulatedShop(data, port=port, version=version, faults=plan)
+    # served over HTTP only, so its id filters may use indexes
+    return SimulatedShop(data, port=port, version=version, faults=plan, indexed=True)
 
 
 def run_simulator(args: argparse.Namespace, profile: config.Profile) -> int:
