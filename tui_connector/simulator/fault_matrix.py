@@ -85,8 +85,8 @@ def _duplicates(data: ShopData) -> int:
     )
 
 
-def _attempt(flow_name: str, shop: SimulatedShop) -> str:
-    with SyncWebservice(shop.url, shop.key, backoff=0.01, retries=4) as client:
+def _attempt(flow_name: str, shop: SimulatedShop, retries: int) -> str:
+    with SyncWebservice(shop.url, shop.key, backoff=0.01, retries=retries) as client:
         try:
             flow = make_flow(flow_name, client)
             report = flow.execute(flow.read())
@@ -101,9 +101,11 @@ def _attempt(flow_name: str, shop: SimulatedShop) -> str:
     return f"completes ({done} rows)"
 
 
-def run_cell(flow_name: str, fault: str, folder: Path) -> Cell:
+def run_cell(flow_name: str, fault: str, folder: Path, *, retries: int = 4) -> Cell:
+    """One cell; `retries=0` is the naive baseline: a client that gives up at once."""
     data = build(orders=30, seed=11)
-    open_database(f"sqlite:///{folder / f'{flow_name}-{fault[:6]}.db'}".replace(" ", "_"))
+    name = f"{flow_name}-{fault[:6]}-{retries}.db".replace(" ", "_")
+    open_database(f"sqlite:///{folder / name}")
     shop = SimulatedShop(data).start()
     try:
         demo_gestan.seed(data)
@@ -112,12 +114,12 @@ def run_cell(flow_name: str, fault: str, folder: Path) -> Cell:
         for name, value in FAULTS[fault].items():
             setattr(shop.faults, name, value)
         if fault == "shop goes away":
-            first = _shop_goes_away(flow_name, shop)
+            first = _shop_goes_away(flow_name, shop, min(retries, 2))
             shop = SimulatedShop(data).start()  # back again, at another address
         elif fault == "database locked 2 s":
-            first = _with_database_locked(flow_name, shop)
+            first = _with_database_locked(flow_name, shop, retries)
         else:
-            first = _attempt(flow_name, shop)
+            first = _attempt(flow_name, shop, retries)
         shop.engine.faults = Faults()
         with SyncWebservice(shop.url, shop.key) as client:
             flow = make_flow(flow_name, client)
@@ -131,8 +133,8 @@ def run_cell(flow_name: str, fault: str, folder: Path) -> Cell:
         m.database_proxy.obj.close()
 
 
-def _shop_goes_away(flow_name: str, shop: SimulatedShop) -> str:
-    with SyncWebservice(shop.url, shop.key, backoff=0.01, retries=2) as client:
+def _shop_goes_away(flow_name: str, shop: SimulatedShop, retries: int) -> str:
+    with SyncWebservice(shop.url, shop.key, backoff=0.01, retries=retries) as client:
         flow = make_flow(flow_name, client)
         rows = flow.read()
         shop.stop()  # between the read and the writes
@@ -149,7 +151,7 @@ def _shop_goes_away(flow_name: str, shop: SimulatedShop) -> str:
     return f"completes ({counts['created'] + counts['updated']} rows need no shop)"
 
 
-def _with_database_locked(flow_name: str, shop: SimulatedShop) -> str:
+def _with_database_locked(flow_name: str, shop: SimulatedShop, retries: int) -> str:
     path = m.database_proxy.obj.database
     locked = threading.Event()
 
@@ -165,18 +167,25 @@ def _with_database_locked(flow_name: str, shop: SimulatedShop) -> str:
     holder.start()
     locked.wait(10)
     try:
-        return _attempt(flow_name, shop) + " (waited for the lock)"
+        return _attempt(flow_name, shop, retries) + " (waited for the lock)"
     finally:
         holder.join()
 
 
-def markdown(cells: list[Cell]) -> str:
-    lines = [
-        "| flow | fault | under the fault | clean re-run | duplicates |",
-        "|---|---|---|---|---|",
-    ]
-    for cell in cells:
-        lines.append(
+def markdown(cells: list[Cell], naive: list[Cell] | None = None) -> str:
+    """The matrix as a table; with `naive`, the same cells run by a client without retries."""
+    head = "| flow | fault | under the fault | clean re-run | duplicates |"
+    rule = "|---|---|---|---|---|"
+    if naive:
+        head += " naive client (no retry): under the fault | its re-run, duplicates |"
+        rule += "---|---|"
+    lines = [head, rule]
+    for index, cell in enumerate(cells):
+        line = (
             f"| {cell.flow} | {cell.fault} | {cell.first_run} | {cell.rerun} | {cell.duplicates} |"
         )
+        if naive:
+            other = naive[index]
+            line += f" {other.first_run} | {other.rerun}, {other.duplicates} |"
+        lines.append(line)
     return "\n".join(lines)
