@@ -144,13 +144,7 @@ class ContactsFlow(Flow):
                 (m.Link.resource == RESOURCE) & m.Link.shop_id.in_(ids or [0])
             )
         }
-        wanted = {c.get("email", "").strip().lower() for c in readable} - {""}
-        emails = {
-            c.email.lower(): c.id
-            for c in m.Contact.select(m.Contact.id, m.Contact.email).where(
-                pw.fn.LOWER(m.Contact.email).in_(sorted(wanted) or [""])
-            )
-        }
+        emails = _contacts_by_email({c.get("email", "") for c in readable})
         rows = []
         for customer in customers:
             if not str(customer.get("id", "")).isdigit():
@@ -162,6 +156,19 @@ class ContactsFlow(Flow):
                 self._row(customer, by_customer.get(customer["id"], []), latest, known, emails)
             )
         return rows
+
+    def row_for(self, customer: dict, addresses: list[dict], billing: str, delivery: str) -> Row:
+        """The row of one customer met elsewhere (an order's), with its addresses and the
+        order's billing and delivery address ids."""
+        known = {
+            (link.shop_id, 0): link
+            for link in m.Link.select().where(
+                (m.Link.resource == RESOURCE) & (m.Link.shop_id == int(customer["id"]))
+            )
+        }
+        latest = {customer["id"]: (billing, delivery)}
+        emails = _contacts_by_email({customer.get("email", "")})
+        return self._row(customer, addresses, latest, known, emails)
 
     def _addresses_of(self, ids: list[int]) -> list[dict]:
         """The addresses of a page of customers: one request for the page's id range."""
@@ -321,6 +328,19 @@ class ContactsFlow(Flow):
             row.kind = kind
             row.save()
             save_link("addresses", shop_id, 0, row.id, date_upd=address.get("date_upd", ""))
+
+
+def _contacts_by_email(emails: set[str]) -> dict[str, int]:
+    """Gestan contacts by e-mail, whatever its case: how a shop customer is recognised."""
+    wanted = sorted({e.strip().lower() for e in emails} - {""})
+    if not wanted:
+        return {}
+    return {
+        c.email.lower(): c.id
+        for c in m.Contact.select(m.Contact.id, m.Contact.email).where(
+            pw.fn.LOWER(m.Contact.email).in_(wanted)
+        )
+    }
 
 
 def import_customer(

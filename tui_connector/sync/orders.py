@@ -497,21 +497,12 @@ class OrdersFlow(Flow):
         if customer is None:  # read with customer ids only: fetch this one now
             rows = contacts.read(only=[customer_id])
         else:
-            latest = {
-                order["id_customer"]: (order["id_address_invoice"], order["id_address_delivery"])
-            }
             rows = [
-                contacts._row(
+                contacts.row_for(
                     customer,
                     row.payload["customer_addresses"],
-                    latest,
-                    {},
-                    {
-                        c.email.lower(): c.id
-                        for c in m.Contact.select().where(
-                            m.Contact.email == customer.get("email", "").lower()
-                        )
-                    },
+                    order["id_address_invoice"],
+                    order["id_address_delivery"],
                 )
             ]
         contacts.apply(rows[0])
