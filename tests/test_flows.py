@@ -91,6 +91,43 @@ def test_contacts_stream_a_page_at_a_time_with_each_customers_own_addresses(gest
         assert ContactsFlow(client).stream().results == []  # nothing left, nothing twice
 
 
+def _deadlock() -> Exception:
+    import peewee as pw
+    import pymysql
+
+    return pw.OperationalError(pymysql.err.OperationalError(1213, "Deadlock found"))
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_a_deadlock_undoes_the_chunk_and_does_it_again(gestan, persistent):
+    settings.set_value("civility.1", "M.")
+    settings.set_value("civility.2", "Mme")
+    with SimulatedShop(build(orders=160)) as forty, SyncWebservice(forty.url, forty.key) as client:
+        flow = ContactsFlow(client)
+        rows = flow.read()
+        victim = rows[25]  # the sixth row of the second chunk
+        calls = Counter()
+        apply = flow.apply
+
+        def deadlocking(row):
+            calls[row.key] += 1
+            result = apply(row)  # written, then the server undoes the transaction
+            if row is victim and (persistent or calls[row.key] == 1):
+                raise _deadlock()
+            return result
+
+        flow.apply = deadlocking
+        report = flow.execute(rows)
+        if persistent:
+            assert "refused the last" in report.error
+            assert m.Contact.select().count() == len(report.results) == 20  # the first chunk
+            assert calls[victim.key] == ContactsFlow.DEADLOCK_ATTEMPTS
+        else:
+            assert report.ok and report.counts["created"] == len(rows) == m.Contact.select().count()
+            assert calls[rows[20].key] == 2 and calls[rows[19].key] == 1  # its chunk, again
+        assert m.SyncRunLine.select().count() == len(report.results)
+
+
 def test_contacts_update_link_by_email_and_unknown_civility(sqlite_gestan, client, shop):
     settings.set_value("civility.1", "M.")
     customer = shop.data.table("customers")[1]

@@ -570,17 +570,23 @@ class Webservice:
         record: Mapping[str, Any],
         *,
         find_existing: Mapping[str, Filter] | None = None,
+        look_first: bool = False,
     ) -> Record:
         """POST a full document; 201 gives the created record.
 
         A create that may have reached the shop (a timeout, a cut answer) is
         not blindly sent again: with `find_existing` (e.g. the reference),
         the shop is asked first whether the record now exists, and that one
-        is returned instead of a duplicate.
+        is returned instead of a duplicate. `look_first` asks before the
+        first POST too: for a write that may be done again after a rollback.
         """
         if record.get("id"):
             raise ValueError("a record to create has no id")
         _, body = await self._writable(resource, record)
+        if look_first and find_existing:
+            found = await self.list(resource, Query(filters=find_existing))
+            if len(found) == 1:
+                return found[0]
         try:
             response = await self.request("POST", resource, content=body)
         except (ShopTimeout, ShopUnreachable, ShopBusy):

@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import json
 import threading
+import time
 import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
@@ -181,6 +182,21 @@ class Report:
 Progress = Callable[[int, int, str], None]  # done, total, label
 
 
+def is_deadlock(exc: Exception) -> bool:
+    """MariaDB's 1213 or PostgreSQL's 40P01: the server chose this transaction to undo.
+
+    Peewee wraps the driver's error: the original is its `orig`.
+    """
+    for candidate in (exc, getattr(exc, "orig", None), exc.__cause__):
+        if candidate is None:
+            continue
+        if getattr(candidate, "pgcode", None) == "40P01":
+            return True
+        if candidate.args and candidate.args[0] == 1213:
+            return True
+    return False
+
+
 def unattended(rows: Iterable[Row]) -> list[Row]:
     """The rows a run without a user does, selected: those with work to do, plus the
     blocked and conflicting ones so that the report says why they were left."""
@@ -223,6 +239,9 @@ class Flow(ABC):
     # row rolls back alone, a chunk costs one disk sync instead of one per row, and a
     # process killed mid-chunk loses only that chunk, whole (its links and cursor too).
     CHUNK = 20
+    # A deadlock (two runs writing the same rows) undoes the whole transaction on
+    # MariaDB: the chunk is done again from its start, a few times.
+    DEADLOCK_ATTEMPTS = 3
 
     def execute(
         self,
@@ -268,16 +287,23 @@ class Flow(ABC):
         for start in range(0, len(rows), self.CHUNK):
             if report.stopped or report.error:
                 return
-            kept = len(report.results)
-            try:
-                with write_transaction():
-                    self._run_chunk(state, rows[start : start + self.CHUNK], progress, cancel)
-            except pw.DatabaseError as exc:  # the commit itself failed: the chunk is undone
-                undone = len(report.results) - kept
-                del report.results[kept:]
-                state.done -= undone
-                report.error = f"the Gestan database refused the last {undone} rows: {exc}"
-                return
+            chunk = rows[start : start + self.CHUNK]
+            for attempt in range(1, self.DEADLOCK_ATTEMPTS + 1):
+                kept = len(report.results)
+                try:
+                    with write_transaction():
+                        self._run_chunk(state, chunk, progress, cancel)
+                    break
+                except pw.DatabaseError as exc:  # the chunk is undone, whole
+                    undone = len(report.results) - kept
+                    del report.results[kept:]
+                    state.done -= undone
+                    if is_deadlock(exc) and attempt < self.DEADLOCK_ATTEMPTS:
+                        # another writer won: it has let go by now, the chunk is done again
+                        time.sleep(0.05 * attempt)
+                        continue
+                    report.error = f"the Gestan database refused the last {undone} rows: {exc}"
+                    return
 
     def _run_chunk(self, state: RunState, rows: list[Row], progress, cancel) -> None:
         report = state.report
@@ -326,7 +352,14 @@ class Flow(ABC):
         except (PrestaShopError, ConnectorError) as exc:
             # exit code 3: the shop or the database is gone, the next rows would fail alike
             return RowResult.of(row, Outcome.FAILED, str(exc), fatal=exc.exit_code == 3)
-        except (pw.DatabaseError, ValueError, KeyError, TypeError) as exc:
+        except pw.DatabaseError as exc:
+            if is_deadlock(exc):
+                raise  # the chunk's transaction is gone: run_rows does the chunk again
+            detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            return RowResult.of(
+                row, Outcome.FAILED, detail, fatal=isinstance(exc, pw.OperationalError)
+            )
+        except (ValueError, KeyError, TypeError) as exc:
             detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
             return RowResult.of(
                 row, Outcome.FAILED, detail, fatal=isinstance(exc, pw.OperationalError)

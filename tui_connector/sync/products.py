@@ -599,7 +599,10 @@ class ProductsFlow(Flow):
             "associations": {"categories": [{"id": category}]},
         }
         created = self.client.create(
-            "products", record, find_existing={"reference": Filter.equals(unit.code)}
+            "products",
+            record,
+            find_existing={"reference": Filter.equals(unit.code)},
+            look_first=True,  # a row done again (a deadlock's retry) finds its product
         )
         shop_id = int(created["id"])
         quantity = gestan_stock(target.id)

@@ -420,7 +420,9 @@ class SpecialPrices:
                     "from_quantity",
                 )
             }
-            created = self.client.create("specific_prices", record, find_existing=same)
+            created = self.client.create(
+                "specific_prices", record, find_existing=same, look_first=True
+            )
             shop_id, outcome = int(created["id"]), Outcome.CREATED
         else:
             shop_id = int(row.payload["specific"]["id"])
