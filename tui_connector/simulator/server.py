@@ -521,11 +521,19 @@ class Engine:
         if self.data.indexed:
             for key, expression in params.items():
                 match = re.fullmatch(r"filter\[(id(?:_\w+)?)\]", key)
-                values = re.fullmatch(r"\[?(\d+(?:\|\d+)*)\]?", expression.strip())
-                if match and values:
-                    index = self.data.by_value(resource, match.group(1))
-                    wanted = dict.fromkeys(str(int(v)) for v in values.group(1).split("|"))
-                    return [r for v in wanted for r in index.get(v, [])]
+                if not match:
+                    continue
+                text = expression.strip()
+                values = re.fullmatch(r"\[?(\d+(?:\|\d+)*)\]?", text)
+                interval = re.fullmatch(r"\[(\d+),(\d+)\]", text)
+                if values:
+                    wanted = dict.fromkeys(int(v) for v in values.group(1).split("|"))
+                elif interval and int(interval[2]) - int(interval[1]) <= 10000:  # a page's ids
+                    wanted = dict.fromkeys(range(int(interval[1]), int(interval[2]) + 1))
+                else:
+                    continue
+                index = self.data.by_value(resource, match.group(1))
+                return [r for v in wanted for r in index.get(str(v), [])]
         return self.data.table(resource).values()
 
     def _render_list(self, resource, records, display, writer, json_out, params) -> Response:
