@@ -188,6 +188,17 @@ async def test_products_conflict_side_and_stock_toggle(session, shop):
         assert [r.columns["code"] for r in screen.shown_rows] == ["GES-BOUGIE"]
 
 
+async def test_products_show_their_special_price_count_once_the_last_page_is_in(session):
+    app = ConnectorApp(session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_flow(pilot, "2")
+        assert screen.special_counts  # the demo has special prices, read after the products
+        table = screen.query_one("DataTable")
+        for (shop_id, sub_id), count in screen.special_counts.items():
+            status = table.get_row(f"product:{shop_id}:{sub_id}")[-1].plain
+            assert status.endswith(f"· {count} px"), status
+
+
 # --- snapshots of every screen at 80x24 and 120x40 -----------------------------------------
 
 

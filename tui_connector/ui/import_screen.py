@@ -257,10 +257,18 @@ class ImportScreen(ShowsWorkerErrors, Screen):
 
     def on_rows_added(self, message: RowsAdded) -> None:
         self.rows += message.rows
+        counted = set()
         for row in message.rows:  # counted first: a product's row shows its count
             if row.payload.get("special_price") and row.payload.get("product_key"):
                 key = tuple(row.payload["product_key"])
                 self.special_counts[key] = self.special_counts.get(key, 0) + 1
+                counted.add(key)
+        if counted:  # special prices come after their products: those rows show the count
+            for shown in self.shown_rows:
+                if (shown.shop_id, shown.shop_sub_id) in counted and not shown.payload.get(
+                    "special_price"
+                ):
+                    self._refresh_row(shown)
         table = self.query_one(DataTable)
         for row in message.rows:
             if self._shown(row):
