@@ -50,13 +50,20 @@ def assert_books_are_right(shop) -> None:
     for order in m.SalesOrder.select():
         assert order.total_incl == shop_total(shop, order), order.reference
         assert sum(line.total_incl for line in order.lines) == order.total_incl
-    numbers = sorted(int(i.number[2:]) for i in m.Invoice.select())
-    assert numbers == list(range(1, len(numbers) + 1))
+    for series in ("FA", "AV"):  # invoices, credit notes: each series without a gap
+        numbers = sorted(
+            int(i.number[2:]) for i in m.Invoice.select().where(m.Invoice.series == series)
+        )
+        assert numbers == list(range(1, len(numbers) + 1))
     for entry in m.AccountingEntry.select():
         lines = list(entry.lines)
         assert sum(x.debit for x in lines) == sum(x.credit for x in lines), entry.label
     for invoice in m.Invoice.select():
-        assert invoice.total_incl == invoice.order.total_incl
+        sign = -1 if invoice.kind == m.Invoice.CREDIT_NOTE else 1
+        assert invoice.total_incl == sign * invoice.order.total_incl
+        if invoice.kind == m.Invoice.CREDIT_NOTE:  # a refund cancels its order's invoice
+            assert invoice.cancels.order_id == invoice.order_id
+            assert invoice.date >= invoice.cancels.date
 
 
 @pytest.fixture
@@ -87,16 +94,38 @@ def test_import_with_invoices_payments_and_entries(ready, shop, client):
     report = flow.execute(rows)
     assert report.ok, report.summary()
     imported = len(rows) - len(unwanted)
-    assert m.SalesOrder.select().count() == imported == m.Invoice.select().count()
+    invoices = m.Invoice.select().where(m.Invoice.kind == m.Invoice.INVOICE)
+    assert m.SalesOrder.select().count() == imported == invoices.count()
     assert_books_are_right(shop)
     paid = [r for r in rows if r.selected and r.payload["paid"]]
-    assert m.Payment.select().count() == len(paid)
+    refunded = [r for r in paid if r.payload["refunded"]]
+    assert refunded  # the demo has refunded orders: each has its credit note, money back
+    credit_notes = m.Invoice.select().where(m.Invoice.kind == m.Invoice.CREDIT_NOTE)
+    assert credit_notes.count() == len(refunded)
+    assert m.Payment.select().count() == len(paid) + len(refunded)
     assert all(r.invoice for r in report.results)
-    # paid invoices are lettered with their payment
+    assert all(
+        r.message.startswith("remboursée: avoir AV")
+        for r in report.results
+        if r.shop_id in {x.shop_id for x in refunded}
+    )
+    # paid invoices are lettered with their payment, credit notes with their refund
     lettered = m.AccountingLine.select().where(
         (m.AccountingLine.account_number == "411") & (m.AccountingLine.lettering != "")
     )
-    assert lettered.count() == 2 * len(paid)
+    assert lettered.count() == 2 * len(paid) + 2 * len(refunded)
+    # a refunded order leaves nothing owed and no money kept
+    for row in refunded:
+        order = m.SalesOrder.get_by_id(
+            m.Link.get((m.Link.resource == "orders") & (m.Link.shop_id == row.shop_id)).gestan_id
+        )
+        lines = (
+            m.AccountingLine.select()
+            .join(m.AccountingEntry)
+            .join(m.Invoice, on=(m.AccountingEntry.invoice == m.Invoice.id))
+            .where(m.Invoice.order == order)
+        )
+        assert sum(x.debit - x.credit for x in lines if x.account_number == "411") == 0
     # a second run imports nothing
     again = OrdersFlow(client, since_last=True, options=ALL_ON)
     rows = again.read()

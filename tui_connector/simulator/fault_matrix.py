@@ -71,8 +71,11 @@ def _duplicates(data: ShopData) -> int:
     codes = Counter(p.code for p in m.Product.select())
     references = Counter(p.get("reference") for p in data.table("products").values())
     orders = Counter(link.shop_id for link in m.Link.select().where(m.Link.resource == "orders"))
-    numbers = sorted(int(i.number[2:]) for i in m.Invoice.select())
-    gaps = 0 if numbers == list(range(1, len(numbers) + 1)) else 1
+    gaps = 0
+    for series in ("FA", "AV"):  # invoices, credit notes
+        found = m.Invoice.select().where(m.Invoice.series == series)
+        numbers = sorted(int(i.number[2:]) for i in found)
+        gaps += 0 if numbers == list(range(1, len(numbers) + 1)) else 1
     return (
         sum(
             n - 1

@@ -43,6 +43,7 @@ CURSOR = "orders"
 ADD, DONE, BLOCKED = "Ajout", "Déjà importée", "Bloquée"
 UNWANTED_TEMPLATES = {"order_canceled", "payment_error"}
 GENERIC_SHIPPING = "PORT"
+DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 RATE = Decimal("0.001")
 
 
@@ -272,7 +273,7 @@ class OrdersFlow(Flow):
         self._customer_links: dict[int, int] = {}
         self._shipping: int | None = None
         self._cursor_held = False  # a blocked or failed order keeps the cursor before it
-        self._last_date: dt.date | None = None  # the invoice series' latest date, once read
+        self._last_dates: dict[str, dt.date] = {}  # each series' latest date, read once
 
     # --- read ---------------------------------------------------------------------
 
@@ -429,6 +430,7 @@ class OrdersFlow(Flow):
                 "messages": data.messages.get(order["id"], []),
                 "paid": state.get("paid") == "1",
                 "unwanted": unwanted,
+                "refunded": text(state.get("template"), self.facts.language) == "refund",
             },
         )
         if unwanted:
@@ -439,7 +441,7 @@ class OrdersFlow(Flow):
 
     def start_run(self):
         self._cursor_held = False
-        self._last_date = None
+        self._last_dates = {}
         return super().start_run()
 
     def _run_one(self, row: Row) -> RowResult:
@@ -454,7 +456,7 @@ class OrdersFlow(Flow):
         order = row.payload["order"]
         plan: Plan = row.payload["plan"]
         contact = self._contact_for(row)
-        placed = dt.datetime.strptime(order["date_add"], "%Y-%m-%d %H:%M:%S")
+        placed = dt.datetime.strptime(order["date_add"], DATE_FORMAT)
         sales_order = self._write_order(order, contact, plan, row, placed)
         self._take_stock(sales_order, plan, placed)
         invoice = None
@@ -472,13 +474,18 @@ class OrdersFlow(Flow):
                     accounting.post_payment(payment)
             elif self.options.accounting:
                 accounting.post_invoice(invoice)
+        message = row.reason if row.payload["unwanted"] else ""
+        if invoice is not None and row.payload.get("refunded"):
+            paid = self.options.mark_paid and row.payload["paid"]
+            credit_note = self._refund(order, invoice, paid=paid)
+            message = f"remboursée: avoir {credit_note.number}"
         save_link(RESOURCE, row.shop_id, 0, sales_order.id, date_upd=order.get("date_upd", ""))
         if not self._cursor_held:
             _move_cursor(order["date_add"], row.shop_id)
         return RowResult.of(
             row,
             Outcome.CREATED,
-            row.reason if row.payload["unwanted"] else "",
+            message,
             gestan_id=sales_order.id,
             invoice=invoice.number if invoice else None,
         )
@@ -614,37 +621,54 @@ class OrdersFlow(Flow):
                 date=placed,
             )
 
-    def _last_invoice_date(self) -> dt.date | None:
-        """The series' latest invoice date: read once per run, then kept as invoices follow."""
-        if self._last_date is None:
+    def _dated(self, series: str, wanted: dt.date) -> dt.date:
+        """The date for the series' next number: `wanted`, or the series' latest date if
+        that is later, so that numbers follow dates (an old order imported late)."""
+        if series not in self._last_dates:
             last = (
                 m.Invoice.select(m.Invoice.date)
-                .where(
-                    (m.Invoice.series == self.options.series)
-                    & (m.Invoice.status == m.Invoice.VALIDATED)
-                )
+                .where((m.Invoice.series == series) & (m.Invoice.status == m.Invoice.VALIDATED))
                 .order_by(m.Invoice.date.desc())
                 .first()
             )
-            self._last_date = last.date if last else dt.date.min
-        return None if self._last_date == dt.date.min else self._last_date
+            self._last_dates[series] = last.date if last else dt.date.min
+        date = max(wanted, self._last_dates[series])
+        self._last_dates[series] = date
+        return date
 
     def _invoice(self, order, contact, sales_order, plan: Plan, placed) -> m.Invoice:
-        # numbers follow dates: an older order imported late is invoiced on the latest date
-        last = self._last_invoice_date()
-        date = max(placed.date(), last) if last else placed.date()
         shop_number = order.get("invoice_number", "0")
-        self._last_date = date
         return invoicing.issue(
             contact,
             plan.lines,
-            date=date,
+            date=self._dated(self.options.series, placed.date()),
             series=self.options.series,
             order=sales_order,
             external_reference=f"PS{shop_number}"
             if shop_number not in ("", "0")
             else order.get("reference", ""),
         )
+
+    def _refund(self, order: dict, invoice: m.Invoice, *, paid: bool) -> m.Invoice:
+        """A refunded order: the credit note that cancels its invoice, and the money back.
+
+        The refund's day is the order's last change (the shop keeps no other).
+        """
+        changed = dt.datetime.strptime(order.get("date_upd") or order["date_add"], DATE_FORMAT)
+        date = self._dated(invoicing.CREDIT_NOTE_SERIES, max(changed.date(), invoice.date))
+        credit_note = invoicing.cancel(invoice, date=date)
+        if self.options.accounting:
+            accounting.post_invoice(credit_note)
+        if paid:
+            refund = accounting.record_payment(
+                credit_note,
+                date=date,
+                method=order.get("payment") or order.get("module", ""),
+                reference=f"RMB-{order.get('reference', '')}",
+            )
+            if self.options.accounting:
+                accounting.post_payment(refund)
+        return credit_note
 
 
 def _group(records: list[dict], key: str) -> dict[str, list[dict]]:
