@@ -207,6 +207,25 @@ def test_indexed_id_filters_answer_as_a_scan_and_follow_writes():
         assert address["id"] not in [a["id"] for a in left]
 
 
+def test_a_client_hanging_up_prints_no_traceback(capfd):
+    import socket
+    import struct
+    import time
+
+    with SimulatedShop(build(orders=5)) as running:
+        port = int(running.url.rsplit(":", 1)[1])
+        for _ in range(3):
+            hang_up = socket.create_connection(("127.0.0.1", port))
+            hang_up.sendall(b"GET /api/ HT")
+            # close with a reset, as a killed client does
+            hang_up.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            hang_up.close()
+        time.sleep(0.5)
+        with SyncWebservice(running.url, running.key) as client:
+            assert client.list("orders", Query(display=("id",)))  # still serving
+    assert "Traceback" not in capfd.readouterr().err
+
+
 @pytest.mark.parametrize("version", ["1.6", "1.7", "8", "9"])
 def test_version_profiles_show_on_the_wire(version):
     with (

@@ -13,6 +13,7 @@ import random
 import re
 import secrets
 import string
+import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -799,6 +800,18 @@ def _valid(fmt: str, value: Any) -> bool:
     return True
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that hangs up (a stopped run, a timeout) is not an error to print:
+        in the demo, a traceback on stderr would tear the terminal application."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # headers and body go out in two writes: without this, Nagle's algorithm and the
@@ -861,7 +874,7 @@ class SimulatedShop:
             data, key=self.key, version=version, faults=faults, permissions=permissions
         )
         handler = type("Handler", (_Handler,), {"engine": self.engine})
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.server = _Server(("127.0.0.1", port), handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.engine.base_url = self.url
