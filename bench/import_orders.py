@@ -12,6 +12,7 @@ books.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import resource
 import tempfile
 import time
@@ -120,6 +121,11 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument(
+        "--only",
+        choices=["batched", "naive"],
+        help="one import only (e.g. the naive one in another process, beside a batched run)",
+    )
+    parser.add_argument(
         "--database",
         help="a Gestan database URL (default: SQLite files); its tables are dropped first",
     )
@@ -131,27 +137,27 @@ def main() -> None:
             f"{args.orders} shop orders, {args.latency_ms:g} ms per request, "
             "invoices + payments + entries"
         )
-        print(f"Gestan on {(args.database or 'sqlite').split(':')[0]}")
-        batched = import_into(folder, "batched", url, key, OrdersFlow, args.database)
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(
-            f"batched  imported {batched['orders']:6}  requests {batched['requests']:6}  "
-            f"wall {batched['seconds']:8.1f} s  {batched['orders'] / batched['seconds']:7.1f}"
-            f" orders/s  peak memory {peak:.0f} MB"
-        )
-        if args.skip_naive:
-            return
-        naive = import_into(folder, "naive", url, key, NaiveOrdersFlow, args.database)
-        print(
-            f"naive    imported {naive['orders']:6}  requests {naive['requests']:6}  "
-            f"wall {naive['seconds']:8.1f} s  {naive['orders'] / naive['seconds']:7.1f}"
-            " orders/s"
-        )
-        print(
-            f"ratio    {naive['requests'] / batched['requests']:.1f}x fewer requests, "
-            f"{naive['seconds'] / batched['seconds']:.1f}x faster; same books: "
-            f"{naive['books'] == batched['books']}"
-        )
+        print(f"Gestan on {(args.database or 'sqlite').split(':')[0]}, files in {folder}")
+        results = {}
+        for name, flow_class in (("batched", OrdersFlow), ("naive", NaiveOrdersFlow)):
+            if (args.only and args.only != name) or (name == "naive" and args.skip_naive):
+                continue
+            found = results[name] = import_into(folder, name, url, key, flow_class, args.database)
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            digest = hashlib.sha256(repr(found["books"]).encode()).hexdigest()[:12]
+            print(
+                f"{name:<8} imported {found['orders']:6}  requests {found['requests']:6}  "
+                f"wall {found['seconds']:8.1f} s  {found['orders'] / found['seconds']:7.1f}"
+                f" orders/s  peak memory so far {peak:.0f} MB  books {digest}",
+                flush=True,
+            )
+        if len(results) == 2:
+            batched, naive = results["batched"], results["naive"]
+            print(
+                f"ratio    {naive['requests'] / batched['requests']:.1f}x fewer requests, "
+                f"{naive['seconds'] / batched['seconds']:.1f}x faster; same books: "
+                f"{naive['books'] == batched['books']}"
+            )
     finally:
         shop.terminate()
 
