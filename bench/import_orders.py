@@ -94,6 +94,8 @@ def import_into(
     with SyncWebservice(url, key) as client:
         for prepare in (ContactsFlow, ProductsFlow):
             prepare(client).stream()  # as `tui-connector sync contacts|products` runs them
+        prepared = peak_memory()
+        print(f"  {name:<8} contacts and products imported, peak memory so far {prepared:.0f} MB")
         before = client.requests_made
         start = time.perf_counter()
         flow = flow_class(client, options=OPTIONS)
@@ -105,14 +107,26 @@ def import_into(
             report = flow.execute(flow.read(), progress=progress)
         seconds = time.perf_counter() - start
         requests = client.requests_made - before
-    books = sorted((i.number, i.order.reference, str(i.total_incl)) for i in m.Invoice.select())
+    peak = peak_memory()  # the import's, before the books are loaded to be compared
+    books = sorted(
+        m.Invoice.select(m.Invoice.number, m.SalesOrder.reference, m.Invoice.total_incl)
+        .join(m.SalesOrder)
+        .tuples()
+        .iterator()
+    )
     database.close()
     return {
         "orders": report.counts["created"],
         "seconds": seconds,
         "requests": requests,
-        "books": books,
+        "books": [(number, reference, str(total)) for number, reference, total in books],
+        "peak": peak,
     }
+
+
+def peak_memory() -> float:
+    """The most this process has held so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
@@ -143,12 +157,11 @@ def main() -> None:
             if (args.only and args.only != name) or (name == "naive" and args.skip_naive):
                 continue
             found = results[name] = import_into(folder, name, url, key, flow_class, args.database)
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             digest = hashlib.sha256(repr(found["books"]).encode()).hexdigest()[:12]
             print(
                 f"{name:<8} imported {found['orders']:6}  requests {found['requests']:6}  "
                 f"wall {found['seconds']:8.1f} s  {found['orders'] / found['seconds']:7.1f}"
-                f" orders/s  peak memory so far {peak:.0f} MB  books {digest}",
+                f" orders/s  peak memory so far {found['peak']:.0f} MB  books {digest}",
                 flush=True,
             )
         if len(results) == 2:
