@@ -26,6 +26,7 @@ from tui_connector.sync.core import (
     Row,
     RowResult,
     content_hash,
+    links,
     save_link,
     unreadable_row,
 )
@@ -138,12 +139,7 @@ class ContactsFlow(Flow):
                 by_customer.setdefault(address["id_customer"], []).append(address)
         several = [cid for cid, found in by_customer.items() if len(found) > 1]
         latest = self._latest_order_addresses(several)
-        known = {
-            (link.shop_id, 0): link
-            for link in m.Link.select().where(
-                (m.Link.resource == RESOURCE) & m.Link.shop_id.in_(ids or [0])
-            )
-        }
+        known = links(RESOURCE, ids)
         emails = _contacts_by_email({c.get("email", "") for c in readable})
         rows = []
         for customer in customers:
@@ -160,12 +156,7 @@ class ContactsFlow(Flow):
     def row_for(self, customer: dict, addresses: list[dict], billing: str, delivery: str) -> Row:
         """The row of one customer met elsewhere (an order's), with its addresses and the
         order's billing and delivery address ids."""
-        known = {
-            (link.shop_id, 0): link
-            for link in m.Link.select().where(
-                (m.Link.resource == RESOURCE) & (m.Link.shop_id == int(customer["id"]))
-            )
-        }
+        known = links(RESOURCE, [int(customer["id"])])
         latest = {customer["id"]: (billing, delivery)}
         emails = _contacts_by_email({customer.get("email", "")})
         return self._row(customer, addresses, latest, known, emails)

@@ -374,11 +374,12 @@ def content_hash(values: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def links(resource: str) -> dict[tuple[int, int], m.Link]:
-    return {
-        (link.shop_id, link.shop_sub_id): link
-        for link in m.Link.select().where(m.Link.resource == resource)
-    }
+def links(resource: str, shop_ids: Iterable[int] | None = None) -> dict[tuple[int, int], m.Link]:
+    """The resource's links by (shop id, sub id): all, or those of a page's shop ids."""
+    where = m.Link.resource == resource
+    if shop_ids is not None:
+        where &= m.Link.shop_id.in_(list(shop_ids) or [0])
+    return {(link.shop_id, link.shop_sub_id): link for link in m.Link.select().where(where)}
 
 
 def save_link(

@@ -295,12 +295,7 @@ class OrdersFlow(Flow):
         done = 0
         for page in self.client.iter_pages(RESOURCE, Query(filters=self._filters())):
             ids = [int(o["id"]) for o in page if str(o.get("id", "")).isdigit()]
-            known = {
-                (link.shop_id, 0): link
-                for link in m.Link.select().where(
-                    (m.Link.resource == RESOURCE) & m.Link.shop_id.in_(ids or [0])
-                )
-            }
+            known = links(RESOURCE, ids)
             fresh = [o for o in page if (int(o["id"]), 0) not in known]
             if self.options.only_new:
                 page = fresh

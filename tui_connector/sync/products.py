@@ -266,12 +266,7 @@ class ProductsFlow(Flow):
                 except MAPPING_ERRORS as exc:
                     unit = exc
                 units.append((product, combination, unit))
-        known = {
-            (link.shop_id, link.shop_sub_id): link
-            for link in m.Link.select().where(
-                (m.Link.resource == RESOURCE) & m.Link.shop_id.in_(ids or [0])
-            )
-        }
+        known = links(RESOURCE, ids)
         found = [u for _, _, u in units if isinstance(u, Unit)]
         codes = sorted({u.code for u in found}) or [""]
         eans = sorted({u.ean13 for u in found if u.ean13}) or [""]
