@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import httpx
 import pytest
@@ -14,7 +13,7 @@ from tui_connector.prestashop import errors
 from tui_connector.prestashop.client import SyncWebservice, Webservice
 from tui_connector.prestashop.query import Filter, Query
 
-from .test_codec import CAPTURES
+from .captures import CAPTURES
 
 URL = "https://shop.example"
 KEY = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
@@ -390,7 +389,3 @@ def test_sync_face_for_thread_workers(mock):
         orders = client.list("orders")
         assert orders[0]["reference"] == "XKBKNABJK"
         assert client.requests_made == 2  # the root, then the list
-
-
-def test_captures_path_exists():
-    assert Path(CAPTURES).exists()

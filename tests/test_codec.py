@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import csv
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,23 +12,7 @@ from tui_connector.prestashop import codec
 from tui_connector.prestashop.codec import Translated
 from tui_connector.prestashop.errors import CodecError
 
-CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "prestashop" / "captures"
-if not CAPTURES.exists():  # CI lays shared/ beside the clone
-    CAPTURES = Path(__file__).resolve().parents[1] / ".." / "shared" / "prestashop" / "captures"
-
-
-def index_rows() -> list[dict]:
-    with (CAPTURES / "INDEX.tsv").open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle, delimiter="\t"))
-    result, seen = [], set()
-    for row in rows:
-        json_format = "json" in row["content_type"]
-        path = CAPTURES / f"{row['name']}.{'json' if json_format else 'xml'}"
-        if not path.exists() or (row["name"], json_format) in seen:
-            continue
-        seen.add((row["name"], json_format))
-        result.append({**row, "file": path, "json": json_format})
-    return result
+from .captures import CAPTURES, SETS, index_rows
 
 
 def kind_of(row: dict) -> str:
@@ -50,15 +32,19 @@ def kind_of(row: dict) -> str:
     return "one" if last.isdigit() or row["method"] in ("POST", "PUT", "PATCH") else "list"
 
 
-ROWS = [row for row in index_rows() if row["file"].stat().st_size]
-pytestmark = pytest.mark.skipif(not CAPTURES.exists(), reason="captures not found beside the repo")
+ROWS = [row for folder in SETS.values() for row in index_rows(folder) if row["file"].stat().st_size]
 
 
-def test_the_captures_are_all_here():
-    assert len(ROWS) > 200
+@pytest.mark.parametrize(("name", "least"), [("8.1.2", 200), ("8.1.2-orders", 250), ("9.0.0", 20)])
+def test_the_captures_are_all_here(name, least):
+    assert sum(row["set"] == name for row in ROWS) >= least
 
 
-@pytest.mark.parametrize("row", ROWS, ids=lambda r: f"{r['name']}.{'json' if r['json'] else 'xml'}")
+def capture_id(row: dict) -> str:
+    return f"{row['set']}/{row['name']}.{'json' if row['json'] else 'xml'}"
+
+
+@pytest.mark.parametrize("row", ROWS, ids=capture_id)
 def test_every_capture_is_read(row):
     body = row["file"].read_bytes()
     kind = kind_of(row)
@@ -85,7 +71,7 @@ def test_every_capture_is_read(row):
 @pytest.mark.parametrize(
     "row",
     [r for r in ROWS if kind_of(r) in ("list", "one")],
-    ids=lambda r: f"{r['name']}.{'json' if r['json'] else 'xml'}",
+    ids=capture_id,
 )
 def test_every_record_survives_a_round_trip_through_the_writer(row):
     body = row["file"].read_bytes()

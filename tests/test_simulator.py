@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import httpx
 import pytest
@@ -11,10 +12,11 @@ import xmltodict
 from tui_connector.prestashop import errors
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.query import Filter, Query
+from tui_connector.simulator import build_schema
 from tui_connector.simulator.demo_data import build
 from tui_connector.simulator.server import Faults, SimulatedShop
 
-from .test_codec import CAPTURES
+from .captures import CAPTURES
 
 
 @pytest.fixture(scope="module")
@@ -308,3 +310,10 @@ def test_images_upload_fetch_and_head(shop):
         assert headers["PSWS-Version"] == "8.1.2"
         with pytest.raises(errors.NotFound):
             client.get_image(2, 999)
+
+
+def test_the_committed_schema_is_what_the_captures_give():
+    """shop_schema.json is extracted from the repository's own captures, not edited by hand."""
+    assert build_schema.DEFAULT_CAPTURES == CAPTURES
+    committed = json.loads((build_schema.HERE / "shop_schema.json").read_text(encoding="utf-8"))
+    assert build_schema.build(CAPTURES) == committed

@@ -1,6 +1,6 @@
 """Entry point: the TUI, the demo, and the headless commands for cron and scripts.
 
-Exit status (DESIGN.md section 6): 0 all done, 1 some rows failed or were
+Exit status (README.md, "Headless"): 0 all done, 1 some rows failed or were
 blocked, 2 bad usage or settings, 3 the shop or the database could not be
 reached or refused the key.
 """

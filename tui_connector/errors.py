@@ -1,6 +1,6 @@
 """Errors a user can act on. Each says what went wrong and what to do about it.
 
-`exit_code` follows DESIGN.md section 6: 2 bad usage or settings, 3 the
+`exit_code` is the one the README promises: 2 bad usage or settings, 3 the
 shop or the database could not be reached or refused the key.
 """
 

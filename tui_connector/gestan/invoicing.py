@@ -1,6 +1,6 @@
 """Invoices: built from lines whose totals come from the shop, numbered on validation.
 
-Rules (ACCOUNTING.md): a number is given when the invoice is validated,
+Rules (docs/ACCOUNTING.md): a number is given when the invoice is validated,
 from a continuous series, inside the validating transaction; a validated
 invoice is never edited nor deleted, a credit note cancels it; shipping
 takes the VAT rate of the goods, split pro rata when rates are mixed.

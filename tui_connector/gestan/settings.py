@@ -1,8 +1,8 @@
 """User settings kept in the Gestan database: typed, validated, one registry.
 
-Keys are those of DESIGN.md section 6. A key is either fixed
-(`invoices.create`) or a family with an id (`civility.<id_gender>`,
-`family.<ps_category_id>`, `territory.<code>`).
+Every key is declared once, below (`tui-connector settings list` shows them).
+A key is either fixed (`invoices.create`) or a family with an id
+(`civility.<id_gender>`, `family.<ps_category_id>`, `territory.<code>`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Extract the wire layout of every resource from the real shop's captures.
 
-Run from a checkout with the captures beside it:
-    python -m tui_connector.simulator.build_schema ../shared/prestashop/captures
+Run from a checkout (the captures are test fixtures, tests/fixtures/prestashop/):
+    python -m tui_connector.simulator.build_schema [CAPTURES_FOLDER]
 It writes shop_schema.json next to this file: for each resource, its
 element name, the order of its fields, which are translatable, which
 carry an xlink:href (and to what), the attributes of its synopsis, and its
@@ -19,6 +19,8 @@ from pathlib import Path
 import xmltodict
 
 HERE = Path(__file__).resolve().parent
+# In a checkout: the repository's own copy of a real 8.1.2 shop's answers.
+DEFAULT_CAPTURES = HERE.parents[1] / "tests" / "fixtures" / "prestashop" / "8.1.2"
 HREF = re.compile(r"https?://[^/]+/api/(.*)")
 
 # Resources the connector uses that the captured shop had no rows of.
@@ -227,7 +229,10 @@ def _merge_assoc(seen: list, described: list) -> list:
 
 
 def main(argv: list[str]) -> int:
-    captures = Path(argv[0]) if argv else HERE.parents[2] / "shared" / "prestashop" / "captures"
+    captures = Path(argv[0]) if argv else DEFAULT_CAPTURES
+    if not (captures / "api_root.xml").exists():
+        print(f"no captures in {captures}: name a folder of a shop's answers", file=sys.stderr)
+        return 2
     schema = build(captures)
     out = HERE / "shop_schema.json"
     out.write_text(json.dumps(schema, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
