@@ -55,8 +55,13 @@ def _row_from_headers(body: Path) -> dict:
     content_type = types[0] if types else f"text/{body.suffix[1:]}"
     if body.suffix == ".json":
         content_type = "application/json"
-    return {"name": body.stem, "method": "GET", "path": _path_guess(body.stem), "status": status,
-            "content_type": content_type}
+    return {
+        "name": body.stem,
+        "method": "GET",
+        "path": _path_guess(body.stem),
+        "status": status,
+        "content_type": content_type,
+    }
 
 
 def _path_guess(name: str) -> str:

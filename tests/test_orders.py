@@ -22,6 +22,7 @@ from tui_connector.simulator import demo_gestan
 from tui_connector.simulator.demo_data import build
 from tui_connector.simulator.server import Faults, SimulatedShop
 from tui_connector.sync.contacts import ContactsFlow
+from tui_connector.sync.order_life import REFUNDED
 from tui_connector.sync.orders import OrderOptions, OrdersFlow, cursor_value, plan_order
 from tui_connector.sync.products import ProductsFlow
 
@@ -97,15 +98,24 @@ def test_import_with_invoices_payments_and_entries(ready, shop, client):
     invoices = m.Invoice.select().where(m.Invoice.kind == m.Invoice.INVOICE)
     assert m.SalesOrder.select().count() == imported == invoices.count()
     assert_books_are_right(shop)
-    paid = [r for r in rows if r.selected and r.payload["paid"]]
-    refunded = [r for r in paid if r.payload["refunded"]]
+    paid = [r for r in rows if r.selected and r.payload["payments"]]
+    refunded = [r for r in paid if r.payload["ending"] == REFUNDED]
     assert refunded  # the demo has refunded orders: each has its credit note, money back
+    assert all(len(r.payload["slips"]) == 1 for r in refunded)  # a full slip, then Refunded
     credit_notes = m.Invoice.select().where(m.Invoice.kind == m.Invoice.CREDIT_NOTE)
-    assert credit_notes.count() == len(refunded)
+    assert credit_notes.count() == len(refunded)  # the slip's; the state finds nothing left
     assert m.Payment.select().count() == len(paid) + len(refunded)
+    for row in paid:  # each payment at the shop's own date and amount
+        shop_payment = row.payload["payments"][0]
+        link = m.Link.get(
+            (m.Link.resource == "order_payments") & (m.Link.shop_id == int(shop_payment["id"]))
+        )
+        payment = m.Payment.get_by_id(link.gestan_id)
+        assert payment.date == dt.date.fromisoformat(shop_payment["date_add"][:10])
+        assert payment.amount == Decimal(shop_payment["amount"])
     assert all(r.invoice for r in report.results)
     assert all(
-        r.message.startswith("remboursée: avoir AV")
+        r.message.startswith("remboursement: avoir AV")
         for r in report.results
         if r.shop_id in {x.shop_id for x in refunded}
     )

@@ -16,7 +16,7 @@ from tui_connector.simulator import build_schema
 from tui_connector.simulator.demo_data import build
 from tui_connector.simulator.server import Faults, SimulatedShop
 
-from .captures import CAPTURES
+from .captures import CAPTURES, ORDERS
 
 
 @pytest.fixture(scope="module")
@@ -314,6 +314,6 @@ def test_images_upload_fetch_and_head(shop):
 
 def test_the_committed_schema_is_what_the_captures_give():
     """shop_schema.json is extracted from the repository's own captures, not edited by hand."""
-    assert build_schema.DEFAULT_CAPTURES == CAPTURES
+    assert build_schema.DEFAULT_CAPTURES == [CAPTURES, ORDERS]
     committed = json.loads((build_schema.HERE / "shop_schema.json").read_text(encoding="utf-8"))
-    assert build_schema.build(CAPTURES) == committed
+    assert build_schema.build([CAPTURES, ORDERS]) == committed

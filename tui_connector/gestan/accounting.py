@@ -193,27 +193,38 @@ def post_invoice(invoice: m.Invoice) -> m.AccountingEntry:
 
 
 def record_payment(
-    invoice: m.Invoice, *, date: dt.date, method: str = "", reference: str = ""
+    invoice: m.Invoice,
+    *,
+    date: dt.date,
+    amount: Decimal | None = None,
+    method: str = "",
+    reference: str = "",
 ) -> m.Payment:
-    """A payment of the invoice's whole amount, allocated to it."""
+    """A payment allocated to the invoice: its whole amount unless `amount` says what was
+    paid (negative: money paid back, allocated to a credit note)."""
+    paid = invoice.total_incl if amount is None else amount
     with write_transaction():
         payment = m.Payment.create(
             contact=invoice.contact,
             date=date,
-            amount=invoice.total_incl,
+            amount=paid,
             method=method[:128],
             reference=reference[:128],
         )
-        m.PaymentAllocation.create(payment=payment, invoice=invoice, amount=invoice.total_incl)
+        m.PaymentAllocation.create(payment=payment, invoice=invoice, amount=paid)
     return payment
 
 
-def post_payment(payment: m.Payment) -> m.AccountingEntry:
-    """Bank debit / customer credit, lettered with the invoices it settles in full."""
+def post_payment(payment: m.Payment, *, account: str = "") -> m.AccountingEntry:
+    """Bank debit / customer credit, lettered with the invoices it settles in full.
+
+    `account` is where this payment's money went (a payment method's own account,
+    e.g. 5112 for cheques); the bank account setting otherwise."""
     contact = payment.contact
-    label = f"Règlement {contact.display_name} {payment.method}".strip()
+    title = "Remboursement" if payment.amount < 0 else "Règlement"
+    label = f"{title} {contact.display_name} {payment.method}".strip()
     aux = {"aux_number": contact_account(contact), "aux_label": contact.display_name}
-    bank = _setting("accounting.bank_account")
+    bank = account or _setting("accounting.bank_account")
     with write_transaction():
         entry = write_entry(
             _setting("accounting.bank_journal"),
@@ -235,12 +246,24 @@ def letter_payment(payment: m.Payment, entry: m.AccountingEntry) -> str | None:
     invoices = [allocation.invoice for allocation in payment.allocations]
     if not invoices:
         return None
-    aux = contact_account(payment.contact)
+    where = m.AccountingEntry.invoice.in_(invoices) | (m.AccountingEntry.id == entry.id)
+    return _letter(payment.contact, where, payment.date)
+
+
+def letter_credit_note(credit_note: m.Invoice) -> str | None:
+    """Letter an unpaid invoice's 411 line with the credit note that cancels it whole."""
+    where = m.AccountingEntry.invoice.in_([credit_note.cancels_id, credit_note.id])
+    return _letter(credit_note.contact, where, credit_note.date)
+
+
+def _letter(contact: m.Contact, entries, date: dt.date) -> str | None:
+    """One lettering code for the open 411 lines of `entries`, when they net to zero."""
+    aux = contact_account(contact)
     customer_lines = list(
         m.AccountingLine.select()
         .join(m.AccountingEntry)
         .where(
-            (m.AccountingEntry.invoice.in_(invoices) | (m.AccountingEntry.id == entry.id))
+            entries
             & (m.AccountingLine.account_number == CUSTOMERS_ACCOUNT)
             & (m.AccountingLine.aux_number == aux)
             & (m.AccountingLine.lettering == "")
@@ -252,7 +275,7 @@ def letter_payment(payment: m.Payment, entry: m.AccountingEntry) -> str | None:
         return None  # a partial payment stays open until the rest arrives
     code = lettering_code(next_value(f"letter:{aux}"))
     ids = [line.id for line in customer_lines]
-    m.AccountingLine.update(lettering=code, lettering_date=payment.date).where(
+    m.AccountingLine.update(lettering=code, lettering_date=date).where(
         m.AccountingLine.id.in_(ids)
     ).execute()
     return code

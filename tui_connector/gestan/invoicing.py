@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from tui_connector.errors import ConnectorError
@@ -216,33 +216,105 @@ def issue(contact: m.Contact, lines: list[LineInput], **kwargs) -> m.Invoice:
         return validate(create_draft(contact, lines, **kwargs))
 
 
-def cancel(invoice: m.Invoice, *, date: dt.date | None = None) -> m.Invoice:
-    """Issue the credit note (avoir) that cancels a validated invoice."""
-    if invoice.status != m.Invoice.VALIDATED:
-        raise ConnectorError("only a validated invoice needs a credit note; delete the draft")
-    if m.Invoice.select().where(m.Invoice.cancels == invoice).exists():
-        raise ConnectorError(f"invoice {invoice.number} is already cancelled by a credit note")
-    lines = [
+def _line_key(line) -> tuple:
+    product = line.product_id if isinstance(line, m.InvoiceLine) else line.product
+    if isinstance(product, m.Product):
+        product = product.id
+    return (line.kind, product, Decimal(line.vat_rate).quantize(Decimal("0.001")), line.label)
+
+
+def remaining(invoice: m.Invoice) -> list[LineInput]:
+    """What the invoice still bills once its credit notes are taken off, line by line
+    (a line is known by its kind, product, rate and label): positive amounts."""
+    left: dict[tuple, list] = {}
+    lines = m.InvoiceLine.select().where(m.InvoiceLine.invoice == invoice)
+    for line in lines.order_by(m.InvoiceLine.position):
+        key = _line_key(line)
+        if key in left:
+            for index, value in enumerate(
+                (line.quantity, line.total_excl, line.total_incl), start=1
+            ):
+                left[key][index] += value
+        else:
+            left[key] = [line, line.quantity, line.total_excl, line.total_incl]
+    credited = (
+        m.InvoiceLine.select()
+        .join(m.Invoice)
+        .where((m.Invoice.cancels == invoice) & (m.Invoice.status == m.Invoice.VALIDATED))
+    )
+    for line in credited:
+        entry = left.get(_line_key(line))
+        if entry is not None:  # credit notes carry negative amounts
+            entry[1] += line.quantity
+            entry[2] += line.total_excl
+            entry[3] += line.total_incl
+    return [
         LineInput(
             kind=line.kind,
             label=line.label,
-            quantity=-line.quantity,
+            quantity=quantity,
             unit_price_excl=line.unit_price_excl,
             vat_rate=line.vat_rate,
-            total_excl=-line.total_excl,
-            total_incl=-line.total_incl,
-            product=line.product,
+            total_excl=excl,
+            total_incl=incl,
+            product=line.product_id,
             account=line.account,
         )
-        for line in invoice.lines.order_by(m.InvoiceLine.position)
+        for line, quantity, excl, incl in left.values()
+        if excl or incl
     ]
+
+
+def credit_note(
+    invoice: m.Invoice,
+    lines: list[LineInput],
+    *,
+    date: dt.date,
+    external_reference: str = "",
+) -> m.Invoice:
+    """A credit note (avoir) for some of a validated invoice: `lines` with the amounts
+    credited, positive; never more than the invoice still bills, line by line."""
+    if invoice.status != m.Invoice.VALIDATED:
+        raise ConnectorError("only a validated invoice needs a credit note; delete the draft")
+    left = {_line_key(line): line for line in remaining(invoice)}
+    for line in lines:
+        still = left.get(_line_key(line))
+        too_much = still is None or any(
+            abs(getattr(line, name)) > abs(getattr(still, name))
+            for name in ("total_excl", "total_incl")
+        )
+        if too_much:
+            raise ConnectorError(
+                f"a credit note of {line.total_incl:.2f} for '{line.label}' is more than "
+                f"invoice {invoice.number} still bills for it",
+                hint="nothing was written; the shop's refund and Gestan's invoice differ",
+            )
+    negative = [
+        replace(
+            line, quantity=-line.quantity, total_excl=-line.total_excl, total_incl=-line.total_incl
+        )
+        for line in lines
+        if line.total_excl or line.total_incl
+    ]
+    if not negative:
+        raise ConnectorError(f"nothing to credit on invoice {invoice.number}")
     return issue(
         invoice.contact,
-        lines,
-        date=date or dt.date.today(),
+        negative,
+        date=date,
         series=CREDIT_NOTE_SERIES,
         order=invoice.order,
         kind=m.Invoice.CREDIT_NOTE,
         cancels=invoice,
-        external_reference=invoice.number,
+        external_reference=external_reference or invoice.number,
     )
+
+
+def cancel(invoice: m.Invoice, *, date: dt.date | None = None) -> m.Invoice:
+    """Issue the credit note (avoir) that cancels what a validated invoice still bills."""
+    if invoice.status != m.Invoice.VALIDATED:
+        raise ConnectorError("only a validated invoice needs a credit note; delete the draft")
+    left = remaining(invoice)
+    if not left:
+        raise ConnectorError(f"invoice {invoice.number} is already cancelled by a credit note")
+    return credit_note(invoice, left, date=date or dt.date.today())

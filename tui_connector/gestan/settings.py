@@ -92,6 +92,13 @@ def _siren(raw: str) -> str:
     return digits
 
 
+def _days(raw: str) -> str:
+    value = raw.strip()
+    if not value.isdigit() or int(value) > 60:
+        raise ValueError("a whole number of days, from 0 to 60")
+    return str(int(value))
+
+
 def _text(raw: str) -> str:
     return raw.strip()
 
@@ -158,6 +165,13 @@ SPECS: list[SettingSpec] = [
     _spec("invoices.create", "bool", "false", "validate an invoice for each imported order"),
     _spec("invoices.mark_paid", "bool", "false", "record the payment of paid orders"),
     _spec("invoices.series", "text", "FA", "invoice number prefix (series)", _series),
+    _spec(
+        "orders.lookback_days",
+        "text",
+        "2",
+        "days before the last import that each orders run reads again for orders not yet linked",
+        _days,
+    ),
     _spec("accounting.enabled", "bool", "false", "post sales and bank entries"),
     _spec("accounting.bank_account", "text", "512", "bank account for payments", _account),
     _spec(
@@ -166,6 +180,14 @@ SPECS: list[SettingSpec] = [
         "707",
         "sales account where no family account applies",
         _account,
+    ),
+    _spec(
+        "payment.<module>",
+        "text",
+        "",
+        "account for the money of a shop payment module (e.g. payment.ps_checkpayment = 5112);"
+        " the bank account otherwise",
+        _required(_account),
     ),
     _spec("accounting.shipping_account", "text", "7085", "account for shipping", _account),
     _spec("accounting.discount_account", "text", "709", "account for discounts", _account),

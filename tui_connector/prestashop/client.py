@@ -512,8 +512,13 @@ class Webservice:
         batch_size: int = ID_BATCH,
         key: str = "id",
     ) -> list[Record]:
-        """Records by id (or by another key, e.g. id_order), a batch per request, in parallel."""
-        unique = sorted({int(i) for i in ids if str(i) not in ("", "0")})
+        """Records by id (or by another key, e.g. id_order or order_reference), a batch per
+        request, in parallel."""
+        values = {str(i) for i in ids if str(i) not in ("", "0")}
+        if all(v.isdigit() for v in values):
+            unique: list = sorted({int(v) for v in values})
+        else:  # a reference: checked by the filter, which refuses [ ] | ,
+            unique = sorted(values)
         batches = [unique[i : i + batch_size] for i in range(0, len(unique), batch_size)]
         pages = await asyncio.gather(
             *(

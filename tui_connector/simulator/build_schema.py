@@ -1,7 +1,7 @@
 """Extract the wire layout of every resource from the real shop's captures.
 
 Run from a checkout (the captures are test fixtures, tests/fixtures/prestashop/):
-    python -m tui_connector.simulator.build_schema [CAPTURES_FOLDER]
+    python -m tui_connector.simulator.build_schema [FOLDER ...]
 It writes shop_schema.json next to this file: for each resource, its
 element name, the order of its fields, which are translatable, which
 carry an xlink:href (and to what), the attributes of its synopsis, and its
@@ -19,8 +19,9 @@ from pathlib import Path
 import xmltodict
 
 HERE = Path(__file__).resolve().parent
-# In a checkout: the repository's own copy of a real 8.1.2 shop's answers.
-DEFAULT_CAPTURES = HERE.parents[1] / "tests" / "fixtures" / "prestashop" / "8.1.2"
+# In a checkout: the repository's own copies of real 8.1.2 shops' answers.
+FIXTURES = HERE.parents[1] / "tests" / "fixtures" / "prestashop"
+DEFAULT_CAPTURES = [FIXTURES / "8.1.2", FIXTURES / "8.1.2-orders"]
 HREF = re.compile(r"https?://[^/]+/api/(.*)")
 
 # Resources the connector uses that the captured shop had no rows of.
@@ -163,9 +164,13 @@ def _synopsis(path: Path) -> dict:
     }
 
 
-def build(captures: Path) -> dict:
+def build(folders: list[Path]) -> dict:
+    """The layout of every resource the captures show; the root from the first folder.
+
+    A resource comes from the first folder that captured it, unless a later one also
+    has its synopsis (what is required, read-only) and the earlier one has not."""
     schema: dict = {"resources": {}, "root": []}
-    root = _parse(captures / "api_root.xml")["api"]
+    root = _parse(folders[0] / "api_root.xml")["api"]
     for name, node in root.items():
         if name.startswith("@"):
             continue
@@ -180,10 +185,25 @@ def build(captures: Path) -> dict:
                 "schemas": bool(node.get("schema")),
             }
         )
-    for path in sorted(captures.glob("*_full.xml")):
-        resource = path.name[: -len("_full.xml")]
+    for captures in folders:
+        for resource, entry in _resources(captures).items():
+            known = schema["resources"].get(resource)
+            if known is None or ("synopsis" not in known and "synopsis" in entry):
+                schema["resources"][resource] = entry
+    for resource, entry in EXTRA.items():
+        schema["resources"].setdefault(resource, entry)
+    return schema
+
+
+def _resources(captures: Path) -> dict:
+    found = {}
+    lists = [*captures.glob("*_full.xml"), *captures.glob("configurations_filtered.xml")]
+    for path in sorted(lists):
+        resource = path.name.rsplit("_", 1)[0]
         listing = _parse(path)
-        container = listing.get(resource) or {}
+        # the list's element is the resource's name, except order_slip's: <order_slips>
+        container_name = next((k for k in (resource, resource + "s") if k in listing), "")
+        container = listing.get(container_name) or {}
         items = [k for k in container if not k.startswith("@")] if container else []
         if not items:
             continue
@@ -195,6 +215,8 @@ def build(captures: Path) -> dict:
             "fields": _field_layout(records[0]),
             "associations": _associations(records[0]),
         }
+        if container_name != resource:
+            entry["container"] = container_name
         blank = captures / f"{resource}_schema_blank.xml"
         if blank.exists():
             entry["blank_fields"] = [name for name, _ in _synopsis(blank)["fields"]]
@@ -204,10 +226,8 @@ def build(captures: Path) -> dict:
             entry["synopsis"] = described["attributes"]
             entry["fields"] = _merge_fields(entry["fields"], described["fields"])
             entry["associations"] = _merge_assoc(entry["associations"], described["associations"])
-        schema["resources"][resource] = entry
-    for resource, entry in EXTRA.items():
-        schema["resources"].setdefault(resource, entry)
-    return schema
+        found[resource] = entry
+    return found
 
 
 def _merge_fields(seen: list, described: list) -> list:
@@ -229,11 +249,11 @@ def _merge_assoc(seen: list, described: list) -> list:
 
 
 def main(argv: list[str]) -> int:
-    captures = Path(argv[0]) if argv else DEFAULT_CAPTURES
-    if not (captures / "api_root.xml").exists():
-        print(f"no captures in {captures}: name a folder of a shop's answers", file=sys.stderr)
+    folders = [Path(arg) for arg in argv] or DEFAULT_CAPTURES
+    if not (folders[0] / "api_root.xml").exists():
+        print(f"no captures in {folders[0]}: name folders of a shop's answers", file=sys.stderr)
         return 2
-    schema = build(captures)
+    schema = build(folders)
     out = HERE / "shop_schema.json"
     out.write_text(json.dumps(schema, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"{out}: {len(schema['resources'])} resources, {len(schema['root'])} in the root")

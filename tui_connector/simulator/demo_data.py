@@ -12,6 +12,7 @@ import random
 from decimal import ROUND_HALF_UP, Decimal
 
 from tui_connector.prestashop.codec import Translated
+from tui_connector.simulator.life import ShopLife
 from tui_connector.simulator.server import ShopData
 
 CENT = Decimal("0.01")
@@ -23,22 +24,47 @@ TAX_GROUPS = {
     3: (3, "FR Taux réduit (5.5%)"),
     4: (4, "FR Taux super réduit (2.1%)"),
 }
-# id, name, paid, logable, shipped, delivery, template (a PrestaShop 8 install's defaults)
+# id, name, paid, logable, shipped, delivery, invoice, template: a PrestaShop 8.1.2
+# install's (order_states_full of the real shop's captures)
 ORDER_STATES = [
-    (1, "En attente du paiement par chèque", 0, 0, 0, 0, "cheque"),
-    (2, "Paiement accepté", 1, 1, 0, 0, "payment"),
-    (3, "En cours de préparation", 1, 1, 0, 1, "preparation"),
-    (4, "Expédié", 1, 1, 1, 1, "shipped"),
-    (5, "Livré", 1, 1, 1, 1, ""),
-    (6, "Annulé", 0, 0, 0, 0, "order_canceled"),
-    (7, "Remboursé", 1, 0, 0, 0, "refund"),
-    (8, "Erreur de paiement", 0, 0, 0, 0, "payment_error"),
-    (9, "En attente de réapprovisionnement (payé)", 1, 1, 0, 0, "outofstock"),
-    (10, "En attente de virement bancaire", 0, 0, 0, 0, "bankwire"),
-    (11, "Paiement à distance accepté", 1, 1, 0, 0, "payment"),
-    (12, "En attente de réapprovisionnement (non payé)", 0, 0, 0, 0, "outofstock"),
-    (13, "En attente de paiement à la livraison", 0, 0, 0, 0, "cashondelivery"),
+    (1, "En attente du paiement par chèque", 0, 0, 0, 0, 0, "cheque"),
+    (2, "Paiement accepté", 1, 1, 0, 0, 1, "payment"),
+    (3, "En cours de préparation", 1, 1, 0, 1, 1, "preparation"),
+    (4, "Expédié", 1, 1, 1, 1, 1, "shipped"),
+    (5, "Livré", 1, 1, 1, 1, 1, ""),
+    (6, "Annulé", 0, 0, 0, 0, 0, "order_canceled"),
+    (7, "Remboursé", 0, 0, 0, 0, 1, "refund"),
+    (8, "Erreur de paiement", 0, 0, 0, 0, 0, "payment_error"),
+    (9, "En attente de réapprovisionnement (payé)", 1, 0, 0, 0, 1, "outofstock"),
+    (10, "En attente de virement bancaire", 0, 0, 0, 0, 0, "bankwire"),
+    (11, "Paiement à distance accepté", 1, 1, 0, 0, 1, "payment"),
+    (12, "En attente de réapprovisionnement (non payé)", 0, 0, 0, 0, 0, "outofstock"),
+    (13, "En attente de paiement à la livraison", 0, 0, 0, 0, 0, "cashondelivery"),
 ]
+# The real shop's answers to the names the connector asks (configurations_filtered).
+CONFIGURATION = {
+    "PS_TIMEZONE": "Europe/Paris",
+    "PS_COUNTRY_DEFAULT": "8",
+    "PS_CURRENCY_DEFAULT": "1",
+    "PS_LANG_DEFAULT": "2",
+    "PS_ROUND_TYPE": "2",
+    "PS_PRICE_ROUND_MODE": "2",
+    "PS_OS_CHEQUE": "1",
+    "PS_OS_PAYMENT": "2",
+    "PS_OS_PREPARATION": "3",
+    "PS_OS_SHIPPING": "4",
+    "PS_OS_DELIVERED": "5",
+    "PS_OS_CANCELED": "6",
+    "PS_OS_REFUND": "7",
+    "PS_OS_ERROR": "8",
+    "PS_OS_OUTOFSTOCK_PAID": "9",
+    "PS_OS_BANKWIRE": "10",
+    "PS_OS_WS_PAYMENT": "11",
+    "PS_OS_OUTOFSTOCK_UNPAID": "12",
+    "PS_OS_COD_VALIDATION": "13",
+    "PS_INVOICE": "1",
+    "PS_TAX": "1",
+}
 STATE_WEIGHTS = {5: 40, 4: 15, 2: 12, 3: 6, 1: 6, 10: 5, 6: 6, 7: 3, 8: 2, 11: 3, 9: 2}
 PAYMENTS = {1: ("ps_checkpayment", "Chèque"), 10: ("ps_wirepayment", "Virement bancaire")}
 FIRST = [
@@ -273,7 +299,20 @@ def _reference_tables(data: ShopData) -> None:
                 "delay": fr("2 à 3 jours"),
             },
         )
-    for state_id, name, paid, logable, shipped, delivery, template in ORDER_STATES:
+    for position, (name, value) in enumerate(CONFIGURATION.items(), start=1):
+        data.insert(
+            "configurations",
+            {
+                "id": str(position),
+                "value": value,
+                "name": name,
+                "id_shop_group": "",
+                "id_shop": "",
+                "date_add": "2024-11-30 09:00:00",
+                "date_upd": "2024-11-30 09:00:00",
+            },
+        )
+    for state_id, name, paid, logable, shipped, delivery, invoice, template in ORDER_STATES:
         data.insert(
             "order_states",
             {
@@ -282,7 +321,7 @@ def _reference_tables(data: ShopData) -> None:
                 "logable": str(logable),
                 "shipped": str(shipped),
                 "delivery": str(delivery),
-                "invoice": str(paid),
+                "invoice": str(invoice),
                 "deleted": "0",
                 "name": fr(name),
                 "color": "#3498D8",
@@ -614,6 +653,7 @@ def _orders(
     weights = list(STATE_WEIGHTS.values())
     span = 2 * 365 * 24 * 3600
     letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    refunds: list[tuple[int, dt.datetime]] = []
     for order_id in range(1, count + 1):
         placed = dt.datetime.combine(start, dt.time(8)) + dt.timedelta(
             seconds=span * (order_id - 1) // max(1, count) + rng.randint(0, 3000)
@@ -657,6 +697,8 @@ def _orders(
                     "id_shop": "1",
                     "product_name": item["name"],
                     "product_quantity": str(quantity),
+                    "product_quantity_refunded": "0",
+                    "product_quantity_reinjected": "0",
                     "product_price": six(unit_excl),
                     "product_reference": item["reference"],
                     "product_ean13": "",
@@ -687,6 +729,14 @@ def _orders(
                 }
             )
         paid = state in (2, 3, 4, 5, 7, 9, 11)
+        # A transfer arrives a day or two after the order: the payment, the invoice and
+        # the state that says paid are dated then, as the shop records them.
+        received = placed + dt.timedelta(hours=rng.randint(20, 52)) if paid else placed
+        received_stamp = received.strftime("%Y-%m-%d %H:%M:%S")
+        if state == 7:
+            state = 5  # delivered first; the refund comes later, through the shop's life
+            if order_id % 7:  # (a voucher's share of a refund is the back office's choice)
+                refunds.append((order_id, received + dt.timedelta(days=rng.randint(5, 20))))
         data.insert(
             "orders",
             {
@@ -701,12 +751,12 @@ def _orders(
                 "current_state": str(state),
                 "module": module,
                 "invoice_number": str(order_id) if paid else "0",
-                "invoice_date": stamp if paid else "0000-00-00 00:00:00",
+                "invoice_date": received_stamp if paid else "0000-00-00 00:00:00",
                 "delivery_number": "0",
                 "delivery_date": "0000-00-00 00:00:00",
                 "valid": "1" if paid else "0",
                 "date_add": stamp,
-                "date_upd": stamp,
+                "date_upd": received_stamp,
                 "shipping_number": "",
                 "note": "Livrer après 18 h" if order_id % 19 == 0 else "",
                 "id_shop_group": "1",
@@ -740,15 +790,17 @@ def _orders(
                 "associations": {"order_rows": order_rows},
             },
         )
-        data.insert(
-            "order_histories",
-            {
-                "id_employee": "0",
-                "id_order_state": str(state),
-                "id_order": str(order_id),
-                "date_add": stamp,
-            },
-        )
+        history = [(10, stamp), (state, received_stamp)] if paid else [(state, stamp)]
+        for history_state, history_stamp in history:
+            data.insert(
+                "order_histories",
+                {
+                    "id_employee": "0",
+                    "id_order_state": str(history_state),
+                    "id_order": str(order_id),
+                    "date_add": history_stamp,
+                },
+            )
         data.insert(
             "order_carriers",
             {
@@ -795,7 +847,7 @@ def _orders(
                 {
                     "order_reference": reference,
                     "id_currency": "1",
-                    "amount": str(r2(paid_incl)),
+                    "amount": six(paid_incl),
                     "payment_method": payment,
                     "conversion_rate": "1.000000",
                     "transaction_id": "",
@@ -803,6 +855,10 @@ def _orders(
                     "card_brand": "",
                     "card_expiration": "",
                     "card_holder": "",
-                    "date_add": stamp,
+                    "date_add": received_stamp,
+                    "id_employee": "",
                 },
             )
+    life = ShopLife(data)
+    for order_id, when in refunds:  # a standard refund: the credit slip, then Refunded
+        life.refund(order_id, when)

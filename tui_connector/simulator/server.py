@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import difflib
 import random
 import re
 import secrets
@@ -312,13 +313,14 @@ class Engine:
         known = {entry["name"] for entry in wire.layout()["root"]}
         if resource not in known:
             listing = ", ".join(f'"{n}"' for n in sorted(known))
+            closest = difflib.get_close_matches(resource, sorted(known), n=1, cutoff=0) or [""]
             raise _Error(
                 400,
                 [
                     (
                         27,
                         f'Resource of type "{resource}" does not exists. Did you '
-                        f'mean: "orders"? The full list is: {listing}',
+                        f'mean: "{closest[0]}"? The full list is: {listing}',
                     )
                 ],
             )

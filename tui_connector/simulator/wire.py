@@ -128,17 +128,18 @@ class Writer:
         return (XML_HEAD + body + XML_TAIL).encode("utf-8")
 
     def xml_list(self, resource: str, records: list[dict], display) -> bytes:
-        element = resource_layout(resource)["element"]
-        out = [XML_HEAD, f"<{resource}>\n"]
+        spec = resource_layout(resource)
+        element, container = spec["element"], spec.get("container", resource)
+        out = [XML_HEAD, f"<{container}>\n"]
         for record in records:
-            if display is None:
+            if display is None:  # order_slip's hrefs name <order_slips>, as the real shop's do
                 rid = record["id"]
-                out.append(f'<{element} id="{rid}" xlink:href="{self.api}{resource}/{rid}"/>\n')
+                out.append(f'<{element} id="{rid}" xlink:href="{self.api}{container}/{rid}"/>\n')
             else:
                 out.append(
                     self.xml_record(resource, record, None if display == "full" else display)
                 )
-        out.append(f"</{resource}>\n")
+        out.append(f"</{container}>\n")
         out.append(XML_TAIL)
         return "".join(out).encode("utf-8")
 
@@ -272,7 +273,8 @@ class Writer:
         else:
             fields = None if display == "full" else display
             items = [self.json_record(resource, r, fields, language=language) for r in records]
-        return json.dumps({resource: items}, ensure_ascii=False, separators=(",", ":")).encode()
+        container = resource_layout(resource).get("container", resource)
+        return json.dumps({container: items}, ensure_ascii=False, separators=(",", ":")).encode()
 
     @staticmethod
     def json_errors(errors: list[tuple[int, str]]) -> bytes:

@@ -140,6 +140,7 @@ class Report:
     results: list[RowResult] = field(default_factory=list)
     stopped: bool = False
     error: str = ""  # what ended the run early, if anything
+    notes: list[str] = field(default_factory=list)  # what the run could not do, said once
 
     @property
     def counts(self) -> dict[str, int]:
@@ -163,6 +164,7 @@ class Report:
             "counts": self.counts,
             "stopped": self.stopped,
             "error": self.error or None,
+            "notes": self.notes,
             "rows": [r.as_json() for r in self.results],
         }
 
@@ -176,6 +178,8 @@ class Report:
             text += " (stopped)"
         if self.error:
             text += f"\n  run ended: {self.error}"
+        for note in self.notes:
+            text += f"\n  note: {note}"
         return text
 
 

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from tui_connector.gestan import accounting, invoicing, settings
 from tui_connector.gestan import models as m
+from tui_connector.gestan.database import write_transaction
 from tui_connector.gestan.invoicing import LineInput
 from tui_connector.gestan.money import ZERO, cents
 from tui_connector.prestashop.client import SyncWebservice
@@ -34,6 +35,16 @@ from tui_connector.sync.core import (
     links,
     save_link,
     unreadable_row,
+)
+from tui_connector.sync.order_changes import ChangeReader
+from tui_connector.sync.order_life import (
+    CANCELLED,
+    PAYMENTS,
+    REFUNDED,
+    SLIPS,
+    Books,
+    Documents,
+    OrderLife,
 )
 from tui_connector.sync.products import INITIAL_STOCK, add_stock_movement
 from tui_connector.sync.shop_facts import ShopFacts, read_facts
@@ -57,10 +68,12 @@ class OrderOptions:
     accounting: bool = False
     shipping_product: str = ""
     series: str = "FA"
+    lookback_days: int = 2
 
     @classmethod
     def from_settings(cls) -> OrderOptions:
         return cls(
+            lookback_days=int(settings.get("orders.lookback_days")),
             customer_id_only=settings.get_bool("orders.customer_id_only"),
             only_new=settings.get_bool("display.only_new"),
             comments=settings.get_bool("sync.comments"),
@@ -94,6 +107,8 @@ class PageData:
     messages: dict[str, list[dict]] = field(default_factory=dict)
     customers: dict[str, dict] = field(default_factory=dict)  # by id
     addresses: dict[str, dict] = field(default_factory=dict)
+    payments: dict[str, list[dict]] = field(default_factory=dict)  # by order reference
+    slips: dict[str, list[dict]] = field(default_factory=dict)  # by order id
 
 
 def rate_from_taxes(detail: dict, tax_rates: dict[int, Decimal]) -> Decimal | None:
@@ -274,14 +289,22 @@ class OrdersFlow(Flow):
         self._shipping: int | None = None
         self._cursor_held = False  # a blocked or failed order keeps the cursor before it
         self._last_dates: dict[str, dt.date] = {}  # each series' latest date, read once
+        self._changes = ChangeReader(client)
+        self._life: OrderLife | None = None
 
     # --- read ---------------------------------------------------------------------
 
     def _filters(self) -> dict[str, Filter]:
         if self.since_last:
             cursor = cursor_value()
-            # inclusive of the cursor's second: orders sharing it are de-duplicated by link
-            return {"date_add": Filter.between(cursor[0], "2999-12-31 23:59:59")} if cursor else {}
+            if cursor is None:
+                return {}
+            # A window before the cursor: an order the shop made visible late (a later
+            # id committed first) is read again, and imported if it has no link yet.
+            since = dt.datetime.strptime(cursor[0], DATE_FORMAT) - dt.timedelta(
+                days=self.options.lookback_days
+            )
+            return {"date_add": Filter.between(since, "2999-12-31 23:59:59")}
         low = f"{self.date_from or dt.date(2000, 1, 1)} 00:00:00"
         high = f"{self.date_to or dt.date(2999, 12, 31)} 23:59:59"
         return {"date_add": Filter.between(low, high)}
@@ -290,10 +313,12 @@ class OrdersFlow(Flow):
         return [row for page in self.read_pages(progress) for row in page]
 
     def read_pages(self, progress: Progress | None = None) -> Iterator[list[Row]]:
-        """The rows, a page of orders at a time (500), with their dependencies batched."""
+        """The rows, a page of orders at a time (500), with their dependencies batched, in
+        the order they were placed; then what changed in the shop since the last run."""
         self._prepare_read()
         done = 0
-        for page in self.client.iter_pages(RESOURCE, Query(filters=self._filters())):
+        query = Query(filters=self._filters(), sort=("date_add_ASC", "id_ASC"))
+        for page in self.client.iter_pages(RESOURCE, query):
             ids = [int(o["id"]) for o in page if str(o.get("id", "")).isdigit()]
             known = links(RESOURCE, ids)
             fresh = [o for o in page if (int(o["id"]), 0) not in known]
@@ -310,6 +335,7 @@ class OrdersFlow(Flow):
             if progress:
                 progress(done, done, "commandes lues")
             yield rows
+        yield from self._changes.pages(self, progress)
 
     def _prepare_read(self) -> None:
         """What every row of a read consults: states, links, the shipping product."""
@@ -318,6 +344,7 @@ class OrdersFlow(Flow):
         self._product_links = {key: link.gestan_id for key, link in links("products").items()}
         self._customer_links = {key[0]: link.gestan_id for key, link in links("customers").items()}
         self._shipping = self._shipping_product_id()
+        self._changes = ChangeReader(self.client)
 
     def _dependencies(self, orders: list[dict]) -> PageData:
         """Everything the orders of a page need, a few batched requests for the whole page."""
@@ -333,6 +360,10 @@ class OrdersFlow(Flow):
                 client.get_many("order_details", ids, key="id_order"),
                 client.get_many("order_cart_rules", ids, key="id_order"),
                 client.get_many("messages", ids, key="id_order"),
+                client.get_many(
+                    "order_payments", [o["reference"] for o in orders], key="order_reference"
+                ),
+                client.get_many("order_slip", ids, key="id_order"),
             ]
             if not self.options.customer_id_only:
                 wanted.append(client.get_many("customers", {o["id_customer"] for o in orders}))
@@ -353,8 +384,10 @@ class OrdersFlow(Flow):
             details=_group(found[0], "id_order"),
             rules=_group(found[1], "id_order"),
             messages=_group(found[2], "id_order"),
-            customers={c["id"]: c for c in found[3]} if len(found) > 3 else {},
-            addresses={a["id"]: a for a in found[4]} if len(found) > 4 else {},
+            payments=_group(found[3], "order_reference"),
+            slips=_group(found[4], "id_order"),
+            customers={c["id"]: c for c in found[5]} if len(found) > 5 else {},
+            addresses={a["id"]: a for a in found[6]} if len(found) > 6 else {},
         )
 
     def _shipping_product_id(self) -> int | None:
@@ -423,9 +456,12 @@ class OrdersFlow(Flow):
                     if a.get("id_customer") == order["id_customer"]
                 ],
                 "messages": data.messages.get(order["id"], []),
+                "details": data.details.get(order["id"], []),
+                "payments": data.payments.get(order.get("reference", ""), []),
+                "slips": data.slips.get(order["id"], []),
                 "paid": state.get("paid") == "1",
                 "unwanted": unwanted,
-                "refunded": text(state.get("template"), self.facts.language) == "refund",
+                "ending": self._ending(order),
             },
         )
         if unwanted:
@@ -437,17 +473,52 @@ class OrdersFlow(Flow):
     def start_run(self):
         self._cursor_held = False
         self._last_dates = {}
+        self._life = None
         return super().start_run()
 
     def _run_one(self, row: Row) -> RowResult:
         result = super()._run_one(row)
-        if result.outcome in (Outcome.FAILED, Outcome.BLOCKED):
+        if row.payload.get("change"):
+            if result.outcome not in (Outcome.FAILED, Outcome.BLOCKED):
+                self._changes.done(row)
+        elif result.outcome in (Outcome.FAILED, Outcome.BLOCKED):
             self._cursor_held = True
         return result
 
+    def finish_run(self, state):
+        """The change cursors move once the run's rows are committed (past what was read,
+        short of a change that failed or was left out)."""
+        report = state.report
+        if not report.error:
+            with write_transaction():
+                self._changes.commit_cursors(report)
+        return super().finish_run(state)
+
+    def _ending(self, order: dict) -> str:
+        """CANCELLED or REFUNDED when the order's current state is the shop's own for it."""
+        state = int(order.get("current_state") or 0)
+        if state == self.facts.state_id("PS_OS_CANCELED"):
+            return CANCELLED
+        if state == self.facts.state_id("PS_OS_REFUND"):
+            return REFUNDED
+        return ""
+
+    def life(self) -> OrderLife:
+        if self._life is None:
+            if self.facts is None:
+                self.facts = read_facts(self.client)
+            books = Books.from_settings(
+                invoices=self.options.invoices,
+                mark_paid=self.options.mark_paid,
+                accounting=self.options.accounting,
+            )
+            self._life = OrderLife(self.facts, books, self._dated)
+        return self._life
+
     def apply(self, row: Row) -> RowResult:
-        if self.facts is None:
-            self.facts = read_facts(self.client)
+        if row.payload.get("change"):
+            return self._changes.apply(self, row)
+        life = self.life()
         order = row.payload["order"]
         plan: Plan = row.payload["plan"]
         contact = self._contact_for(row)
@@ -455,9 +526,18 @@ class OrdersFlow(Flow):
         sales_order = self._write_order(order, contact, plan, row, placed)
         self._take_stock(sales_order, plan, placed)
         invoice = None
+        done = []
         if self.options.invoices:
             invoice = self._invoice(order, contact, sales_order, plan, placed)
-            if self.options.mark_paid and row.payload["paid"]:
+            if self.options.accounting:
+                accounting.post_invoice(invoice)
+        docs = Documents(sales_order, invoice)
+        if invoice is not None and self.options.mark_paid:
+            payments = [p for p in row.payload["payments"] if not _linked(PAYMENTS, p["id"])]
+            for payment in payments:
+                life.receive(docs, payment, order)
+            if not row.payload["payments"] and row.payload["paid"]:
+                # a paid state with no payment record (orders the installer wrote raw)
                 payment = accounting.record_payment(
                     invoice,
                     date=invoice.date,
@@ -465,15 +545,29 @@ class OrdersFlow(Flow):
                     reference=order.get("reference", ""),
                 )
                 if self.options.accounting:
-                    accounting.post_invoice(invoice)
-                    accounting.post_payment(payment)
-            elif self.options.accounting:
-                accounting.post_invoice(invoice)
+                    accounting.post_payment(
+                        payment, account=life.books.account_for(order.get("module", ""))
+                    )
+        details = {d["id"]: d for d in row.payload["details"]}
+        for slip in sorted(row.payload["slips"], key=lambda s: int(s["id"])):
+            if not _linked(SLIPS, slip["id"]):
+                credit_note = life.credit_slip(docs, slip, order, details)
+                done.append(f"avoir {credit_note.number}" if credit_note else "retour")
+        ending = row.payload["ending"]
+        if ending:
+            credit_note = life.change_state(
+                docs,
+                ending,
+                order.get("date_upd") or order["date_add"],
+                order,
+                details.values(),
+                row.columns.get("state", ""),
+            )
+            if credit_note is not None:
+                done.append(f"avoir {credit_note.number}")
         message = row.reason if row.payload["unwanted"] else ""
-        if invoice is not None and row.payload.get("refunded"):
-            paid = self.options.mark_paid and row.payload["paid"]
-            credit_note = self._refund(order, invoice, paid=paid)
-            message = f"remboursée: avoir {credit_note.number}"
+        if done:
+            message = f"{ending.lower() or 'avoir'}: {', '.join(done)}"
         save_link(RESOURCE, row.shop_id, 0, sales_order.id, date_upd=order.get("date_upd", ""))
         if not self._cursor_held:
             _move_cursor(order["date_add"], row.shop_id)
@@ -644,26 +738,13 @@ class OrdersFlow(Flow):
             else order.get("reference", ""),
         )
 
-    def _refund(self, order: dict, invoice: m.Invoice, *, paid: bool) -> m.Invoice:
-        """A refunded order: the credit note that cancels its invoice, and the money back.
 
-        The refund's day is the order's last change (the shop keeps no other).
-        """
-        changed = dt.datetime.strptime(order.get("date_upd") or order["date_add"], DATE_FORMAT)
-        date = self._dated(invoicing.CREDIT_NOTE_SERIES, max(changed.date(), invoice.date))
-        credit_note = invoicing.cancel(invoice, date=date)
-        if self.options.accounting:
-            accounting.post_invoice(credit_note)
-        if paid:
-            refund = accounting.record_payment(
-                credit_note,
-                date=date,
-                method=order.get("payment") or order.get("module", ""),
-                reference=f"RMB-{order.get('reference', '')}",
-            )
-            if self.options.accounting:
-                accounting.post_payment(refund)
-        return credit_note
+def _linked(resource: str, shop_id) -> bool:
+    return (
+        m.Link.select()
+        .where((m.Link.resource == resource) & (m.Link.shop_id == int(shop_id)))
+        .exists()
+    )
 
 
 def _group(records: list[dict], key: str) -> dict[str, list[dict]]:

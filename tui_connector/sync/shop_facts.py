@@ -5,14 +5,29 @@ Mapping functions take these as plain data; they never query the shop.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.codec import text
-from tui_connector.prestashop.query import Query
+from tui_connector.prestashop.errors import PermissionDenied, UnknownResource
+from tui_connector.prestashop.query import Filter, Query
 
 FRANCE_ISO = "FR"
+SHOP_DATE = "%Y-%m-%d %H:%M:%S"
+# The shop's settings the flows follow; a default PrestaShop 8 install's values when the
+# key may not read `configurations`.
+CONFIGURATION = {
+    "PS_TIMEZONE": "Europe/Paris",
+    "PS_OS_CANCELED": "6",
+    "PS_OS_REFUND": "7",
+    "PS_OS_ERROR": "8",
+    "PS_ROUND_TYPE": "2",
+    "PS_PRICE_ROUND_MODE": "2",
+    "PS_COUNTRY_DEFAULT": "8",
+}
 
 
 @dataclass
@@ -25,6 +40,26 @@ class ShopFacts:
     categories: dict[int, dict] = field(default_factory=dict)  # id -> {name, parent, depth}
     option_values: dict[int, dict] = field(default_factory=dict)  # id -> {name, group}
     option_groups: dict[int, str] = field(default_factory=dict)  # id -> public name
+    configuration: dict[str, str] = field(default_factory=lambda: dict(CONFIGURATION))
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        """Every date the Webservice gives is the shop's local time in this zone."""
+        try:
+            return ZoneInfo(self.configuration.get("PS_TIMEZONE") or "Europe/Paris")
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo("Europe/Paris")
+
+    def shop_time(self, stamp: str) -> dt.datetime:
+        """A shop date (no offset, the shop's zone) as an aware datetime."""
+        return dt.datetime.strptime(stamp[:19], SHOP_DATE).replace(tzinfo=self.timezone)
+
+    def machine_time(self, stamp: str) -> dt.datetime:
+        """A shop date in this machine's local time, to compare with Gestan's own clock."""
+        return self.shop_time(stamp).astimezone().replace(tzinfo=None)
+
+    def state_id(self, name: str) -> int:
+        return int(self.configuration.get(name) or CONFIGURATION[name])
 
     def country_name(self, country_id: str | int) -> str:
         return self.countries.get(int(country_id or 0), {}).get("name", "")
@@ -49,6 +84,13 @@ def read_facts(client: SyncWebservice, *, catalogue: bool = False) -> ShopFacts:
             "iso": country.get("iso_code", ""),
             "name": text(country.get("name"), facts.language),
         }
+    try:
+        wanted = Query(display="full", filters={"name": Filter.any_of(CONFIGURATION)})
+        for row in client.list("configurations", wanted):
+            if row.get("name") in CONFIGURATION and row.get("value"):
+                facts.configuration[row["name"]] = row["value"]
+    except (PermissionDenied, UnknownResource):
+        pass  # the defaults of a PrestaShop 8 install stand
     for tax in client.list("taxes", Query(display="full")):
         facts.tax_rates[int(tax["id"])] = Decimal(tax.get("rate") or 0)
     france = next((cid for cid, c in facts.countries.items() if c["iso"] == FRANCE_ISO), None)

@@ -1,0 +1,236 @@
+"""Reading what changed in the shop for the orders already imported: one row per change.
+
+Each of `order_slip`, `order_payments` and `order_histories` is read past its own
+cursor (the highest id already dealt with, less `WINDOW` ids read again), a page of
+500 at a time, with the orders and order lines those records concern in two more
+requests per page. A record about an order Gestan does not have yet gives no row:
+the import of that order reads its payments and slips itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from tui_connector.gestan import models as m
+from tui_connector.gestan.money import cents
+from tui_connector.prestashop.client import SyncWebservice
+from tui_connector.prestashop.codec import text
+from tui_connector.prestashop.errors import PermissionDenied, UnknownResource
+from tui_connector.prestashop.query import Filter, Query
+from tui_connector.sync.core import Action, Origin, Outcome, Progress, Report, Row, RowResult, links
+from tui_connector.sync.order_life import (
+    CHANGE_RESOURCES,
+    CREDITED,
+    HISTORIES,
+    PAID,
+    PAYMENTS,
+    SLIPS,
+    WINDOW,
+    Documents,
+)
+
+CURSOR_PREFIX = "orders:"  # cursor names: orders:order_slip, orders:order_payments, ...
+DONE_OUTCOMES = (Outcome.CREATED, Outcome.UPDATED, Outcome.SKIPPED)
+
+
+def change_cursor(resource: str) -> int:
+    cursor = m.Cursor.get_or_none(m.Cursor.name == CURSOR_PREFIX + resource)
+    return int(cursor.value) if cursor and cursor.value.isdigit() else 0
+
+
+def reset_change_cursors() -> None:
+    names = [CURSOR_PREFIX + resource for resource in CHANGE_RESOURCES]
+    m.Cursor.delete().where(m.Cursor.name.in_(names)).execute()
+
+
+def _set_cursor(resource: str, value: int) -> None:
+    name = CURSOR_PREFIX + resource
+    if m.Cursor.select().where(m.Cursor.name == name).exists():
+        m.Cursor.update(value=str(value), updated_at=m.now()).where(m.Cursor.name == name).execute()
+    else:
+        m.Cursor.create(name=name, value=str(value))
+
+
+class ChangeReader:
+    """The change rows of an orders run, and where each resource's cursor may go."""
+
+    def __init__(self, client: SyncWebservice):
+        self.client = client
+        self.seen: dict[str, int] = {}  # the highest id read, per resource
+        self.pending: dict[str, tuple[str, int]] = {}  # row key -> (resource, id), not done
+        self.missing: list[str] = []  # resources the key may not read
+
+    # --- read ---------------------------------------------------------------------
+
+    def pages(self, flow, progress: Progress | None = None) -> Iterator[list[Row]]:
+        for resource in CHANGE_RESOURCES:
+            since = max(0, change_cursor(resource) - WINDOW)
+            query = Query(filters={"id": Filter.greater(since)})
+            try:
+                for page in self.client.iter_pages(resource, query):
+                    self.seen[resource] = max(
+                        [self.seen.get(resource, 0)] + [int(r["id"]) for r in page]
+                    )
+                    rows = self._rows(flow, resource, page)
+                    for row in rows:
+                        self.pending[row.key] = (resource, int(row.payload["record"]["id"]))
+                    if progress:
+                        progress(len(rows), len(rows), "changements lus")
+                    if rows:
+                        yield rows
+            except (PermissionDenied, UnknownResource):
+                self.missing.append(resource)  # said on the report; the rest goes on
+
+    def _rows(self, flow, resource: str, page: list[dict]) -> list[Row]:
+        if resource == HISTORIES:  # only the states that end an order ask for an act
+            endings = {
+                str(flow.facts.state_id(name)) for name in ("PS_OS_CANCELED", "PS_OS_REFUND")
+            }
+            page = [r for r in page if r.get("id_order_state") in endings]
+        if resource == PAYMENTS:
+            orders = self._orders_by_reference({p.get("order_reference", "") for p in page})
+            keyed = [(p, orders.get(p.get("order_reference", ""))) for p in page]
+        else:
+            orders = self._orders_by_id({int(r.get("id_order") or 0) for r in page})
+            keyed = [(r, orders.get(int(r.get("id_order") or 0))) for r in page]
+        keyed = [(record, found) for record, found in keyed if found is not None]
+        if not keyed:
+            return []
+        done = {}
+        if resource != HISTORIES:  # payments and slips are linked once applied
+            done = links(resource, [int(record["id"]) for record, _ in keyed])
+        shop_ids = sorted({shop_id for _, (shop_id, _) in keyed})
+        shop_orders = {int(o["id"]): o for o in self.client.get_many("orders", shop_ids)}
+        details: dict[int, dict[str, dict]] = {}
+        if resource != PAYMENTS:
+            for detail in self.client.get_many("order_details", shop_ids, key="id_order"):
+                details.setdefault(int(detail["id_order"]), {})[detail["id"]] = detail
+        rows = []
+        for record, (shop_id, gestan_id) in keyed:
+            if (int(record["id"]), 0) in done:
+                continue
+            order = shop_orders.get(shop_id)
+            if order is None:
+                continue
+            row = self._row(flow, resource, record, order, gestan_id, details.get(shop_id, {}))
+            if row is not None:
+                rows.append(row)
+        return rows
+
+    def _orders_by_id(self, shop_ids: set[int]) -> dict[int, tuple[int, int]]:
+        return {key[0]: (key[0], link.gestan_id) for key, link in links("orders", shop_ids).items()}
+
+    def _orders_by_reference(self, references: set[str]) -> dict[str, tuple[int, int]]:
+        found = (
+            m.SalesOrder.select(m.SalesOrder.reference, m.Link.shop_id, m.SalesOrder.id)
+            .join(m.Link, on=(m.Link.gestan_id == m.SalesOrder.id))
+            .where(
+                (m.Link.resource == "orders") & m.SalesOrder.reference.in_(list(references) or [""])
+            )
+            .tuples()
+        )
+        return {reference: (shop_id, gestan_id) for reference, shop_id, gestan_id in found}
+
+    def _row(self, flow, resource, record, order, gestan_id, details) -> Row | None:
+        state = flow.states.get(order.get("current_state", ""), {})
+        if resource == HISTORIES:
+            kind = flow._ending(order)
+            # only the state the order is still in: a cancellation undone is no cancellation
+            if not kind or record.get("id_order_state") != order.get("current_state"):
+                return None
+            when, amount = record["date_add"], cents(order.get("total_paid_tax_incl"))
+        elif resource == SLIPS:
+            kind, when = CREDITED, record["date_add"]
+            amount = cents(record.get("total_products_tax_incl")) + cents(
+                record.get("total_shipping_tax_incl")
+            )
+        else:
+            if not flow.options.invoices or not flow.options.mark_paid:
+                return None  # nothing in Gestan records payments
+            kind, when, amount = PAID, record["date_add"], cents(record.get("amount"))
+        columns = {
+            "reference": order.get("reference", ""),
+            "customer": order.get("id_customer", ""),
+            "total": f"{amount:.2f}",
+            "date": when[:10],
+            "state": text(state.get("name"), flow.facts.language),
+            "label": f"{order.get('reference', '')} · {kind.lower()}",
+        }
+        return Row(
+            key=f"{resource}:{record['id']}",
+            origin=Origin.SHOP,
+            status=kind,
+            action=Action.UPDATE_GESTAN,
+            shop_id=int(order["id"]),
+            gestan_id=gestan_id,
+            columns=columns,
+            payload={
+                "change": resource,
+                "record": record,
+                "order": order,
+                "details": details,
+                "kind": kind,
+                "when": when,
+            },
+        )
+
+    # --- execute ------------------------------------------------------------------
+
+    def apply(self, flow, row: Row) -> RowResult:
+        payload = row.payload
+        resource, record, order = payload["change"], payload["record"], payload["order"]
+        if resource != HISTORIES and (
+            m.Link.select()
+            .where((m.Link.resource == resource) & (m.Link.shop_id == int(record["id"])))
+            .exists()
+        ):
+            return RowResult.of(row, Outcome.SKIPPED, "déjà dans Gestan")
+        docs = Documents.of(m.SalesOrder.get_by_id(row.gestan_id))
+        life = flow.life()
+        if resource == PAYMENTS:
+            payment = life.receive(docs, record, order)
+            if payment is None:
+                return RowResult.of(row, Outcome.SKIPPED, "pas de facture à régler")
+            return RowResult.of(
+                row,
+                Outcome.UPDATED,
+                f"paiement du {payment.date:%d/%m/%Y}: {payment.amount}",
+                invoice=docs.invoice.number,
+            )
+        if resource == SLIPS:
+            note = life.credit_slip(docs, record, order, payload["details"])
+            message = f"avoir {note.number}" if note else "retour en stock"
+            return RowResult.of(
+                row, Outcome.UPDATED, message, invoice=note.number if note else None
+            )
+        note = life.change_state(
+            docs,
+            payload["kind"],
+            payload["when"],
+            order,
+            payload["details"].values(),
+            row.columns.get("state", ""),
+        )
+        if note is None:
+            return RowResult.of(row, Outcome.UPDATED, "stock et statut suivis")
+        return RowResult.of(row, Outcome.UPDATED, f"avoir {note.number}", invoice=note.number)
+
+    # --- cursors ------------------------------------------------------------------
+
+    def done(self, row: Row) -> None:
+        self.pending.pop(row.key, None)
+
+    def commit_cursors(self, report: Report) -> None:
+        """Each cursor moves past what was read, short of a change not done (failed,
+        blocked, left unticked or not reached)."""
+        held: dict[str, int] = {}
+        for resource, record_id in self.pending.values():
+            held[resource] = min(held.get(resource, record_id), record_id)
+        for resource, seen in self.seen.items():
+            target = min(seen, held.get(resource, seen + 1) - 1)
+            if target > change_cursor(resource):
+                _set_cursor(resource, target)
+        if self.missing:
+            report.notes.append(
+                "non lus (la clé n'y a pas droit): " + ", ".join(sorted(set(self.missing)))
+            )

@@ -1,0 +1,326 @@
+"""What happens to an order after it was imported, and how it reaches Gestan once.
+
+The shop records an order's life in three resources of its own, each with ids that
+only grow: `order_payments` (money received, linked to the order by its reference
+only), `order_slip` (credit slips, full or partial; they do not move the order's
+`date_upd`) and `order_histories` (state changes: a cancellation, a refund). Each
+orders run reads those records past a cursor per resource (less a window, so that a
+record committed late by the shop is not missed), and each one that concerns an
+imported order becomes its Gestan act, in the transaction of its row:
+
+- a payment: the Gestan payment at the shop's date and amount, allocated to the
+  invoice, posted on the payment method's account and lettered (`Paiement reçu`);
+- a credit slip: a credit note for exactly its lines and shipping, linked to the
+  invoice, and the money paid back when the order had been paid (`Avoir`);
+- a cancellation: a credit note for what the invoice still bills, and the stock put
+  back (`Annulée`); a refund without a slip: the same, with the money back
+  (`Remboursement`).
+
+Payments and slips are linked (table `link`), so they are applied once; a state's act
+is what is left to do (what the invoice still bills, the stock not yet put back), so
+doing it twice does nothing the second time. The same acts run when an order is
+imported with a life already behind it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from tui_connector.errors import ConnectorError
+from tui_connector.gestan import accounting, invoicing, settings
+from tui_connector.gestan import models as m
+from tui_connector.gestan.invoicing import LineInput
+from tui_connector.gestan.money import ZERO, cents
+from tui_connector.sync.core import save_link
+from tui_connector.sync.products import INITIAL_STOCK, add_stock_movement
+from tui_connector.sync.shop_facts import ShopFacts
+
+PAYMENTS, SLIPS, HISTORIES = "order_payments", "order_slip", "order_histories"
+# Slips before states: a Refunded state then finds the slip that refunded the order.
+CHANGE_RESOURCES = (SLIPS, PAYMENTS, HISTORIES)
+PAID, CANCELLED, CREDITED, REFUNDED = "Paiement reçu", "Annulée", "Avoir", "Remboursement"
+RETURN = "return"  # the reason of a stock movement put back by the shop
+# Ids read again before each cursor: a record the shop commits after a later one
+# (two transactions) still has its chance.
+WINDOW = 200
+
+
+def shop_day(stamp: str) -> dt.date:
+    return dt.datetime.strptime(stamp[:10], "%Y-%m-%d").date()
+
+
+@dataclass
+class Documents:
+    """What Gestan holds for an imported order."""
+
+    order: m.SalesOrder
+    invoice: m.Invoice | None
+
+    @classmethod
+    def of(cls, order: m.SalesOrder) -> Documents:
+        invoice = (
+            m.Invoice.select()
+            .where((m.Invoice.order == order) & (m.Invoice.kind == m.Invoice.INVOICE))
+            .first()
+        )
+        return cls(order, invoice)
+
+    def paid(self) -> Decimal:
+        """What the customer paid against the invoice, less what was paid back."""
+        if self.invoice is None:
+            return ZERO
+        invoices = [self.invoice.id] + [
+            note.id for note in m.Invoice.select().where(m.Invoice.cancels == self.invoice)
+        ]
+        total = (
+            m.PaymentAllocation.select(m.PaymentAllocation.amount)
+            .where(m.PaymentAllocation.invoice.in_(invoices))
+            .tuples()
+        )
+        return sum((amount for (amount,) in total), ZERO)
+
+
+@dataclass
+class Books:
+    """How the acts are written: the run's options and accounts, read once per run."""
+
+    invoices: bool = False
+    mark_paid: bool = False
+    accounting: bool = False
+    accounts: dict[str, str] = field(default_factory=dict)  # payment module -> account
+
+    @classmethod
+    def from_settings(cls, *, invoices: bool, mark_paid: bool, accounting: bool) -> Books:
+        return cls(invoices, mark_paid, accounting, settings.family_keys("payment."))
+
+    def account_for(self, module: str) -> str:
+        return self.accounts.get(module, "")
+
+
+class OrderLife:
+    """The acts of an order's life, written into Gestan (inside the caller's transaction)."""
+
+    def __init__(self, facts: ShopFacts, books: Books, dated):
+        self.facts, self.books = facts, books
+        self._dated = dated  # (series, wanted date) -> the date the series allows
+
+    # --- payments -----------------------------------------------------------------
+
+    def receive(self, docs: Documents, payment: dict, order: dict) -> m.Payment | None:
+        """A payment the shop recorded: in Gestan at its own date and amount."""
+        if docs.invoice is None or not self.books.mark_paid:
+            return None
+        amount = cents(payment.get("amount"))
+        if amount <= 0:
+            return None
+        gestan = accounting.record_payment(
+            docs.invoice,
+            date=shop_day(payment["date_add"]),
+            amount=amount,
+            method=payment.get("payment_method") or order.get("payment") or "",
+            reference=order.get("reference", ""),
+        )
+        if self.books.accounting:
+            accounting.post_payment(gestan, account=self.books.account_for(order.get("module", "")))
+        save_link(PAYMENTS, int(payment["id"]), 0, gestan.id, date_upd=payment["date_add"])
+        return gestan
+
+    # --- credit slips -------------------------------------------------------------
+
+    def credit_slip(
+        self, docs: Documents, slip: dict, order: dict, details: dict[str, dict]
+    ) -> m.Invoice | None:
+        """A credit slip: a credit note for exactly its lines and shipping, the money
+        back when the order was paid, and the stock the shop put back."""
+        when = slip["date_add"]
+        credit_note = None
+        if docs.invoice is not None:
+            lines = self._slip_lines(docs.invoice, slip, details)
+            date = self._dated(invoicing.CREDIT_NOTE_SERIES, max(shop_day(when), docs.invoice.date))
+            credit_note = invoicing.credit_note(
+                docs.invoice, lines, date=date, external_reference=f"SLIP{int(slip['id'])}"
+            )
+            self._post_and_pay_back(docs, credit_note, order, f"RMB-SLIP{int(slip['id'])}")
+            save_link(SLIPS, int(slip["id"]), 0, credit_note.id, date_upd=when)
+        self.put_back(docs.order, details.values(), when, cancelled=False)
+        return credit_note
+
+    def _slip_lines(
+        self, invoice: m.Invoice, slip: dict, details: dict[str, dict]
+    ) -> list[LineInput]:
+        lines = []
+        for item in slip.get("associations", {}).get("order_slip_details", []):
+            detail = details.get(str(item.get("id_order_detail")))
+            if detail is None:
+                raise ConnectorError(
+                    f"credit slip {slip['id']}: order line {item.get('id_order_detail')} "
+                    "is not in its order"
+                )
+            invoice_line = self._invoice_line(invoice, detail)
+            lines.append(
+                LineInput(
+                    kind=invoice_line.kind,
+                    label=invoice_line.label,
+                    quantity=Decimal(str(item.get("product_quantity") or 0)),
+                    unit_price_excl=invoice_line.unit_price_excl,
+                    vat_rate=invoice_line.vat_rate,
+                    total_excl=cents(item.get("amount_tax_excl")),
+                    total_incl=cents(item.get("amount_tax_incl")),
+                    product=invoice_line.product_id,
+                    account=invoice_line.account,
+                )
+            )
+        shipping_excl = cents(slip.get("total_shipping_tax_excl"))
+        shipping_incl = cents(slip.get("total_shipping_tax_incl"))
+        if shipping_excl or shipping_incl:
+            carrier = next(
+                (x for x in invoice.lines if x.kind == m.LineKind.SHIPPING and x.label), None
+            )
+            if carrier is None:
+                raise ConnectorError(f"credit slip {slip['id']} refunds shipping never invoiced")
+            lines.append(
+                LineInput(
+                    kind=carrier.kind,
+                    label=carrier.label,
+                    quantity=Decimal(1),
+                    unit_price_excl=shipping_excl,
+                    vat_rate=carrier.vat_rate,
+                    total_excl=shipping_excl,
+                    total_incl=shipping_incl,
+                    product=carrier.product_id,
+                    account=carrier.account,
+                )
+            )
+        return lines
+
+    @staticmethod
+    def _invoice_line(invoice: m.Invoice, detail: dict) -> m.InvoiceLine:
+        label = (detail.get("product_name") or "")[:255]
+        candidates = [
+            line
+            for line in invoice.lines.order_by(m.InvoiceLine.position)
+            if line.kind == m.LineKind.PRODUCT and line.label == label
+        ]
+        if not candidates:
+            raise ConnectorError(
+                f"the order line '{label}' of a credit slip is not on invoice {invoice.number}"
+            )
+        return candidates[0]
+
+    # --- states -------------------------------------------------------------------
+
+    def change_state(
+        self,
+        docs: Documents,
+        kind: str,
+        when: str,
+        order: dict,
+        details: Iterable[dict],
+        status: str = "",
+    ) -> m.Invoice | None:
+        """A cancellation or a refund the shop recorded as the order's state: a credit note
+        for what the invoice still bills (with the money back for a refund) and, for a
+        cancellation, the stock put back. Nothing when it is all done already."""
+        credit_note = None
+        if docs.invoice is not None:
+            left = invoicing.remaining(docs.invoice)
+            if sum((line.total_incl for line in left), ZERO) > 0:
+                date = self._dated(
+                    invoicing.CREDIT_NOTE_SERIES, max(shop_day(when), docs.invoice.date)
+                )
+                credit_note = invoicing.credit_note(docs.invoice, left, date=date)
+                reference = f"RMB-{order.get('reference', '')}"
+                self._post_and_pay_back(
+                    docs, credit_note, order, reference, pay_back=kind == REFUNDED
+                )
+        self.put_back(docs.order, details, when, cancelled=kind == CANCELLED)
+        if status and docs.order.status != status[:32]:
+            m.SalesOrder.update(status=status[:32]).where(
+                m.SalesOrder.id == docs.order.id
+            ).execute()
+        return credit_note
+
+    def _post_and_pay_back(
+        self,
+        docs: Documents,
+        credit_note: m.Invoice,
+        order: dict,
+        reference: str,
+        *,
+        pay_back: bool = True,
+    ) -> None:
+        if self.books.accounting:
+            accounting.post_invoice(credit_note)
+        paid = docs.paid() if self.books.mark_paid else ZERO
+        if pay_back and paid > 0:
+            back = min(paid, -credit_note.total_incl)
+            refund = accounting.record_payment(
+                credit_note,
+                date=credit_note.date,
+                amount=-back,
+                method=order.get("payment") or order.get("module", ""),
+                reference=reference,
+            )
+            if self.books.accounting:
+                accounting.post_payment(
+                    refund, account=self.books.account_for(order.get("module", ""))
+                )
+        elif self.books.accounting and paid == 0:
+            accounting.letter_credit_note(credit_note)
+
+    # --- stock --------------------------------------------------------------------
+
+    def put_back(
+        self, order: m.SalesOrder, details: Iterable[dict], when: str, *, cancelled: bool
+    ) -> None:
+        """Stock movements for what the shop put back into its stock and Gestan has not:
+        everything ordered once the order is cancelled, else what credit slips restocked
+        (`product_quantity_reinjected`)."""
+        event = self.facts.machine_time(when)
+        moved: dict[tuple[int, str], Decimal] = {}
+        for product, reason, quantity in (
+            m.StockMovement.select(
+                m.StockMovement.product, m.StockMovement.reason, m.StockMovement.quantity
+            )
+            .where(m.StockMovement.order == order)
+            .tuples()
+        ):  # summed here: SQLite would sum exact TEXT decimals as floats
+            moved[(product, reason)] = moved.get((product, reason), ZERO) + quantity
+        products = {
+            line.label: line.product_id
+            for line in reversed(list(order.lines.order_by(m.SalesOrderLine.position)))
+            if line.kind == m.LineKind.PRODUCT and line.product_id
+        }
+        for detail in details:
+            product = products.get((detail.get("product_name") or "")[:255])
+            if product is None:
+                continue
+            back = int(detail.get("product_quantity_reinjected") or 0)
+            if cancelled:
+                back = int(detail.get("product_quantity") or 0)
+            wanted = Decimal(back) - moved.get((product, RETURN), ZERO)
+            if wanted <= 0 or self._counted_by_initial_stock(product, event):
+                continue
+            add_stock_movement(
+                m.Product.get_by_id(product),
+                wanted,
+                RETURN,
+                f"Retour boutique {order.reference}",
+                order=order,
+                date=event,
+            )
+            moved[(product, RETURN)] = moved.get((product, RETURN), ZERO) + wanted
+
+    @staticmethod
+    def _counted_by_initial_stock(product: int, event: dt.datetime) -> bool:
+        """Gestan took its stock from the shop after the event: the shop's count had it."""
+        initial = (
+            m.StockMovement.select(m.StockMovement.date)
+            .where((m.StockMovement.product == product) & (m.StockMovement.reason == INITIAL_STOCK))
+            .order_by(m.StockMovement.date.desc())
+            .first()
+        )
+        return initial is not None and initial.date >= event
