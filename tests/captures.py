@@ -73,3 +73,18 @@ def _path_guess(name: str) -> str:
     if name.endswith("_1"):
         return f"/api/{name.removesuffix('_1')}/1"
     return f"/api/{name}?display=full"
+
+
+def shop_from_captures(folder: Path = ORDERS):
+    """A simulated shop holding exactly the records a real shop answered (its
+    `display=full` lists in JSON), so that a flow meets the real shop's data."""
+    from tui_connector.prestashop import codec
+    from tui_connector.simulator.server import ShopData
+
+    tables: dict[str, dict[int, dict]] = {}
+    lists = {path.name.split("_full")[0]: path for path in folder.glob("*_full*.json")}
+    lists["configurations"] = folder / "configurations_filtered.json"
+    for resource, path in sorted(lists.items()):
+        records = codec.decode_list(path.read_bytes(), json_format=True)
+        tables[resource] = {int(record["id"]): record for record in records}
+    return ShopData(tables)

@@ -128,7 +128,11 @@ def run_cell(flow_name: str, fault: str, folder: Path, *, retries: int = 4) -> C
             flow = make_flow(flow_name, client)
             flow.execute(flow.read())
             left = [r for r in make_flow(flow_name, client).read() if r.selected]
-        rerun = "nothing left to do" if not left else f"{len(left)} rows still to do"
+        rerun = (
+            "nothing left to do"
+            if not left
+            else f"{len(left)} rows still to do (first: {left[0].key}, {left[0].status})"
+        )
         duplicates = _duplicates(data)
         return Cell(flow_name, fault, first, rerun, duplicates, not left and not duplicates)
     finally:

@@ -138,6 +138,9 @@ class ChangeReader:
             # only the state the order is still in: a cancellation undone is no cancellation
             if not kind or record.get("id_order_state") != order.get("current_state"):
                 return None
+            docs = Documents.of(m.SalesOrder.get_by_id(gestan_id))
+            if not flow.life().has_work(docs, kind, record["date_add"], details.values()):
+                return None  # done already: at import, or by an earlier run
             when, amount = record["date_add"], cents(order.get("total_paid_tax_incl"))
         elif resource == SLIPS:
             kind, when = CREDITED, record["date_add"]

@@ -276,24 +276,36 @@ class OrderLife:
     def put_back(
         self, order: m.SalesOrder, details: Iterable[dict], when: str, *, cancelled: bool
     ) -> None:
-        """Stock movements for what the shop put back into its stock and Gestan has not:
-        everything ordered once the order is cancelled, else what credit slips restocked
-        (`product_quantity_reinjected`)."""
-        event = self.facts.machine_time(when)
-        moved: dict[tuple[int, str], Decimal] = {}
-        for product, reason, quantity in (
-            m.StockMovement.select(
-                m.StockMovement.product, m.StockMovement.reason, m.StockMovement.quantity
+        """Stock movements for what the shop put back into its stock and Gestan has not."""
+        for product, quantity in self.returns(order, details, when, cancelled=cancelled):
+            add_stock_movement(
+                m.Product.get_by_id(product),
+                quantity,
+                RETURN,
+                f"Retour boutique {order.reference}",
+                order=order,
+                date=self.facts.machine_time(when),
             )
-            .where(m.StockMovement.order == order)
+
+    def returns(
+        self, order: m.SalesOrder, details: Iterable[dict], when: str, *, cancelled: bool
+    ) -> list[tuple[int, Decimal]]:
+        """(product, quantity) the shop put back and Gestan has not: everything ordered once
+        the order is cancelled, else what credit slips restocked (`product_quantity_reinjected`)."""
+        event = self.facts.machine_time(when)
+        returned: dict[int, Decimal] = {}
+        for product, quantity in (
+            m.StockMovement.select(m.StockMovement.product, m.StockMovement.quantity)
+            .where((m.StockMovement.order == order) & (m.StockMovement.reason == RETURN))
             .tuples()
         ):  # summed here: SQLite would sum exact TEXT decimals as floats
-            moved[(product, reason)] = moved.get((product, reason), ZERO) + quantity
+            returned[product] = returned.get(product, ZERO) + quantity
         products = {
             line.label: line.product_id
             for line in reversed(list(order.lines.order_by(m.SalesOrderLine.position)))
             if line.kind == m.LineKind.PRODUCT and line.product_id
         }
+        wanted = []
         for detail in details:
             product = products.get((detail.get("product_name") or "")[:255])
             if product is None:
@@ -301,18 +313,19 @@ class OrderLife:
             back = int(detail.get("product_quantity_reinjected") or 0)
             if cancelled:
                 back = int(detail.get("product_quantity") or 0)
-            wanted = Decimal(back) - moved.get((product, RETURN), ZERO)
-            if wanted <= 0 or self._counted_by_initial_stock(product, event):
-                continue
-            add_stock_movement(
-                m.Product.get_by_id(product),
-                wanted,
-                RETURN,
-                f"Retour boutique {order.reference}",
-                order=order,
-                date=event,
-            )
-            moved[(product, RETURN)] = moved.get((product, RETURN), ZERO) + wanted
+            missing = Decimal(back) - returned.get(product, ZERO)
+            if missing > 0 and not self._counted_by_initial_stock(product, event):
+                wanted.append((product, missing))
+                returned[product] = returned.get(product, ZERO) + missing
+        return wanted
+
+    def has_work(self, docs: Documents, kind: str, when: str, details: Iterable[dict]) -> bool:
+        """Whether a cancellation or refund still has something to do in Gestan."""
+        if docs.invoice is not None:
+            left = invoicing.remaining(docs.invoice)
+            if sum((line.total_incl for line in left), ZERO) > 0:
+                return True
+        return bool(self.returns(docs.order, details, when, cancelled=kind == CANCELLED))
 
     @staticmethod
     def _counted_by_initial_stock(product: int, event: dt.datetime) -> bool:

@@ -430,7 +430,11 @@ class OrdersFlow(Flow):
             self._product_links,
             self._shipping,
         )
-        unwanted = text(state.get("template"), self.facts.language) in UNWANTED_TEMPLATES
+        # Cancelled or failed before the shop invoiced it: left out (it can be ticked). One
+        # the shop invoiced, then cancelled, comes with its invoice and credit note.
+        unwanted = text(state.get("template"), self.facts.language) in UNWANTED_TEMPLATES and (
+            order.get("invoice_number") in ("", "0", None)
+        )
         reason = "; ".join(plan.problems)
         row = Row(
             key=f"order:{shop_id}",

@@ -1,0 +1,220 @@
+"""Orders live on after import: payments, cancellations, credit slips reach Gestan, once.
+
+The shop's life is made by the simulator the way the real PrestaShop 8.1.2 records it
+(tui_connector/simulator/life.py, checked against the captures); the flow follows it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+
+from tui_connector.gestan import models as m
+from tui_connector.prestashop.client import SyncWebservice
+from tui_connector.simulator import demo_gestan
+from tui_connector.simulator.demo_data import build
+from tui_connector.simulator.life import ShopLife
+from tui_connector.simulator.server import SimulatedShop
+from tui_connector.sync.contacts import ContactsFlow
+from tui_connector.sync.order_changes import change_cursor
+from tui_connector.sync.order_life import CANCELLED, CREDITED, PAID, REFUNDED
+from tui_connector.sync.orders import OrderOptions, OrdersFlow
+from tui_connector.sync.products import ProductsFlow
+
+ALL_ON = OrderOptions(invoices=True, mark_paid=True, accounting=True)
+LATER = dt.datetime(2027, 1, 15, 10, 0)
+
+
+def order_of(shop_id: int) -> m.SalesOrder:
+    link = m.Link.get((m.Link.resource == "orders") & (m.Link.shop_id == shop_id))
+    return m.SalesOrder.get_by_id(link.gestan_id)
+
+
+def invoice_of(order: m.SalesOrder) -> m.Invoice:
+    return m.Invoice.get((m.Invoice.order == order) & (m.Invoice.kind == m.Invoice.INVOICE))
+
+
+def credit_notes_of(order: m.SalesOrder) -> list[m.Invoice]:
+    return list(
+        m.Invoice.select()
+        .where((m.Invoice.order == order) & (m.Invoice.kind == m.Invoice.CREDIT_NOTE))
+        .order_by(m.Invoice.id)
+    )
+
+
+def receivable(order: m.SalesOrder) -> Decimal:
+    """What the customer still owes on this order's documents (411, debit - credit)."""
+    docs = [invoice.id for invoice in m.Invoice.select().where(m.Invoice.order == order)]
+    payments = [
+        a.payment_id
+        for a in m.PaymentAllocation.select().where(m.PaymentAllocation.invoice.in_(docs))
+    ]
+    lines = (
+        m.AccountingLine.select()
+        .join(m.AccountingEntry)
+        .where(
+            (m.AccountingLine.account_number == "411")
+            & (m.AccountingEntry.invoice.in_(docs) | m.AccountingEntry.payment.in_(payments))
+        )
+    )
+    return sum((x.debit - x.credit for x in lines), Decimal(0))
+
+
+def stock_of(product_id: int) -> Decimal:
+    moves = m.StockMovement.select().where(m.StockMovement.product == product_id)
+    return sum((x.quantity for x in moves), Decimal(0))
+
+
+@pytest.fixture
+def shop():
+    with SimulatedShop(build(orders=80, seed=11)) as running:
+        yield running
+
+
+@pytest.fixture
+def client(shop):
+    with SyncWebservice(shop.url, shop.key, backoff=0.01) as connected:
+        yield connected
+
+
+@pytest.fixture
+def imported(gestan, shop, client):
+    """A Gestan database on each engine with the shop's orders imported once."""
+    demo_gestan.seed(shop.data)
+    for flow_class in (ContactsFlow, ProductsFlow):
+        flow = flow_class(client)
+        assert flow.execute(flow.read()).ok
+    flow = OrdersFlow(client, since_last=True, options=ALL_ON)
+    report = flow.stream()
+    assert report.ok, report.summary()
+    return gestan
+
+
+def _orders_in(shop, *states: str) -> list[int]:
+    return sorted(
+        int(o["id"]) for o in shop.data.table("orders").values() if o["current_state"] in states
+    )
+
+
+def test_the_simulator_records_life_as_the_real_shop_does(shop):
+    life = ShopLife(shop.data)
+    orders = shop.data.table("orders")
+    awaiting, delivered = _orders_in(shop, "10")[0], _orders_in(shop, "5")[:3]
+    before = orders[delivered[1]]["date_upd"]
+    payments = len(shop.data.table("order_payments"))
+    life.pay(awaiting, LATER)
+    assert orders[awaiting]["date_upd"] == "2027-01-15 10:00:00"  # a state change moves it
+    assert orders[awaiting]["valid"] == "1" and orders[awaiting]["invoice_number"] != "0"
+    assert len(shop.data.table("order_payments")) == payments + 1
+    line = min(
+        int(d["id"])
+        for d in shop.data.table("order_details").values()
+        if d["id_order"] == str(delivered[1])
+    )
+    slip = life.refund(delivered[1], LATER, {line: 1})
+    assert orders[delivered[1]]["date_upd"] == before  # a slip does not (real order 45)
+    assert orders[delivered[1]]["current_state"] == "5"
+    assert slip["amount"] == slip["total_products_tax_excl"]  # products excl. VAT
+    assert slip["shipping_cost_amount"] == "0.000000" and slip["order_slip_type"] == "0"
+    assert len(shop.data.table("order_payments")) == payments + 1  # no negative payment
+    full = life.refund(delivered[2], LATER)
+    assert orders[delivered[2]]["current_state"] == "7"
+    assert full["associations"]["order_slip_details"][0]["id"] == full["id"]
+
+
+def test_slips_and_payments_are_read_in_the_real_shapes(shop):
+    """The simulator's order_slip list has the real <order_slips> element and hrefs."""
+    import httpx
+
+    response = httpx.get(f"{shop.url}/api/order_slip", auth=(shop.key, ""))
+    assert b"<order_slips>" in response.content
+    assert b"/api/order_slips/" in response.content  # the real shop's href, which is a 400
+    wrong = httpx.get(f"{shop.url}/api/order_slips/1", auth=(shop.key, ""))
+    assert wrong.status_code == 400 and b'Did you mean: "order_slip"' in wrong.content
+    listed = httpx.get(
+        f"{shop.url}/api/order_slip?display=full&output_format=JSON", auth=(shop.key, "")
+    ).json()
+    assert "order_slips" in listed
+
+
+def test_each_change_after_import_becomes_its_act_once(imported, shop, client):
+    life = ShopLife(shop.data)
+    awaiting = _orders_in(shop, "10", "1")[0]
+    delivered = _orders_in(shop, "5", "4")
+    cancelled, refunded, partial = delivered[0], delivered[1], delivered[2]
+    life.pay(awaiting, LATER)
+    life.cancel(cancelled, LATER + dt.timedelta(hours=1))
+    life.refund(refunded, LATER + dt.timedelta(hours=2))
+    details = [
+        d for d in shop.data.table("order_details").values() if d["id_order"] == str(partial)
+    ]
+    first = min(details, key=lambda d: int(d["id"]))
+    slip = life.refund(partial, LATER + dt.timedelta(hours=3), {int(first["id"]): 1}, restock=True)
+    first_product = order_of(partial).lines.where(m.SalesOrderLine.position == 1).get().product_id
+    stock_before = stock_of(first_product)
+    cancelled_lines = {
+        line.product_id: line.quantity
+        for line in order_of(cancelled).lines
+        if line.kind == m.LineKind.PRODUCT
+    }
+    cancelled_stock = {p: stock_of(p) for p in cancelled_lines}
+
+    flow = OrdersFlow(client, since_last=True, options=ALL_ON)
+    rows = [r for r in flow.read() if r.payload.get("change")]
+    kinds = Counter(r.status for r in rows)
+    assert kinds == {PAID: 1, CANCELLED: 1, CREDITED: 2, REFUNDED: 1}, kinds
+    report = flow.execute(rows)
+    assert report.ok, report.summary()
+
+    # the payment: at the shop's date and amount, allocated, lettered, nothing owed
+    paid = order_of(awaiting)
+    payment = m.PaymentAllocation.get(m.PaymentAllocation.invoice == invoice_of(paid)).payment
+    assert payment.date == LATER.date()
+    assert payment.amount == Decimal(shop.data.table("orders")[awaiting]["total_paid_tax_incl"])
+    assert receivable(paid) == 0
+    # the cancellation: a credit note for the whole invoice, the stock put back
+    notes = credit_notes_of(order_of(cancelled))
+    assert [n.total_incl for n in notes] == [-invoice_of(order_of(cancelled)).total_incl]
+    for product, quantity in cancelled_lines.items():
+        assert stock_of(product) == cancelled_stock[product] + quantity
+    # the full refund: one credit note (the slip's), the money back, nothing owed either way
+    notes = credit_notes_of(order_of(refunded))
+    assert [n.total_incl for n in notes] == [-invoice_of(order_of(refunded)).total_incl]
+    assert receivable(order_of(refunded)) == 0
+    # the partial slip: exactly its line, its VAT, the money back, the unit back in stock
+    (note,) = credit_notes_of(order_of(partial))
+    (line,) = list(note.lines)
+    detail = slip["associations"]["order_slip_details"][0]
+    assert line.total_excl == -Decimal(detail["amount_tax_excl"]).quantize(Decimal("0.01"))
+    assert line.total_incl == -Decimal(detail["amount_tax_incl"]).quantize(Decimal("0.01"))
+    assert line.quantity == -1
+    (vat,) = list(note.vat_lines)
+    assert vat.base_excl == line.total_excl and vat.vat_amount == line.total_incl - line.total_excl
+    refund = m.PaymentAllocation.get(m.PaymentAllocation.invoice == note).payment
+    assert (
+        refund.amount == note.total_incl and refund.date == (LATER + dt.timedelta(hours=3)).date()
+    )
+    assert stock_of(first_product) == stock_before + 1
+    # every entry balances, each series has no gap
+    for entry in m.AccountingEntry.select():
+        assert sum(x.debit for x in entry.lines) == sum(x.credit for x in entry.lines)
+    for series in ("FA", "AV"):
+        numbers = sorted(
+            int(i.number[2:]) for i in m.Invoice.select().where(m.Invoice.series == series)
+        )
+        assert numbers == list(range(1, len(numbers) + 1))
+    assert change_cursor("order_slip") == max(shop.data.table("order_slip"))
+
+    # a run with nothing new changes nothing
+    counts = {
+        model: model.select().count()
+        for model in (m.Invoice, m.Payment, m.StockMovement, m.AccountingEntry)
+    }
+    again = OrdersFlow(client, since_last=True, options=ALL_ON)
+    rows = again.read()
+    assert not [r for r in rows if r.payload.get("change")]
+    assert again.execute(rows).ok
+    assert counts == {model: model.select().count() for model in counts}

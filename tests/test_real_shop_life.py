@@ -1,0 +1,149 @@
+"""The real shop's life, replayed: its 51 orders, 7 credit slips and 38 payments (made by
+PrestaShop 8.1.2's own code) become exactly the credit notes and payments its database
+records (tests/fixtures/prestashop/8.1.2-orders/truth)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from tui_connector.gestan import models as m
+from tui_connector.gestan import settings
+from tui_connector.prestashop.client import SyncWebservice
+from tui_connector.simulator.server import SimulatedShop
+from tui_connector.sync.contacts import ContactOptions, ContactsFlow
+from tui_connector.sync.orders import OrderOptions, OrdersFlow
+
+from .captures import shop_from_captures, truth
+
+CENT = Decimal("0.01")
+
+
+def money(value) -> Decimal:
+    return Decimal(value).quantize(CENT)
+
+
+def link_the_catalogue(data) -> None:
+    """Each shop product and combination as a Gestan product, linked (the orders need
+    nothing else of the catalogue)."""
+    rate = m.VatRate.get(m.VatRate.code == "T20")
+    for product in data.table("products").values():
+        combinations = [
+            c for c in data.table("combinations").values() if c["id_product"] == product["id"]
+        ]
+        for attribute in [c["id"] for c in combinations] or ["0"]:
+            gestan = m.Product.create(
+                code=f"P{product['id']}-{attribute}",
+                label=f"product {product['id']}",
+                vat_rate=rate,
+            )
+            m.Link.create(
+                resource="products",
+                shop_id=int(product["id"]),
+                shop_sub_id=int(attribute),
+                gestan_id=gestan.id,
+            )
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory):
+    from tui_connector.gestan.database import open_database
+
+    folder = tmp_path_factory.mktemp("real")
+    database = open_database(f"sqlite:///{folder / 'gestan.db'}")
+    data = shop_from_captures()
+    with SimulatedShop(data) as shop, SyncWebservice(shop.url, shop.key) as client:
+        settings.set_value("civility.1", "M.")
+        settings.set_value("civility.2", "Mme")
+        link_the_catalogue(data)
+        contacts = ContactsFlow(client, ContactOptions.from_settings())
+        assert contacts.stream().ok
+        options = OrderOptions(invoices=True, mark_paid=True, accounting=True)
+        report = OrdersFlow(client, options=options).stream()
+        yield report
+    database.close()
+
+
+def _order_links() -> dict[int, int]:
+    return {
+        link.shop_id: link.gestan_id for link in m.Link.select().where(m.Link.resource == "orders")
+    }
+
+
+def test_every_slip_of_an_imported_order_is_its_credit_note(replayed):
+    orders = _order_links()
+    slips = [s for s in truth("slips")["slips"] if int(s["id_order"]) in orders]
+    assert {int(s["id_order"]) for s in slips} >= {12, 13, 22, 28, 41, 43, 45} - {
+        o for o in (12, 13, 22, 28, 41, 43, 45) if o not in orders
+    }
+    assert len(slips) >= 5, "the orders with slips should import"
+    for slip in slips:
+        link = m.Link.get(
+            (m.Link.resource == "order_slip") & (m.Link.shop_id == int(slip["id_order_slip"]))
+        )
+        note = m.Invoice.get_by_id(link.gestan_id)
+        refund = money(slip["total_products_tax_incl"]) + money(slip["total_shipping_tax_incl"])
+        assert note.total_incl == -refund, slip["id_order_slip"]
+        assert note.order_id == orders[int(slip["id_order"])]
+        products = [x for x in note.lines if x.kind == m.LineKind.PRODUCT]
+        assert sorted(-x.total_incl for x in products) == sorted(
+            money(d["amount_tax_incl"]) for d in slip["details"]
+        )
+        assert sorted(-x.total_excl for x in products) == sorted(
+            money(d["amount_tax_excl"]) for d in slip["details"]
+        )
+        assert sorted(-x.quantity for x in products) == sorted(
+            Decimal(d["product_quantity"]) for d in slip["details"]
+        )
+        for vat in note.vat_lines:  # the slips are all at 20 %: base x rate
+            assert vat.vat_amount == (vat.base_excl * vat.rate / 100).quantize(CENT)
+
+
+def test_every_payment_is_at_its_own_date_and_amount(replayed):
+    orders = _order_links()
+    by_reference = {o["reference"]: int(o["id"]) for o in truth("orders")["orders"]}
+    payments = [
+        p
+        for p in truth("payments")["order_payment"]
+        if by_reference.get(p["order_reference"]) in orders
+    ]
+    assert len(payments) >= 30
+    for payment in payments:
+        link = m.Link.get(
+            (m.Link.resource == "order_payments")
+            & (m.Link.shop_id == int(payment["id_order_payment"]))
+        )
+        gestan = m.Payment.get_by_id(link.gestan_id)
+        assert gestan.amount == money(payment["amount"])
+        assert gestan.date.isoformat() == payment["date_add"][:10]
+        (allocation,) = list(gestan.allocations)
+        assert allocation.invoice.order_id == orders[by_reference[payment["order_reference"]]]
+
+
+@pytest.mark.parametrize(
+    ("shop_id", "notes", "money_back"),
+    [
+        (12, 1, True),  # refunded with a full slip: the slip's credit note, nothing more
+        (43, 1, True),  # the same, shipping free
+        (21, 1, True),  # refunded without a slip: a credit note for all, the money back
+        (46, 1, False),  # cancelled after payment: a credit note, no money back recorded
+        (18, 1, False),
+        (45, 1, True),  # a partial slip on a delivered order
+    ],
+)
+def test_orders_that_ended_in_the_shop_end_in_gestan(replayed, shop_id, notes, money_back):
+    orders = _order_links()
+    if shop_id not in orders:
+        pytest.fail(f"order {shop_id} was not imported: {replayed.summary()}")
+    order = m.SalesOrder.get_by_id(orders[shop_id])
+    found = list(
+        m.Invoice.select().where(
+            (m.Invoice.order == order) & (m.Invoice.kind == m.Invoice.CREDIT_NOTE)
+        )
+    )
+    assert len(found) == notes
+    refunds = [a for note in found for a in note.allocations]
+    assert bool(refunds) is money_back
+    for refund in refunds:
+        assert refund.amount == refund.invoice.total_incl  # all of it paid back
