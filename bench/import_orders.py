@@ -52,6 +52,13 @@ class NaiveOrdersFlow(OrdersFlow):
             messages = self.client.list(
                 "messages", Query(filters={"id_order": Filter.equals(order_id)})
             )
+            payments = self.client.list(
+                "order_payments",
+                Query(filters={"order_reference": Filter.equals(order["reference"])}),
+            )
+            slips = self.client.list(
+                "order_slip", Query(filters={"id_order": Filter.equals(order_id)})
+            )
             customer = self.client.get("customers", int(order["id_customer"]), complete=True)
             addresses = {}
             for key in ("id_address_invoice", "id_address_delivery"):
@@ -63,6 +70,8 @@ class NaiveOrdersFlow(OrdersFlow):
                 details={order["id"]: details},
                 rules={order["id"]: rules},
                 messages={order["id"]: messages},
+                payments={order["reference"]: payments},
+                slips={order["id"]: slips},
                 customers={customer["id"]: customer},
                 addresses=addresses,
             )

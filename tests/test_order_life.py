@@ -23,6 +23,7 @@ from tui_connector.sync.order_changes import change_cursor
 from tui_connector.sync.order_life import CANCELLED, CREDITED, PAID, REFUNDED
 from tui_connector.sync.orders import OrderOptions, OrdersFlow
 from tui_connector.sync.products import ProductsFlow
+from tui_connector.sync.stock import StockFlow
 
 ALL_ON = OrderOptions(invoices=True, mark_paid=True, accounting=True)
 LATER = dt.datetime(2027, 1, 15, 10, 0)
@@ -162,6 +163,16 @@ def test_each_change_after_import_becomes_its_act_once(imported, shop, client):
     }
     cancelled_stock = {p: stock_of(p) for p in cancelled_lines}
 
+    # the shop put stock back: writing Gestan's quantities now would undo it
+    touched = {
+        (r.shop_id, r.shop_sub_id): r
+        for r in StockFlow(client).read()
+        if r.gestan_id in cancelled_lines
+    }
+    assert touched and all(r.status == "Bloquée" for r in touched.values())
+    reference = shop.data.table("orders")[cancelled]["reference"]
+    assert all(reference in r.reason for r in touched.values())
+
     flow = OrdersFlow(client, since_last=True, options=ALL_ON)
     rows = [r for r in flow.read() if r.payload.get("change")]
     kinds = Counter(r.status for r in rows)
@@ -198,6 +209,9 @@ def test_each_change_after_import_becomes_its_act_once(imported, shop, client):
         refund.amount == note.total_incl and refund.date == (LATER + dt.timedelta(hours=3)).date()
     )
     assert stock_of(first_product) == stock_before + 1
+    # once imported, the shop's quantities and Gestan's agree again: stock writes nothing
+    after = {(r.shop_id, r.shop_sub_id): r for r in StockFlow(client).read()}
+    assert all(after[key].status == "A jour" for key in touched), [after[k].status for k in touched]
     # every entry balances, each series has no gap
     for entry in m.AccountingEntry.select():
         assert sum(x.debit for x in entry.lines) == sum(x.credit for x in entry.lines)
@@ -218,3 +232,83 @@ def test_each_change_after_import_becomes_its_act_once(imported, shop, client):
     assert not [r for r in rows if r.payload.get("change")]
     assert again.execute(rows).ok
     assert counts == {model: model.select().count() for model in counts}
+
+
+def _books() -> dict:
+    """Everything the changes write, in a form two databases can be compared by."""
+    return {
+        "notes": sorted(
+            (i.number, i.order.reference, str(i.total_incl), str(i.date))
+            for i in m.Invoice.select().where(m.Invoice.kind == m.Invoice.CREDIT_NOTE)
+        ),
+        "payments": sorted((str(p.date), str(p.amount), p.reference) for p in m.Payment.select()),
+        "stock": sorted(
+            (x.product_id, str(x.quantity), x.reason) for x in m.StockMovement.select()
+        ),
+        "entries": sorted(
+            (e.number, e.journal.code, str(sum(x.debit for x in e.lines)))
+            for e in m.AccountingEntry.select()
+        ),
+        "lettered": m.AccountingLine.select().where(m.AccountingLine.lettering != "").count(),
+    }
+
+
+@pytest.mark.slow
+def test_changes_killed_at_any_point_are_applied_once(tmp_path):
+    import os
+    import random
+    import shutil
+    import time
+
+    from tui_connector.gestan.database import open_database
+    from tui_connector.simulator.server import Faults
+
+    from .test_orders import _sync_orders
+
+    shop = SimulatedShop(build(orders=150, seed=9), faults=Faults(latency_ms=2)).start()
+    try:
+        first = tmp_path / "imported.db"
+        open_database(f"sqlite:///{first}")
+        demo_gestan.seed(shop.data)
+        with SyncWebservice(shop.url, shop.key) as client:
+            for flow_class in (ContactsFlow, ProductsFlow):
+                flow = flow_class(client)
+                assert flow.execute(flow.read()).ok
+            assert OrdersFlow(client, since_last=True).stream().ok
+        m.database_proxy.obj.close()
+        done = ShopLife(shop.data).live(random.Random(4), LATER, share=0.5)
+        assert all(done.values()), done  # payments, cancellations, full and partial refunds
+        results, duration, landed = {}, 0.0, []
+        for name in ("straight", "killed"):
+            shutil.copy(first, tmp_path / f"{name}.db")
+            url = f"sqlite:///{tmp_path / name}.db"
+            env = dict(
+                os.environ,
+                TUI_CONNECTOR_SHOP_URL=shop.url,
+                TUI_CONNECTOR_API_KEY=shop.key,
+                TUI_CONNECTOR_DATABASE=url,
+            )
+            if name == "straight":
+                started = time.perf_counter()
+            else:
+                for step in range(8):
+                    _sync_orders(env, kill_after=duration * (0.4 + 0.6 * step / 7))
+                    database = open_database(url)
+                    landed.append(m.Link.select().where(m.Link.resource == "order_slip").count())
+                    database.close()
+            assert _sync_orders(env) == 0
+            if name == "straight":
+                duration = time.perf_counter() - started
+            database = open_database(url)
+            results[name] = _books()
+            database.close()
+        assert results["straight"]["notes"] and results["straight"] == results["killed"]
+        # the kills landed before, between and after the run's commits
+        database = open_database(f"sqlite:///{first}")
+        before = m.Link.select().where(m.Link.resource == "order_slip").count()
+        database.close()
+        after = before + len(done["refunded"]) + len(done["partial"])
+        assert min(landed) == before and max(landed) == after, (before, landed, after)
+        assert any(before < n < after for n in landed) or len(set(landed)) > 1, landed
+    finally:
+        shop.stop()

@@ -284,7 +284,7 @@ def test_faults_are_survived_or_reported():
 def test_demo_data_is_deterministic_and_adds_up_to_the_cent():
     from decimal import Decimal
 
-    first, second = build(orders=50, seed=7), build(orders=50, seed=7)
+    first, second = build(orders=80, seed=7), build(orders=80, seed=7)
     assert first.table("orders") == second.table("orders")
     for order in first.table("orders").values():
         details = [d for d in first.table("order_details").values() if d["id_order"] == order["id"]]

@@ -91,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     simulator.add_argument("--latency-ms", type=float, default=0.0)
     simulator.add_argument("--faults", default="", help="e.g. 503=0.1,cut=0.05,rate=10,strip-auth")
     simulator.add_argument("--seed", type=int, default=1)
+    simulator.add_argument(
+        "--life",
+        type=_positive,
+        metavar="SECONDS",
+        help="every SECONDS, a few orders are paid, cancelled or refunded, as in a real shop",
+    )
 
     demo = commands.add_parser("demo", help="the simulator and a demo Gestan, nothing to set up")
     demo.add_argument("--orders", type=_positive, default=200)
@@ -212,9 +218,35 @@ def run_simulator(args: argparse.Namespace, profile: config.Profile) -> int:
         "tui-connector check",
         flush=True,
     )
+    if args.life:
+        _live(shop, args.life, args.seed, say=print)
     with contextlib.suppress(KeyboardInterrupt):
         shop.serve_forever()
     return EXIT_OK
+
+
+def _live(shop, every: int, seed: int, say=None) -> None:
+    """The simulated shop's life in a thread: a few changes every `every` seconds."""
+    import random
+    import threading
+    import time
+
+    from tui_connector.simulator.life import ShopLife
+
+    life, rng = ShopLife(shop.data), random.Random(seed)
+
+    def loop() -> None:
+        while True:
+            time.sleep(every)
+            done = life.live(rng, life.now(), share=0)
+            if say:
+                said = ", ".join(f"{kind} {ids}" for kind, ids in done.items() if ids)
+                say(f"the shop lives: {said}", flush=True)
+
+    threading.Thread(target=loop, name="shop-life", daemon=True).start()
+
+
+DEMO_LIFE_SECONDS = 30
 
 
 def run_demo(args: argparse.Namespace, profile: config.Profile) -> int:
@@ -227,6 +259,7 @@ def run_demo(args: argparse.Namespace, profile: config.Profile) -> int:
     from tui_connector.simulator import demo_gestan
 
     shop = _start_simulator(args.orders).start()
+    _live(shop, DEMO_LIFE_SECONDS, seed=1)  # the demo shop lives: read again to follow it
     demo_file = paths.data_dir() / "demo-gestan.db"
     for stale in demo_file.parent.glob(demo_file.name + "*"):  # a fresh demo every time
         stale.unlink()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 from tui_connector.simulator.server import ShopData
 
@@ -42,6 +43,18 @@ class ShopLife:
 
     def __init__(self, data: ShopData):
         self.data = data
+
+    def now(self) -> dt.datetime:
+        """The shop's clock: PrestaShop writes its dates in PS_TIMEZONE, with no offset."""
+        zone = next(
+            (
+                c["value"]
+                for c in self.data.table("configurations").values()
+                if c.get("name") == "PS_TIMEZONE"
+            ),
+            "Europe/Paris",
+        )
+        return dt.datetime.now(ZoneInfo(zone)).replace(tzinfo=None, microsecond=0)
 
     def _order(self, order_id: int) -> dict:
         return self.data.table("orders")[order_id]

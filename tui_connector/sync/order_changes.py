@@ -105,6 +105,11 @@ class ChangeReader:
         if resource != PAYMENTS:
             for detail in self.client.get_many("order_details", shop_ids, key="id_order"):
                 details.setdefault(int(detail["id_order"]), {})[detail["id"]] = detail
+        names = dict(
+            m.SalesOrder.select(m.SalesOrder.id, m.SalesOrder.billing_name)
+            .where(m.SalesOrder.id.in_([gestan_id for _, (_, gestan_id) in keyed]))
+            .tuples()
+        )
         rows = []
         for record, (shop_id, gestan_id) in keyed:
             if (int(record["id"]), 0) in done:
@@ -112,7 +117,10 @@ class ChangeReader:
             order = shop_orders.get(shop_id)
             if order is None:
                 continue
-            row = self._row(flow, resource, record, order, gestan_id, details.get(shop_id, {}))
+            name = names.get(gestan_id, "")
+            row = self._row(
+                flow, resource, record, order, gestan_id, details.get(shop_id, {}), name
+            )
             if row is not None:
                 rows.append(row)
         return rows
@@ -131,7 +139,7 @@ class ChangeReader:
         )
         return {reference: (shop_id, gestan_id) for reference, shop_id, gestan_id in found}
 
-    def _row(self, flow, resource, record, order, gestan_id, details) -> Row | None:
+    def _row(self, flow, resource, record, order, gestan_id, details, name) -> Row | None:
         state = flow.states.get(order.get("current_state", ""), {})
         if resource == HISTORIES:
             kind = flow._ending(order)
@@ -153,7 +161,7 @@ class ChangeReader:
             kind, when, amount = PAID, record["date_add"], cents(record.get("amount"))
         columns = {
             "reference": order.get("reference", ""),
-            "customer": order.get("id_customer", ""),
+            "customer": f"{order.get('id_customer', '')} · {name}" if name else "",
             "total": f"{amount:.2f}",
             "date": when[:10],
             "state": text(state.get("name"), flow.facts.language),

@@ -39,6 +39,7 @@ from tui_connector.sync.core import (
 from tui_connector.sync.order_changes import ChangeReader
 from tui_connector.sync.order_life import (
     CANCELLED,
+    CREDITED,
     PAYMENTS,
     REFUNDED,
     SLIPS,
@@ -703,7 +704,10 @@ class OrdersFlow(Flow):
                 .order_by(m.StockMovement.date.desc())
                 .first()
             )
-            if initial is not None and initial.date >= placed:
+            # Gestan's clock is this machine's; the shop's dates are in PS_TIMEZONE
+            if initial is not None and initial.date >= self.facts.machine_time(
+                placed.strftime(DATE_FORMAT)
+            ):
                 continue
             add_stock_movement(
                 m.Product.get_by_id(line.product),
@@ -756,3 +760,58 @@ def _group(records: list[dict], key: str) -> dict[str, list[dict]]:
     for record in records:
         grouped.setdefault(record.get(key, ""), []).append(record)
     return grouped
+
+
+def awaiting_import(client: SyncWebservice) -> dict[tuple[int, int], list[str]]:
+    """Products whose shop quantity moved for orders or changes Gestan has not imported:
+    {(product, combination): [order references]}. Stock written from Gestan now would
+    undo the shop (a sale counted twice, a restock lost).
+
+    It is the orders flow's own read: new orders (not cancelled before they were
+    invoiced) placed after Gestan took the product's stock from the shop, and the
+    cancellations and credit slips that put stock back."""
+    flow = OrdersFlow(client, since_last=cursor_value() is not None)
+    product_of = {link.gestan_id: key for key, link in links("products").items()}
+    initial: dict[int, dt.datetime] = {}  # each product's latest stock taken from the shop
+    for product, date in (
+        m.StockMovement.select(m.StockMovement.product, m.StockMovement.date)
+        .where(m.StockMovement.reason == INITIAL_STOCK)
+        .tuples()
+    ):
+        initial[product] = max(date, initial.get(product, date))
+    pending: dict[tuple[int, int], list[str]] = {}
+    for page in flow.read_pages():
+        for row in page:
+            order = row.payload.get("order") or {}
+            reference = order.get("reference") or f"commande {row.shop_id}"
+            if row.payload.get("change"):
+                if row.status not in (CANCELLED, CREDITED):
+                    continue
+                sales_order = m.SalesOrder.get_by_id(row.gestan_id)
+                cancelled = row.status == CANCELLED
+                returns = flow.life().returns(
+                    sales_order,
+                    row.payload["details"].values(),
+                    row.payload["when"],
+                    cancelled=cancelled,
+                )
+                touched = [product_of[p] for p, _ in returns if p in product_of]
+            elif (row.action or row.blocked) and "plan" in row.payload:
+                if row.payload.get("unwanted"):
+                    continue
+                placed = flow.facts.machine_time(order["date_add"])
+                touched = [
+                    (int(d.get("product_id") or 0), int(d.get("product_attribute_id") or 0))
+                    for d in row.payload.get("details", [])
+                ]
+                touched = [
+                    key
+                    for key in touched
+                    if key not in flow._product_links
+                    or initial.get(flow._product_links[key], dt.datetime.min) < placed
+                ]
+            else:
+                continue
+            for key in touched:
+                pending.setdefault(key, []).append(reference)
+    return pending

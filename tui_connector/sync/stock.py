@@ -1,6 +1,8 @@
 """Stock, Gestan -> shop: each linked product's Gestan quantity, written where it differs.
 
-Statuses: A jour, Mise à jour Prestashop, Non géré (no link: listed apart).
+Statuses: A jour, Mise à jour Prestashop, Non géré (no link: listed apart), Bloquée
+(the shop's quantity moved for orders, cancellations or credit slips Gestan has not
+imported yet: writing Gestan's quantity would undo the shop).
 """
 
 from __future__ import annotations
@@ -8,10 +10,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tui_connector.gestan import models as m
+from tui_connector.prestashop.errors import PermissionDenied, UnknownResource
 from tui_connector.sync.core import Action, Flow, Origin, Outcome, Progress, Row, RowResult, links
+from tui_connector.sync.orders import awaiting_import
 from tui_connector.sync.products import RESOURCE as PRODUCTS
 
 UP_TO_DATE, UPDATE_SHOP, UNMANAGED = "A jour", "Mise à jour Prestashop", "Non géré"
+BLOCKED = "Bloquée"
 
 
 def gestan_quantities() -> dict[int, Decimal]:
@@ -30,6 +35,10 @@ class StockFlow(Flow):
             s["id_product"] for s in rows_of_shop if s.get("id_product_attribute", "0") != "0"
         }
         known = links(PRODUCTS)
+        try:
+            pending = awaiting_import(self.client)
+        except (PermissionDenied, UnknownResource):
+            pending = {}  # a key without the orders: nothing to compare with
         quantities = gestan_quantities()
         labels = {
             p.id: (p.code, p.label)
@@ -65,6 +74,29 @@ class StockFlow(Flow):
             wanted = int(ours)  # the shop counts whole units
             code, label = labels[link.gestan_id]
             differs = wanted != shop_quantity
+            waiting = pending.get((product_id, attribute), []) if differs else []
+            if waiting:
+                shown = ", ".join(sorted(set(waiting))[:5]) + ("…" if len(set(waiting)) > 5 else "")
+                rows.append(
+                    Row(
+                        key=f"stock:{stock['id']}",
+                        origin=Origin.GESTAN,
+                        status=BLOCKED,
+                        shop_id=product_id,
+                        shop_sub_id=attribute,
+                        gestan_id=link.gestan_id,
+                        columns={
+                            "label": label,
+                            "code": code,
+                            "shop": str(shop_quantity),
+                            "gestan": str(wanted),
+                        },
+                        blocked=True,
+                        reason=f"la boutique a bougé pour des commandes pas encore importées "
+                        f"({shown}): importez les commandes d'abord (sync orders)",
+                    )
+                )
+                continue
             rows.append(
                 Row(
                     key=f"stock:{stock['id']}",
