@@ -145,8 +145,9 @@ def test_each_change_after_import_becomes_its_act_once(imported, shop, client):
     life = ShopLife(shop.data)
     awaiting = _orders_in(shop, "10", "1")[0]
     delivered = _orders_in(shop, "5", "4")
-    cancelled, refunded, partial = delivered[0], delivered[1], delivered[2]
+    cancelled, refunded, partial, no_slip = delivered[0], delivered[1], delivered[2], delivered[3]
     life.pay(awaiting, LATER)
+    life.change_state(no_slip, 7, LATER + dt.timedelta(hours=4))  # Refunded, no slip (order 21)
     life.cancel(cancelled, LATER + dt.timedelta(hours=1))
     life.refund(refunded, LATER + dt.timedelta(hours=2))
     details = [
@@ -176,6 +177,7 @@ def test_each_change_after_import_becomes_its_act_once(imported, shop, client):
     flow = OrdersFlow(client, since_last=True, options=ALL_ON)
     rows = [r for r in flow.read() if r.payload.get("change")]
     kinds = Counter(r.status for r in rows)
+    # the full refund's Refunded state is no row of its own: its slip says it all
     assert kinds == {PAID: 1, CANCELLED: 1, CREDITED: 2, REFUNDED: 1}, kinds
     report = flow.execute(rows)
     assert report.ok, report.summary()
@@ -195,6 +197,11 @@ def test_each_change_after_import_becomes_its_act_once(imported, shop, client):
     notes = credit_notes_of(order_of(refunded))
     assert [n.total_incl for n in notes] == [-invoice_of(order_of(refunded)).total_incl]
     assert receivable(order_of(refunded)) == 0
+    # refunded without a slip: a credit note for all of it, and all the money back
+    (note,) = credit_notes_of(order_of(no_slip))
+    assert note.total_incl == -invoice_of(order_of(no_slip)).total_incl
+    assert m.PaymentAllocation.get(m.PaymentAllocation.invoice == note).amount == note.total_incl
+    assert receivable(order_of(no_slip)) == 0
     # the partial slip: exactly its line, its VAT, the money back, the unit back in stock
     (note,) = credit_notes_of(order_of(partial))
     (line,) = list(note.lines)

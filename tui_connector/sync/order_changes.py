@@ -10,9 +10,10 @@ the import of that order reads its payments and slips itself.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 
 from tui_connector.gestan import models as m
-from tui_connector.gestan.money import cents
+from tui_connector.gestan.money import ZERO, cents
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.codec import text
 from tui_connector.prestashop.errors import PermissionDenied, UnknownResource
@@ -59,6 +60,7 @@ class ChangeReader:
         self.seen: dict[str, int] = {}  # the highest id read, per resource
         self.pending: dict[str, tuple[str, int]] = {}  # row key -> (resource, id), not done
         self.missing: list[str] = []  # resources the key may not read
+        self.slipped: dict[int, Decimal] = {}  # shop order id -> its slips read, incl. VAT
 
     # --- read ---------------------------------------------------------------------
 
@@ -74,9 +76,9 @@ class ChangeReader:
                     rows = self._rows(flow, resource, page)
                     for row in rows:
                         self.pending[row.key] = (resource, int(row.payload["record"]["id"]))
-                    if progress:
-                        progress(len(rows), len(rows), "changements lus")
                     if rows:
+                        if progress:
+                            progress(len(rows), len(rows), "changements lus")
                         yield rows
             except (PermissionDenied, UnknownResource):
                 self.missing.append(resource)  # said on the report; the rest goes on
@@ -147,14 +149,16 @@ class ChangeReader:
             if not kind or record.get("id_order_state") != order.get("current_state"):
                 return None
             docs = Documents.of(m.SalesOrder.get_by_id(gestan_id))
-            if not flow.life().has_work(docs, kind, record["date_add"], details.values()):
-                return None  # done already: at import, or by an earlier run
+            coming = self.slipped.get(int(order["id"]), ZERO)
+            if not flow.life().has_work(docs, kind, record["date_add"], details.values(), coming):
+                return None  # done already (at import, by an earlier run, by a slip read now)
             when, amount = record["date_add"], cents(order.get("total_paid_tax_incl"))
         elif resource == SLIPS:
             kind, when = CREDITED, record["date_add"]
             amount = cents(record.get("total_products_tax_incl")) + cents(
                 record.get("total_shipping_tax_incl")
             )
+            self.slipped[int(order["id"])] = self.slipped.get(int(order["id"]), ZERO) + amount
         else:
             if not flow.options.invoices or not flow.options.mark_paid:
                 return None  # nothing in Gestan records payments

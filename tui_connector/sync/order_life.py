@@ -319,11 +319,19 @@ class OrderLife:
                 returned[product] = returned.get(product, ZERO) + missing
         return wanted
 
-    def has_work(self, docs: Documents, kind: str, when: str, details: Iterable[dict]) -> bool:
-        """Whether a cancellation or refund still has something to do in Gestan."""
+    def has_work(
+        self,
+        docs: Documents,
+        kind: str,
+        when: str,
+        details: Iterable[dict],
+        coming: Decimal = ZERO,
+    ) -> bool:
+        """Whether a cancellation or refund still has something to do in Gestan, once the
+        credit slips of the same read (`coming`, incl. VAT) are applied."""
         if docs.invoice is not None:
             left = invoicing.remaining(docs.invoice)
-            if sum((line.total_incl for line in left), ZERO) > 0:
+            if sum((line.total_incl for line in left), ZERO) - coming > 0:
                 return True
         return bool(self.returns(docs.order, details, when, cancelled=kind == CANCELLED))
 
