@@ -289,6 +289,15 @@ def credit_note(
                 f"invoice {invoice.number} still bills for it",
                 hint="nothing was written; the shop's refund and Gestan's invoice differ",
             )
+    still = sum((line.total_incl for line in left.values()), ZERO)
+    asked = sum((line.total_incl for line in lines), ZERO)
+    if asked > still:
+        raise ConnectorError(
+            f"a credit note of {asked:.2f} is more than invoice {invoice.number} still bills "
+            f"({still:.2f})",
+            hint="nothing was written; the shop refunded more than the customer was billed "
+            "(a voucher left out of the refund?): make the refund in the shop again",
+        )
     negative = [
         replace(
             line, quantity=-line.quantity, total_excl=-line.total_excl, total_incl=-line.total_incl
