@@ -155,6 +155,15 @@ async def test_settings_round_trip(session):
         app.screen.query_one("#bank_account").value = "banque"
         await pilot.press("ctrl+s")
         assert settings.get("accounting.bank_account") == "512100"  # refused, kept
+        app.screen.query_one("#bank_account").value = "512100"
+        app.screen.query_one("#payment_ps_checkpayment").value = "5112"
+        app.screen.query_one("#lookback_days").value = "3"
+        await pilot.press("ctrl+s")
+        assert settings.get("payment.ps_checkpayment") == "5112"  # cheques to their account
+        assert settings.get("orders.lookback_days") == "3"
+        app.screen.query_one("#payment_ps_checkpayment").value = ""
+        await pilot.press("ctrl+s")
+        assert settings.family_keys("payment.") == {}  # emptied: back to the bank account
 
 
 async def test_orders_cursor_reset_asks_first(session):

@@ -119,6 +119,9 @@ class Session:
     def setting(self, key: str):
         return settings.get(key)
 
+    def unset_setting(self, key: str) -> None:
+        settings.unset(key)
+
     def set_setting(self, key: str, value: str) -> str:
         return settings.set_value(key, value)
 

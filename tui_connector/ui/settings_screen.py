@@ -37,6 +37,12 @@ MISC = [
     ("invoices.mark_paid", "Marquer payées les commandes payées"),
     ("accounting.enabled", "Écritures comptables"),
 ]
+# The payment modules of a PrestaShop install; the money of each may go to its own account.
+PAYMENT_MODULES = [
+    ("ps_checkpayment", "Chèque"),
+    ("ps_wirepayment", "Virement bancaire"),
+    ("ps_cashondelivery", "Paiement à la livraison"),
+]
 
 
 class SettingsScreen(ShowsWorkerErrors, Screen):
@@ -113,6 +119,15 @@ class SettingsScreen(ShowsWorkerErrors, Screen):
                 yield Input(
                     self.session.setting("accounting.default_account"), id="default_account"
                 )
+                for module, label in PAYMENT_MODULES:
+                    yield Label(f"Compte des règlements par {label} ({module}; vide: la banque)")
+                    yield Input(
+                        self.session.setting(f"payment.{module}"),
+                        placeholder="512",
+                        id=f"payment_{module}",
+                    )
+                yield Label("Jours relus avant la dernière importation (commandes parues tard)")
+                yield Input(self.session.setting("orders.lookback_days"), id="lookback_days")
                 yield Button("Enregistrer", id="save_misc", variant="primary")
         yield Footer()
 
@@ -150,7 +165,14 @@ class SettingsScreen(ShowsWorkerErrors, Screen):
             ("shipping.product", self.query_one("#shipping_product", Input).value),
             ("accounting.bank_account", self.query_one("#bank_account", Input).value),
             ("accounting.default_account", self.query_one("#default_account", Input).value),
+            ("orders.lookback_days", self.query_one("#lookback_days", Input).value),
         ]
+        for module, _ in PAYMENT_MODULES:
+            value = self.query_one(f"#payment_{module}", Input).value.strip()
+            if value:
+                pairs.append((f"payment.{module}", value))
+            elif self.session.setting(f"payment.{module}"):
+                self.session.unset_setting(f"payment.{module}")
         for gender in ("1", "2"):
             value = self.query_one(f"#civility_{gender}", Input).value.strip()
             if value:
