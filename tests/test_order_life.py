@@ -319,3 +319,50 @@ def test_changes_killed_at_any_point_are_applied_once(tmp_path):
         assert any(before < n < after for n in landed) or len(set(landed)) > 1, landed
     finally:
         shop.stop()
+
+
+def test_shop_dates_are_compared_in_the_shops_time_zone(sqlite_gestan, monkeypatch):
+    """A UTC machine, a Paris shop: an order placed at 10:30 Paris time came before a
+    stock taken at 10:00 UTC, so Gestan must not take it out of its stock again."""
+    import time as clock
+    from zoneinfo import ZoneInfo
+
+    from tui_connector.sync.shop_facts import ShopFacts
+
+    monkeypatch.setenv("TZ", "UTC")
+    clock.tzset()
+    try:
+        facts = ShopFacts()
+        assert facts.machine_time("2026-12-01 22:32:38") == dt.datetime(2026, 12, 1, 21, 32, 38)
+        assert facts.machine_time("2026-07-01 12:00:00") == dt.datetime(2026, 7, 1, 10, 0, 0)
+        data = build(orders=6, seed=2)
+        with SimulatedShop(data) as shop, SyncWebservice(shop.url, shop.key) as client:
+            demo_gestan.seed(shop.data)
+            assert ProductsFlow(client).execute(ProductsFlow(client).read()).ok
+            taken = m.now()  # Gestan took the shop's stock now, machine (UTC) time
+            paris = dt.datetime.now(ZoneInfo("Europe/Paris")).replace(tzinfo=None, microsecond=0)
+            orders = sorted(data.table("orders"))
+            before, after = orders[0], orders[1]
+            # before the stock in fact (UTC - 30 min), though later on the wall clock
+            data.table("orders")[before]["date_add"] = (
+                f"{taken + dt.timedelta(minutes=30):%Y-%m-%d %H:%M:%S}"
+            )
+            data.table("orders")[after]["date_add"] = (
+                f"{paris + dt.timedelta(minutes=30):%Y-%m-%d %H:%M:%S}"
+            )
+            flow = OrdersFlow(client, options=ALL_ON)
+            rows = [r for r in flow.read() if r.shop_id in (before, after) and r.selected]
+            assert len(rows) == 2 and flow.execute(rows).ok
+            moved = {
+                link.shop_id: m.StockMovement.select()
+                .where(
+                    (m.StockMovement.order == link.gestan_id) & (m.StockMovement.reason == "order")
+                )
+                .count()
+                for link in m.Link.select().where(m.Link.resource == "orders")
+            }
+            assert moved[before] == 0  # the shop's count had it already
+            assert moved[after] > 0
+    finally:
+        monkeypatch.delenv("TZ")
+        clock.tzset()

@@ -26,6 +26,8 @@ FLOW_NEEDS: dict[str, dict[str, set[str]]] = {
         "order_details": {"get"},
         "order_states": {"get"},
         "order_payments": {"get"},
+        "order_slip": {"get"},
+        "order_histories": {"get"},
         "order_cart_rules": {"get"},
         "customers": {"get"},
         "addresses": {"get"},
@@ -34,7 +36,10 @@ FLOW_NEEDS: dict[str, dict[str, set[str]]] = {
         "carriers": {"get"},
     },
 }
-OPTIONAL = {"products": {"images": {"get", "post"}, "specific_prices": {"get", "post", "put"}}}
+OPTIONAL = {
+    "products": {"images": {"get", "post"}, "specific_prices": {"get", "post", "put"}},
+    "orders": {"configurations": {"get"}},  # the time zone and state ids; else 8.1 defaults
+}
 
 
 @dataclass
