@@ -7,7 +7,7 @@ and the time of that run, and checks the books against what the shop records.
 The shop is served from this process (its life is made here, as the real shop records
 it: tui_connector/simulator/life.py). Checks, each printed:
 - 411, per customer: what the shop says is still owed (billed, less credited, less
-  paid, plus paid back);
+  paid, plus paid back: `ShopLife.owed`);
 - 512: the shop's payments less the money paid back;
 - no credit note or payment twice (each slip and payment linked once);
 - stock: the rows `sync stock` would write are those it would have written before the
@@ -21,15 +21,15 @@ import datetime as dt
 import random
 import tempfile
 import time
-from collections import Counter
 from decimal import Decimal
 
+from tui_connector.gestan import accounting
 from tui_connector.gestan import models as m
 from tui_connector.gestan.database import open_database
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.simulator import demo_gestan
 from tui_connector.simulator.demo_data import build
-from tui_connector.simulator.life import CANCELED, REFUNDED, ShopLife
+from tui_connector.simulator.life import ShopLife
 from tui_connector.simulator.server import Faults, SimulatedShop
 from tui_connector.sync.contacts import ContactsFlow
 from tui_connector.sync.orders import OrderOptions, OrdersFlow
@@ -37,53 +37,26 @@ from tui_connector.sync.products import ProductsFlow
 from tui_connector.sync.stock import StockFlow
 
 OPTIONS = OrderOptions(invoices=True, mark_paid=True, accounting=True)
-CENT = Decimal("0.01")
 
 
-def money(value) -> Decimal:
-    return Decimal(value or 0).quantize(CENT)
-
-
-def shop_books(data, imported: set[int]) -> tuple[dict[str, Decimal], Decimal]:
-    """(owed per shop customer id, money kept) from the shop's own records."""
-    payments: dict[str, Decimal] = Counter()
-    for payment in data.table("order_payments").values():
-        payments[payment["order_reference"]] += money(payment["amount"])
-    slips: dict[int, Decimal] = Counter()
-    for slip in data.table("order_slip").values():
-        slips[int(slip["id_order"])] += money(slip["total_products_tax_incl"]) + money(
-            slip["total_shipping_tax_incl"]
-        )
-    owed: dict[str, Decimal] = Counter()
-    kept = Decimal(0)
-    for order_id in imported:
-        order = data.table("orders")[order_id]
-        billed = money(order["total_paid_tax_incl"])
-        paid = payments[order["reference"]]
-        state = int(order["current_state"])
-        credited = billed if state in (CANCELED, REFUNDED) else slips[order_id]
-        # a refund pays back all that was paid; otherwise only the slips paid money back
-        back = paid if state == REFUNDED else min(paid, slips[order_id])
-        owed[order["id_customer"]] += billed - credited - paid + back
-        kept += paid - back
-    return owed, kept
-
-
-def gestan_books() -> tuple[dict[str, Decimal], Decimal]:
-    """(411 per shop customer id, 512 balance) from Gestan's entries."""
+def books_agree(data) -> tuple[dict, bool, Decimal, Decimal]:
+    """(customers whose 411 differs from the shop's, 512 agrees, 512, the shop's)."""
+    imported = {link.shop_id for link in m.Link.select().where(m.Link.resource == "orders")}
+    shop_owed, shop_kept = ShopLife(data).owed(imported)
+    contacts = {c.id: c for c in m.Contact.select()}
     customer_of = {
-        link.gestan_id: str(link.shop_id)
+        accounting.contact_account(contacts[link.gestan_id]): str(link.shop_id)
         for link in m.Link.select().where(m.Link.resource == "customers")
+        if link.gestan_id in contacts
     }
-    accounts = {f"411{c.code}": customer_of.get(c.id) for c in m.Contact.select()}
-    owed: dict[str, Decimal] = Counter()
-    bank = Decimal(0)
-    for line in m.AccountingLine.select():
-        if line.account_number == "411":
-            owed[accounts.get(line.aux_number)] += line.debit - line.credit
-        elif line.account_number.startswith("51"):
-            bank += line.debit - line.credit
-    return owed, bank
+    owed, bank = accounting.balances()
+    ours = {customer_of.get(aux, aux): balance for aux, balance in owed.items()}
+    wrong = {
+        c: (ours.get(c, 0), shop_owed.get(c, 0))
+        for c in set(ours) | set(shop_owed)
+        if ours.get(c, 0) != shop_owed.get(c, 0)
+    }
+    return wrong, bank == shop_kept, bank, shop_kept
 
 
 def main() -> None:
@@ -125,14 +98,9 @@ def main() -> None:
             f"{sum(len(v) for v in life.values())} changed"
         )
         stock_after = {r.key for r in StockFlow(client).read() if r.action or r.blocked}
-    imported = {link.shop_id for link in m.Link.select().where(m.Link.resource == "orders")}
-    shop_owed, shop_kept = shop_books(data, imported)
-    owed, bank = gestan_books()
-    wrong = {
-        c: (owed[c], shop_owed[c]) for c in set(owed) | set(shop_owed) if owed[c] != shop_owed[c]
-    }
+    wrong, bank_agrees, bank, shop_kept = books_agree(data)
     print(f"411 per customer equals the shop's: {not wrong} ({len(wrong)} differ)")
-    print(f"512 {bank} = shop's payments less refunds {shop_kept}: {bank == shop_kept}")
+    print(f"512 {bank} = shop's payments less refunds {shop_kept}: {bank_agrees}")
     twice = [
         resource
         for resource in ("order_slip", "order_payments")

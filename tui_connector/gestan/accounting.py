@@ -284,3 +284,21 @@ def _letter(contact: m.Contact, entries, date: dt.date) -> str | None:
 def entry_balances(entry: m.AccountingEntry) -> bool:
     lines = list(entry.lines)
     return sum((x.debit for x in lines), ZERO) == sum((x.credit for x in lines), ZERO)
+
+
+def balances() -> tuple[dict[str, Decimal], Decimal]:
+    """(411 per auxiliary account, the balance of the 51x bank accounts), debit - credit."""
+    customers: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    bank = ZERO
+    lines = m.AccountingLine.select(
+        m.AccountingLine.account_number,
+        m.AccountingLine.aux_number,
+        m.AccountingLine.debit,
+        m.AccountingLine.credit,
+    ).tuples()
+    for account, aux, debit, credit in lines:
+        if account == CUSTOMERS_ACCOUNT:
+            customers[aux] += debit - credit
+        elif account.startswith("51"):
+            bank += debit - credit
+    return dict(customers), bank

@@ -259,3 +259,37 @@ class ShopLife:
                 self.refund(order_id, stamp, {line: 1}, restock=turn % 2 == 0)
             done[kind].append(order_id)
         return done
+
+    def owed(self, orders: set[int]) -> tuple[dict[str, Decimal], Decimal]:
+        """What the shop's own records say of `orders`: (still owed per customer id, money
+        kept). Billed, less what a cancellation, a refund or the slips credited, less what
+        was paid, plus what was paid back (a refund pays back all that was paid; otherwise
+        only the slips paid money back)."""
+        payments: dict[str, Decimal] = {}
+        for payment in self.data.table("order_payments").values():
+            reference = payment["order_reference"]
+            payments[reference] = payments.get(reference, Decimal(0)) + _cents(
+                Decimal(payment["amount"])
+            )
+        slips: dict[int, Decimal] = {}
+        for slip in self.data.table("order_slip").values():
+            refund = Decimal(slip["total_products_tax_incl"]) + Decimal(
+                slip["total_shipping_tax_incl"]
+            )
+            slips[int(slip["id_order"])] = slips.get(int(slip["id_order"]), Decimal(0)) + _cents(
+                refund
+            )
+        owed: dict[str, Decimal] = {}
+        kept = Decimal(0)
+        for order_id in orders:
+            order = self._order(order_id)
+            billed = _cents(Decimal(order["total_paid_tax_incl"]))
+            paid = payments.get(order["reference"], Decimal(0))
+            slipped = slips.get(order_id, Decimal(0))
+            state = int(order["current_state"])
+            credited = billed if state in (CANCELED, REFUNDED) else slipped
+            back = paid if state == REFUNDED else min(paid, slipped)
+            customer = order["id_customer"]
+            owed[customer] = owed.get(customer, Decimal(0)) + billed - credited - paid + back
+            kept += paid - back
+        return owed, kept
