@@ -366,3 +366,55 @@ def test_shop_dates_are_compared_in_the_shops_time_zone(sqlite_gestan, monkeypat
     finally:
         monkeypatch.delenv("TZ")
         clock.tzset()
+
+
+def test_sync_stock_refuses_to_undo_the_shop_or_imports_the_orders_first(
+    tmp_path, monkeypatch, capsys
+):
+    from tui_connector.cli import main
+    from tui_connector.gestan.database import open_database
+
+    url = f"sqlite:///{tmp_path / 'gestan.db'}"
+    with SimulatedShop(build(orders=40, seed=11)) as shop:
+        for name, value in (("SHOP_URL", shop.url), ("API_KEY", shop.key), ("DATABASE", url)):
+            monkeypatch.setenv(f"TUI_CONNECTOR_{name}", value)
+        open_database(url)
+        demo_gestan.seed(shop.data)
+        with SyncWebservice(shop.url, shop.key) as client:
+            for flow_class in (ContactsFlow, ProductsFlow):
+                assert flow_class(client).stream().ok
+            assert OrdersFlow(client, since_last=True).stream().ok
+        m.database_proxy.obj.close()
+        order_id = _orders_in(shop, "5", "4")[0]
+        ShopLife(shop.data).cancel(order_id, LATER)  # the shop puts its stock back
+        stock = {s["id"]: s["quantity"] for s in shop.data.table("stock_availables").values()}
+        reference = shop.data.table("orders")[order_id]["reference"]
+
+        assert main(["sync", "stock", "--json"]) == 1
+        out = capsys.readouterr().out
+        assert reference in out and "Bloquée" in out and "sync orders" in out
+        lines = {
+            (d["product_id"], d["product_attribute_id"])
+            for d in shop.data.table("order_details").values()
+            if d["id_order"] == str(order_id)
+        }
+        ours = {
+            s["id"]
+            for s in shop.data.table("stock_availables").values()
+            if (s["id_product"], s["id_product_attribute"]) in lines
+        }
+        assert ours and all(  # nothing the shop put back was written over
+            shop.data.table("stock_availables")[int(i)]["quantity"] == stock[i] for i in ours
+        )
+
+        main(["sync", "stock", "--orders-first", "--json"])
+        out = capsys.readouterr().out
+        assert reference not in out  # imported first: nothing left to block
+        open_database(url)
+        order = order_of(order_id)
+        assert credit_notes_of(order)  # the cancellation came in before the stock
+        assert (
+            m.StockMovement.select()
+            .where((m.StockMovement.order == order) & (m.StockMovement.reason == "return"))
+            .exists()
+        )

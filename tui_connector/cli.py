@@ -78,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--reset-cursor", action="store_true", help="orders: forget where the last import stopped"
     )
+    sync.add_argument(
+        "--orders-first",
+        action="store_true",
+        help="stock: import the orders and their changes first, so no quantity undoes the shop",
+    )
 
     simulator = commands.add_parser("simulator", help="serve a simulated PrestaShop on loopback")
     simulator.add_argument("--port", type=int, default=0, help="default: a free port")
@@ -313,6 +318,8 @@ def run_sync(args: argparse.Namespace, profile: config.Profile) -> int:
     order_options = args.date_from or args.date_to or args.since_last or args.reset_cursor
     if args.flow != "orders" and order_options:
         raise SettingsError("--from, --to, --since-last and --reset-cursor are for orders")
+    if args.orders_first and args.flow != "stock":
+        raise SettingsError("--orders-first is for stock")
     if args.since_last and (args.date_from or args.date_to):
         raise SettingsError("choose --from/--to or --since-last, not both")
     if args.date_from and args.date_to and args.date_from > args.date_to:
@@ -324,6 +331,10 @@ def run_sync(args: argparse.Namespace, profile: config.Profile) -> int:
         print("orders cursor reset: --since-last starts from the beginning", file=sys.stderr)
     progress = _progress_printer(sys.stderr.isatty() and not args.json)
     with make_client(profile) as client:
+        if args.orders_first and not args.dry_run:
+            # what did not import (a blocked order) still blocks its products' stock rows
+            orders = make_flow("orders", client, since_last=True).stream(progress=progress)
+            print(orders.summary(), file=sys.stderr)
         flow = make_flow(
             args.flow,
             client,
