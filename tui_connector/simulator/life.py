@@ -239,13 +239,11 @@ class ShopLife:
             order = self._order(order_id)
             state = self._state(int(order["current_state"]))
             stamp = when + dt.timedelta(minutes=turn)
+            if int(order["current_state"]) in (CANCELED, REFUNDED, 8):
+                continue  # cancelled, refunded or a payment error: its life is over
             if state.get("paid") != "1" and state.get("logable") != "1":
-                if int(order["current_state"]) in (CANCELED, 8):
-                    continue  # cancelled or payment error: nothing comes of it
-                self.pay(order_id, stamp)
+                self.pay(order_id, stamp)  # awaiting a cheque or a transfer
                 done["paid"].append(order_id)
-                continue
-            if int(order["current_state"]) == REFUNDED:
                 continue
             kind = ("cancelled", "refunded", "partial")[turn % 3]
             if kind == "refunded" and Decimal(order.get("total_discounts_tax_incl") or 0):
