@@ -285,8 +285,9 @@ class ShopLife:
             paid = payments.get(order["reference"], Decimal(0))
             slipped = slips.get(order_id, Decimal(0))
             state = int(order["current_state"])
-            credited = billed if state in (CANCELED, REFUNDED) else slipped
-            back = paid if state == REFUNDED else min(paid, slipped)
+            # a slip at prices before the order's vouchers may refund more than was billed
+            credited = billed if state in (CANCELED, REFUNDED) else min(billed, slipped)
+            back = paid if state == REFUNDED else min(paid, credited)
             customer = order["id_customer"]
             owed[customer] = owed.get(customer, Decimal(0)) + billed - credited - paid + back
             kept += paid - back

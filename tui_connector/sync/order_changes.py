@@ -213,8 +213,12 @@ class ChangeReader:
                 invoice=docs.invoice.number,
             )
         if resource == SLIPS:
-            note = life.credit_slip(docs, record, order, payload["details"])
-            message = f"avoir {note.number}" if note else "retour en stock"
+            note, said = life.credit_slip(docs, record, order, payload["details"])
+            message = "; ".join(
+                part
+                for part in (f"avoir {note.number}" if note else "retour en stock", said)
+                if part
+            )
             return RowResult.of(
                 row, Outcome.UPDATED, message, invoice=note.number if note else None
             )

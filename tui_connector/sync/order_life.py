@@ -132,13 +132,27 @@ class OrderLife:
 
     def credit_slip(
         self, docs: Documents, slip: dict, order: dict, details: dict[str, dict]
-    ) -> m.Invoice | None:
+    ) -> tuple[m.Invoice | None, str]:
         """A credit slip: a credit note for exactly its lines and shipping, the money
-        back when the order was paid, and the stock the shop put back."""
+        back when the order was paid, and the stock the shop put back; with what the
+        user should know (a slip that refunds more than the invoice still bills).
+
+        PrestaShop refunds a line at its price before the order's vouchers (real order
+        22): on a small order with a voucher, a slip can refund more than was billed.
+        The credit note then cancels what the invoice still bills, never more."""
         when = slip["date_add"]
-        credit_note = None
+        credit_note, said = None, ""
         if docs.invoice is not None:
             lines = self._slip_lines(docs.invoice, slip, details)
+            left = invoicing.remaining(docs.invoice)
+            asked = sum((line.total_incl for line in lines), ZERO)
+            still = sum((line.total_incl for line in left), ZERO)
+            if asked > still:
+                lines = left
+                said = (
+                    f"la boutique rembourse {asked:.2f}, plus que la facture ne porte encore "
+                    f"({still:.2f}): l'avoir s'en tient là"
+                )
             date = self._dated(invoicing.CREDIT_NOTE_SERIES, max(shop_day(when), docs.invoice.date))
             credit_note = invoicing.credit_note(
                 docs.invoice, lines, date=date, external_reference=f"SLIP{int(slip['id'])}"
@@ -146,7 +160,7 @@ class OrderLife:
             self._post_and_pay_back(docs, credit_note, order, f"RMB-SLIP{int(slip['id'])}")
             save_link(SLIPS, int(slip["id"]), 0, credit_note.id, date_upd=when)
         self.put_back(docs.order, details.values(), when, cancelled=False)
-        return credit_note
+        return credit_note, said
 
     def _slip_lines(
         self, invoice: m.Invoice, slip: dict, details: dict[str, dict]

@@ -556,8 +556,10 @@ class OrdersFlow(Flow):
         details = {d["id"]: d for d in row.payload["details"]}
         for slip in sorted(row.payload["slips"], key=lambda s: int(s["id"])):
             if not _linked(SLIPS, slip["id"]):
-                credit_note = life.credit_slip(docs, slip, order, details)
+                credit_note, said = life.credit_slip(docs, slip, order, details)
                 done.append(f"avoir {credit_note.number}" if credit_note else "retour")
+                if said:
+                    done.append(said)
         ending = row.payload["ending"]
         if ending:
             credit_note = life.change_state(
