@@ -418,3 +418,75 @@ def test_sync_stock_refuses_to_undo_the_shop_or_imports_the_orders_first(
             .where((m.StockMovement.order == order) & (m.StockMovement.reason == "return"))
             .exists()
         )
+
+
+def test_changes_in_any_order_are_applied_once(imported, shop, client):
+    """Found by review: a payment and its refund in one run; a slip, then Refunded; the
+    Refunded state before its slip (real order 12); a read and an execution apart."""
+    life = ShopLife(shop.data)
+    paid_then_refunded = _orders_in(shop, "10", "1")[0]
+    delivered = _orders_in(shop, "5", "4")
+    slip_then_state, state_then_slip = delivered[0], delivered[1]
+    life.pay(paid_then_refunded, LATER)
+    life.refund(paid_then_refunded, LATER + dt.timedelta(hours=1))
+    first = min(
+        int(d["id"])
+        for d in shop.data.table("order_details").values()
+        if d["id_order"] == str(slip_then_state)
+    )
+    life.refund(slip_then_state, LATER, {first: 1})
+    life.change_state(slip_then_state, 7, LATER + dt.timedelta(hours=2))
+    life.change_state(state_then_slip, 7, LATER)
+    life.refund(state_then_slip, LATER + dt.timedelta(days=8), refunded_state=False)
+
+    report = OrdersFlow(client, since_last=True, options=ALL_ON).stream()
+    assert report.ok, report.summary()
+    for shop_id in (paid_then_refunded, slip_then_state, state_then_slip):
+        order = order_of(shop_id)
+        invoice = invoice_of(order)
+        notes = credit_notes_of(order)
+        assert -sum(n.total_incl for n in notes) == invoice.total_incl, shop_id  # all of it
+        assert receivable(order) == 0, shop_id  # paid, and all paid back
+    assert len(credit_notes_of(order_of(state_then_slip))) == 1  # the slip adds nothing
+
+    counts = {model: model.select().count() for model in (m.Invoice, m.Payment, m.Link)}
+    assert OrdersFlow(client, since_last=True, options=ALL_ON).stream().ok
+    assert counts == {model: model.select().count() for model in counts}
+
+    # read with one flow, execute with another (as the Orders screen does): cursors move
+    life.cancel(delivered[2], LATER + dt.timedelta(days=9))
+    reader = OrdersFlow(client, since_last=True, options=ALL_ON)
+    rows = [r for r in reader.read() if r.payload.get("change")]
+    assert [r.status for r in rows] == [CANCELLED]
+    executor = OrdersFlow(client, since_last=True, options=ALL_ON)
+    executor.carry_on(reader)
+    assert executor.execute(rows).ok
+    assert change_cursor("order_histories") == max(shop.data.table("order_histories"))
+
+
+def test_stock_put_back_counts_every_line_of_a_product(gestan):
+    """Two order lines of one product (two customisations): all of both go back."""
+    from tui_connector.sync.order_life import Books, OrderLife
+    from tui_connector.sync.shop_facts import ShopFacts
+
+    product = m.Product.create(code="P1", label="Mug")
+    contact = m.Contact.create(code="C1", lastname="Martin")
+    order = m.SalesOrder.create(contact=contact, date=LATER, reference="ABC", number="WEB1")
+    for position, quantity in ((1, 2), (2, 3)):
+        m.SalesOrderLine.create(
+            order=order, position=position, product=product, label="Mug", quantity=quantity
+        )
+    life = OrderLife(ShopFacts(), Books(), lambda series, date: date, {(5, 0): product.id})
+    details = [
+        {
+            "product_id": "5",
+            "product_attribute_id": "0",
+            "product_quantity": str(q),
+            "product_name": "Mug",
+            "product_quantity_reinjected": "0",
+        }
+        for q in (2, 3)
+    ]
+    assert life.returns(order, details, "2027-01-15 10:00:00", cancelled=True) == [
+        (product.id, Decimal(5))
+    ]

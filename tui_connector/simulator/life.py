@@ -145,11 +145,13 @@ class ShopLife:
         *,
         shipping: bool | None = None,
         restock: bool = False,
+        refunded_state: bool | None = None,
     ) -> dict:
         """A credit slip: `quantities` {order_details id: quantity}, None for every line.
 
         A full refund (every line, and the shipping unless told otherwise) also moves
-        the order to Refunded, as the back office's "standard refund" does."""
+        the order to Refunded, as the back office's "standard refund" does, unless
+        `refunded_state` is False (the state was set before: real order 12)."""
         stamp = when.strftime(STAMP)
         with self.data.lock:
             order = self._order(order_id)
@@ -211,7 +213,7 @@ class ShopLife:
             for detail in details:
                 detail["id"] = slip["id"]  # the slip's id on every detail, as the shop does
             self.data.changed()
-        if full:
+        if full if refunded_state is None else refunded_state:
             self.change_state(order_id, REFUNDED, when)
         return slip
 

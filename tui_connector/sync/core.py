@@ -235,6 +235,12 @@ class Flow(ABC):
         """The rows a page at a time; flows whose rows stand alone override this."""
         yield self.read(progress)
 
+    def carry_on(self, reader: Flow) -> None:
+        """Take over what `reader` learnt while it read the rows this flow is to execute
+        (a screen reads with one flow and executes with another). Most flows learn
+        nothing that outlives their rows."""
+        return None
+
     @abstractmethod
     def apply(self, row: Row) -> RowResult:
         """Do one row inside the open transaction; raise to roll it back."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal
 
+from tui_connector.gestan import invoicing
 from tui_connector.gestan import models as m
 from tui_connector.gestan.money import ZERO, cents
 from tui_connector.prestashop.client import SyncWebservice
@@ -60,7 +61,7 @@ class ChangeReader:
         self.seen: dict[str, int] = {}  # the highest id read, per resource
         self.pending: dict[str, tuple[str, int]] = {}  # row key -> (resource, id), not done
         self.missing: list[str] = []  # resources the key may not read
-        self.slipped: dict[int, Decimal] = {}  # shop order id -> its slips read, incl. VAT
+        self.slipped: dict[str, tuple[int, Decimal]] = {}  # slip row -> (order, refund)
 
     # --- read ---------------------------------------------------------------------
 
@@ -149,7 +150,14 @@ class ChangeReader:
             if not kind or record.get("id_order_state") != order.get("current_state"):
                 return None
             docs = Documents.of(m.SalesOrder.get_by_id(gestan_id))
-            coming = self.slipped.get(int(order["id"]), ZERO)
+            coming = sum(  # the slips of this read not done yet (stream mode has done them)
+                (
+                    amount
+                    for key, (shop_id, amount) in self.slipped.items()
+                    if shop_id == int(order["id"]) and key in self.pending
+                ),
+                ZERO,
+            )
             if not flow.life().has_work(docs, kind, record["date_add"], details.values(), coming):
                 return None  # done already (at import, by an earlier run, by a slip read now)
             when, amount = record["date_add"], cents(order.get("total_paid_tax_incl"))
@@ -158,7 +166,10 @@ class ChangeReader:
             amount = cents(record.get("total_products_tax_incl")) + cents(
                 record.get("total_shipping_tax_incl")
             )
-            self.slipped[int(order["id"])] = self.slipped.get(int(order["id"]), ZERO) + amount
+            docs = Documents.of(m.SalesOrder.get_by_id(gestan_id))
+            if not self._slip_has_work(flow, docs, record, details):
+                return None  # credited in full already (a Refunded state came first)
+            self.slipped[f"{resource}:{record['id']}"] = (int(order["id"]), amount)
         else:
             if not flow.options.invoices or not flow.options.mark_paid:
                 return None  # nothing in Gestan records payments
@@ -187,6 +198,16 @@ class ChangeReader:
                 "kind": kind,
                 "when": when,
             },
+        )
+
+    @staticmethod
+    def _slip_has_work(flow, docs: Documents, slip: dict, details: dict[str, dict]) -> bool:
+        if docs.invoice is not None:
+            left = invoicing.remaining(docs.invoice)
+            if sum((line.total_incl for line in left), ZERO) > 0:
+                return True
+        return bool(
+            flow.life().returns(docs.order, details.values(), slip["date_add"], cancelled=False)
         )
 
     # --- execute ------------------------------------------------------------------

@@ -35,12 +35,13 @@ from tui_connector.gestan import models as m
 from tui_connector.gestan.invoicing import LineInput
 from tui_connector.gestan.money import ZERO, cents
 from tui_connector.sync.core import save_link
-from tui_connector.sync.products import INITIAL_STOCK, add_stock_movement
+from tui_connector.sync.products import add_stock_movement, initial_stock_dates
 from tui_connector.sync.shop_facts import ShopFacts
 
 PAYMENTS, SLIPS, HISTORIES = "order_payments", "order_slip", "order_histories"
-# Slips before states: a Refunded state then finds the slip that refunded the order.
-CHANGE_RESOURCES = (SLIPS, PAYMENTS, HISTORIES)
+# Payments first: a slip then knows the order was paid and pays the money back. Slips
+# before states: a Refunded state then finds the slip that refunded the order.
+CHANGE_RESOURCES = (PAYMENTS, SLIPS, HISTORIES)
 PAID, CANCELLED, CREDITED, REFUNDED = "Paiement reçu", "Annulée", "Avoir", "Remboursement"
 RETURN = "return"  # the reason of a stock movement put back by the shop
 # Ids read again before each cursor: a record the shop commits after a later one
@@ -103,9 +104,16 @@ class Books:
 class OrderLife:
     """The acts of an order's life, written into Gestan (inside the caller's transaction)."""
 
-    def __init__(self, facts: ShopFacts, books: Books, dated):
+    def __init__(self, facts: ShopFacts, books: Books, dated, products: dict[tuple[int, int], int]):
         self.facts, self.books = facts, books
         self._dated = dated  # (series, wanted date) -> the date the series allows
+        self.products = products  # (shop product, combination) -> Gestan product
+
+    def product_of(self, detail: dict) -> int | None:
+        """An order line's Gestan product, by the shop's product and combination ids (an
+        order line keeps the reference it was sold with, so never by reference)."""
+        key = (int(detail.get("product_id") or 0), int(detail.get("product_attribute_id") or 0))
+        return self.products.get(key)
 
     # --- payments -----------------------------------------------------------------
 
@@ -147,6 +155,9 @@ class OrderLife:
             left = invoicing.remaining(docs.invoice)
             asked = sum((line.total_incl for line in lines), ZERO)
             still = sum((line.total_incl for line in left), ZERO)
+            if still <= 0:  # a Refunded state came first and credited it all (real order 12)
+                self.put_back(docs.order, details.values(), when, cancelled=False)
+                return None, "déjà créditée en entier: rien de plus à créditer"
             if asked > still:
                 lines = left
                 said = (
@@ -210,19 +221,24 @@ class OrderLife:
             )
         return lines
 
-    @staticmethod
-    def _invoice_line(invoice: m.Invoice, detail: dict) -> m.InvoiceLine:
+    def _invoice_line(self, invoice: m.Invoice, detail: dict) -> m.InvoiceLine:
+        """The invoice line a slip's order line refunds: by its product, else its label."""
+        product = self.product_of(detail)
         label = (detail.get("product_name") or "")[:255]
-        candidates = [
+        lines = [
             line
             for line in invoice.lines.order_by(m.InvoiceLine.position)
-            if line.kind == m.LineKind.PRODUCT and line.label == label
+            if line.kind == m.LineKind.PRODUCT
         ]
-        if not candidates:
-            raise ConnectorError(
-                f"the order line '{label}' of a credit slip is not on invoice {invoice.number}"
-            )
-        return candidates[0]
+        for candidates in (
+            [x for x in lines if product is not None and x.product_id == product],
+            [x for x in lines if x.label == label],
+        ):
+            if candidates:
+                return next((x for x in candidates if x.label == label), candidates[0])
+        raise ConnectorError(
+            f"the order line '{label}' of a credit slip is not on invoice {invoice.number}"
+        )
 
     # --- states -------------------------------------------------------------------
 
@@ -314,23 +330,21 @@ class OrderLife:
             .tuples()
         ):  # summed here: SQLite would sum exact TEXT decimals as floats
             returned[product] = returned.get(product, ZERO) + quantity
-        products = {
-            line.label: line.product_id
-            for line in reversed(list(order.lines.order_by(m.SalesOrderLine.position)))
-            if line.kind == m.LineKind.PRODUCT and line.product_id
-        }
-        wanted = []
+        back_to: dict[int, int] = {}  # product -> what the shop has put back, all lines
         for detail in details:
-            product = products.get((detail.get("product_name") or "")[:255])
+            product = self.product_of(detail)
             if product is None:
                 continue
             back = int(detail.get("product_quantity_reinjected") or 0)
             if cancelled:
                 back = int(detail.get("product_quantity") or 0)
+            back_to[product] = back_to.get(product, 0) + back
+        taken = initial_stock_dates(list(back_to))
+        wanted = []
+        for product, back in back_to.items():
             missing = Decimal(back) - returned.get(product, ZERO)
-            if missing > 0 and not self._counted_by_initial_stock(product, event):
+            if missing > 0 and taken.get(product, dt.datetime.min) < event:
                 wanted.append((product, missing))
-                returned[product] = returned.get(product, ZERO) + missing
         return wanted
 
     def has_work(
@@ -348,14 +362,3 @@ class OrderLife:
             if sum((line.total_incl for line in left), ZERO) - coming > 0:
                 return True
         return bool(self.returns(docs.order, details, when, cancelled=kind == CANCELLED))
-
-    @staticmethod
-    def _counted_by_initial_stock(product: int, event: dt.datetime) -> bool:
-        """Gestan took its stock from the shop after the event: the shop's count had it."""
-        initial = (
-            m.StockMovement.select(m.StockMovement.date)
-            .where((m.StockMovement.product == product) & (m.StockMovement.reason == INITIAL_STOCK))
-            .order_by(m.StockMovement.date.desc())
-            .first()
-        )
-        return initial is not None and initial.date >= event

@@ -47,7 +47,7 @@ from tui_connector.sync.order_life import (
     Documents,
     OrderLife,
 )
-from tui_connector.sync.products import INITIAL_STOCK, add_stock_movement
+from tui_connector.sync.products import add_stock_movement, initial_stock_dates
 from tui_connector.sync.shop_facts import ShopFacts, read_facts
 
 RESOURCE = "orders"
@@ -490,6 +490,11 @@ class OrdersFlow(Flow):
             self._cursor_held = True
         return result
 
+    def carry_on(self, reader: Flow) -> None:
+        """The read's change cursors (what it saw, what it left to do) move with this run."""
+        if isinstance(reader, OrdersFlow):
+            self._changes = reader._changes
+
     def finish_run(self, state):
         """The change cursors move once the run's rows are committed (past what was read,
         short of a change that failed or was left out)."""
@@ -517,7 +522,9 @@ class OrdersFlow(Flow):
                 mark_paid=self.options.mark_paid,
                 accounting=self.options.accounting,
             )
-            self._life = OrderLife(self.facts, books, self._dated)
+            if not self._product_links:
+                self._product_links = {k: x.gestan_id for k, x in links("products").items()}
+            self._life = OrderLife(self.facts, books, self._dated, self._product_links)
         return self._life
 
     def apply(self, row: Row) -> RowResult:
@@ -694,22 +701,14 @@ class OrdersFlow(Flow):
     def _take_stock(self, sales_order: m.SalesOrder, plan: Plan, placed: dt.datetime) -> None:
         """One movement out per product line, unless the product's stock was taken from the
         shop after this order was placed: the shop's quantity already counted it."""
+        products = [x.product for x in plan.lines if x.kind == m.LineKind.PRODUCT and x.product]
+        taken = initial_stock_dates(products)
+        # Gestan's clock is this machine's; the shop's dates are in PS_TIMEZONE
+        when = self.facts.machine_time(placed.strftime(DATE_FORMAT))
         for line in plan.lines:
             if line.kind != m.LineKind.PRODUCT or line.product is None:
                 continue
-            initial = (
-                m.StockMovement.select(m.StockMovement.date)
-                .where(
-                    (m.StockMovement.product == line.product)
-                    & (m.StockMovement.reason == INITIAL_STOCK)
-                )
-                .order_by(m.StockMovement.date.desc())
-                .first()
-            )
-            # Gestan's clock is this machine's; the shop's dates are in PS_TIMEZONE
-            if initial is not None and initial.date >= self.facts.machine_time(
-                placed.strftime(DATE_FORMAT)
-            ):
+            if taken.get(line.product, dt.datetime.min) >= when:
                 continue
             add_stock_movement(
                 m.Product.get_by_id(line.product),
@@ -774,13 +773,7 @@ def awaiting_import(client: SyncWebservice) -> dict[tuple[int, int], list[str]]:
     cancellations and credit slips that put stock back."""
     flow = OrdersFlow(client, since_last=cursor_value() is not None)
     product_of = {link.gestan_id: key for key, link in links("products").items()}
-    initial: dict[int, dt.datetime] = {}  # each product's latest stock taken from the shop
-    for product, date in (
-        m.StockMovement.select(m.StockMovement.product, m.StockMovement.date)
-        .where(m.StockMovement.reason == INITIAL_STOCK)
-        .tuples()
-    ):
-        initial[product] = max(date, initial.get(product, date))
+    initial = initial_stock_dates()
     pending: dict[tuple[int, int], list[str]] = {}
     for page in flow.read_pages():
         for row in page:

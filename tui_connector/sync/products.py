@@ -8,6 +8,7 @@ user picks a side), and Bloquée (an unmapped category, an unknown VAT).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -156,6 +157,20 @@ def shop_stock(stock_rows: list[dict]) -> dict[tuple[int, int], dict]:
 def gestan_stock(product_id: int) -> Decimal:
     total = m.StockLevel.select(m.StockLevel.quantity).where(m.StockLevel.product == product_id)
     return sum((level.quantity for level in total), Decimal(0))
+
+
+def initial_stock_dates(products: list[int] | None = None) -> dict[int, dt.datetime]:
+    """When Gestan last took each product's stock from the shop (this machine's clock):
+    a sale or a restock the shop made before that is in the quantity already."""
+    query = m.StockMovement.select(m.StockMovement.product, m.StockMovement.date).where(
+        m.StockMovement.reason == INITIAL_STOCK
+    )
+    if products is not None:
+        query = query.where(m.StockMovement.product.in_(products or [0]))
+    latest: dict[int, dt.datetime] = {}
+    for product, date in query.tuples():
+        latest[product] = max(date, latest.get(product, date))
+    return latest
 
 
 def add_stock_movement(

@@ -80,6 +80,7 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         self.show_unmanaged = False
         self.show_special_prices = False
         self.special_counts: dict[tuple, int] = {}
+        self.reader = None  # the flow of the last read, whose rows are executed
 
     def compose(self) -> ComposeResult:
         title = FLOW_TITLES[self.flow_name]
@@ -245,6 +246,7 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         try:
             with self.session.client() as client:
                 flow = self.session.flow(self.flow_name, client, **options)
+                self.reader = flow  # its execution carries on what it learnt (cursors)
                 self.post_message(RowsRead(done=False))
                 # the table fills a page at a time and is usable while the next one is read
                 for page in flow.read_pages(
@@ -415,6 +417,8 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         try:
             with self.session.client() as client:
                 flow = self.session.flow(self.flow_name, client)
+                if self.reader is not None:
+                    flow.carry_on(self.reader)
                 report = flow.execute(
                     chosen,
                     cancel=self.cancel,
