@@ -376,6 +376,22 @@ class Flow(ABC):
             )
 
 
+# --- cursors: where an incremental read stopped ---------------------------------------
+
+
+def read_cursor(name: str) -> str:
+    cursor = m.Cursor.get_or_none(m.Cursor.name == name)
+    return cursor.value if cursor else ""
+
+
+def write_cursor(name: str, value: str) -> None:
+    """Inside the transaction of the rows it follows: moved with them or not at all."""
+    if m.Cursor.select().where(m.Cursor.name == name).exists():
+        m.Cursor.update(value=value, updated_at=m.now()).where(m.Cursor.name == name).execute()
+    else:
+        m.Cursor.create(name=name, value=value)
+
+
 # --- links: which Gestan record is this shop record? ----------------------------------
 
 

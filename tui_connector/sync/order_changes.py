@@ -19,7 +19,18 @@ from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.codec import text
 from tui_connector.prestashop.errors import PermissionDenied, UnknownResource
 from tui_connector.prestashop.query import Filter, Query
-from tui_connector.sync.core import Action, Origin, Outcome, Progress, Report, Row, RowResult, links
+from tui_connector.sync.core import (
+    Action,
+    Origin,
+    Outcome,
+    Progress,
+    Report,
+    Row,
+    RowResult,
+    links,
+    read_cursor,
+    write_cursor,
+)
 from tui_connector.sync.order_life import (
     CHANGE_RESOURCES,
     CREDITED,
@@ -32,25 +43,11 @@ from tui_connector.sync.order_life import (
 )
 
 CURSOR_PREFIX = "orders:"  # cursor names: orders:order_slip, orders:order_payments, ...
-DONE_OUTCOMES = (Outcome.CREATED, Outcome.UPDATED, Outcome.SKIPPED)
 
 
 def change_cursor(resource: str) -> int:
-    cursor = m.Cursor.get_or_none(m.Cursor.name == CURSOR_PREFIX + resource)
-    return int(cursor.value) if cursor and cursor.value.isdigit() else 0
-
-
-def reset_change_cursors() -> None:
-    names = [CURSOR_PREFIX + resource for resource in CHANGE_RESOURCES]
-    m.Cursor.delete().where(m.Cursor.name.in_(names)).execute()
-
-
-def _set_cursor(resource: str, value: int) -> None:
-    name = CURSOR_PREFIX + resource
-    if m.Cursor.select().where(m.Cursor.name == name).exists():
-        m.Cursor.update(value=str(value), updated_at=m.now()).where(m.Cursor.name == name).execute()
-    else:
-        m.Cursor.create(name=name, value=str(value))
+    value = read_cursor(CURSOR_PREFIX + resource)
+    return int(value) if value.isdigit() else 0
 
 
 class ChangeReader:
@@ -67,6 +64,8 @@ class ChangeReader:
 
     def pages(self, flow, progress: Progress | None = None) -> Iterator[list[Row]]:
         for resource in CHANGE_RESOURCES:
+            if resource == PAYMENTS and not (flow.options.invoices and flow.options.mark_paid):
+                continue  # nothing records payments: they wait, cursor and all, for the option
             since = max(0, change_cursor(resource) - WINDOW)
             query = Query(filters={"id": Filter.greater(since)})
             try:
@@ -171,8 +170,6 @@ class ChangeReader:
                 return None  # credited in full already (a Refunded state came first)
             self.slipped[f"{resource}:{record['id']}"] = (int(order["id"]), amount)
         else:
-            if not flow.options.invoices or not flow.options.mark_paid:
-                return None  # nothing in Gestan records payments
             kind, when, amount = PAID, record["date_add"], cents(record.get("amount"))
         columns = {
             "reference": order.get("reference", ""),
@@ -215,11 +212,7 @@ class ChangeReader:
     def apply(self, flow, row: Row) -> RowResult:
         payload = row.payload
         resource, record, order = payload["change"], payload["record"], payload["order"]
-        if resource != HISTORIES and (
-            m.Link.select()
-            .where((m.Link.resource == resource) & (m.Link.shop_id == int(record["id"])))
-            .exists()
-        ):
+        if resource != HISTORIES and links(resource, [int(record["id"])]):
             return RowResult.of(row, Outcome.SKIPPED, "déjà dans Gestan")
         docs = Documents.of(m.SalesOrder.get_by_id(row.gestan_id))
         life = flow.life()
@@ -269,7 +262,7 @@ class ChangeReader:
         for resource, seen in self.seen.items():
             target = min(seen, held.get(resource, seen + 1) - 1)
             if target > change_cursor(resource):
-                _set_cursor(resource, target)
+                write_cursor(CURSOR_PREFIX + resource, str(target))
         if self.missing:
             report.notes.append(
                 "non lus (la clé n'y a pas droit): " + ", ".join(sorted(set(self.missing)))

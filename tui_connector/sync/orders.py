@@ -33,8 +33,10 @@ from tui_connector.sync.core import (
     Row,
     RowResult,
     links,
+    read_cursor,
     save_link,
     unreadable_row,
+    write_cursor,
 )
 from tui_connector.sync.order_changes import ChangeReader
 from tui_connector.sync.order_life import (
@@ -246,10 +248,10 @@ def _plan_order(
 
 
 def cursor_value() -> tuple[str, int] | None:
-    cursor = m.Cursor.get_or_none(m.Cursor.name == CURSOR)
-    if cursor is None or not cursor.value:
+    value = read_cursor(CURSOR)
+    if not value:
         return None
-    date, _, order_id = cursor.value.partition("|")
+    date, _, order_id = value.partition("|")
     return date, int(order_id or 0)
 
 
@@ -262,10 +264,7 @@ def _move_cursor(date: str, order_id: int) -> None:
     current = cursor_value()
     if current is not None and (current[0], current[1]) >= (date, order_id):
         return
-    if m.Cursor.select().where(m.Cursor.name == CURSOR).exists():
-        m.Cursor.update(value=value, updated_at=m.now()).where(m.Cursor.name == CURSOR).execute()
-    else:
-        m.Cursor.create(name=CURSOR, value=value)
+    write_cursor(CURSOR, value)
 
 
 class OrdersFlow(Flow):
@@ -749,11 +748,7 @@ class OrdersFlow(Flow):
 
 
 def _linked(resource: str, shop_id) -> bool:
-    return (
-        m.Link.select()
-        .where((m.Link.resource == resource) & (m.Link.shop_id == int(shop_id)))
-        .exists()
-    )
+    return bool(links(resource, [int(shop_id)]))
 
 
 def _group(records: list[dict], key: str) -> dict[str, list[dict]]:
