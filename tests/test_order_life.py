@@ -188,6 +188,22 @@ def test_each_change_after_import_becomes_its_act_once(imported, shop, client):
     assert payment.date == LATER.date()
     assert payment.amount == Decimal(shop.data.table("orders")[awaiting]["total_paid_tax_incl"])
     assert receivable(paid) == 0
+    lettered = (
+        m.AccountingLine.select()
+        .join(m.AccountingEntry)
+        .where(
+            (m.AccountingLine.account_number == "411")
+            & (m.AccountingEntry.invoice == invoice_of(paid))
+        )
+    )
+    (invoice_line,) = list(lettered)
+    (payment_line,) = list(
+        m.AccountingLine.select()
+        .join(m.AccountingEntry)
+        .where((m.AccountingLine.account_number == "411") & (m.AccountingEntry.payment == payment))
+    )
+    assert invoice_line.lettering and invoice_line.lettering == payment_line.lettering
+    assert payment_line.lettering_date == LATER.date()
     # the cancellation: a credit note for the whole invoice, the stock put back
     notes = credit_notes_of(order_of(cancelled))
     assert [n.total_incl for n in notes] == [-invoice_of(order_of(cancelled)).total_incl]
@@ -215,6 +231,16 @@ def test_each_change_after_import_becomes_its_act_once(imported, shop, client):
     assert (
         refund.amount == note.total_incl and refund.date == (LATER + dt.timedelta(hours=3)).date()
     )
+    letters = {
+        x.lettering
+        for x in m.AccountingLine.select()
+        .join(m.AccountingEntry)
+        .where(
+            (m.AccountingLine.account_number == "411")
+            & ((m.AccountingEntry.invoice == note) | (m.AccountingEntry.payment == refund))
+        )
+    }
+    assert len(letters) == 1 and "" not in letters  # the credit note lettered with its refund
     assert stock_of(first_product) == stock_before + 1
     # once imported, the shop's quantities and Gestan's agree again: stock writes nothing
     after = {(r.shop_id, r.shop_sub_id): r for r in StockFlow(client).read()}

@@ -289,7 +289,7 @@ class ShopLife:
             state = int(order["current_state"])
             # a slip at prices before the order's vouchers may refund more than was billed
             credited = billed if state in (CANCELED, REFUNDED) else min(billed, slipped)
-            back = paid if state == REFUNDED else min(paid, credited)
+            back = paid if state == REFUNDED else min(paid, billed, slipped)
             customer = order["id_customer"]
             owed[customer] = owed.get(customer, Decimal(0)) + billed - credited - paid + back
             kept += paid - back
