@@ -220,6 +220,41 @@ def test_inconsistent_total_and_unknown_tax_are_blocked():
     assert not untaxed.problems and untaxed.lines[0].vat_rate == 0  # a 0 % line
 
 
+def test_the_shops_rounding_cent_is_a_line_only_where_rounding_explains_it():
+    detail = {
+        "product_id": "1",
+        "product_attribute_id": "0",
+        "product_quantity": "1",
+        "total_price_tax_incl": "12.00",
+        "total_price_tax_excl": "10.00",
+        "unit_price_tax_excl": "10.00",
+        "associations": {"taxes": [{"id": "1"}]},
+    }
+    two = [{**detail, "id": "1"}, {**detail, "id": "2"}]
+    order = {"total_paid_tax_excl": "20.00", "total_shipping_tax_incl": "0"}
+    rates, links = {1: Decimal(20)}, {(1, 0): 7}
+
+    def plan(total: str):
+        return plan_order({**order, "total_paid_tax_incl": total}, two, [], rates, links, None)
+
+    for total, cent in (("23.99", "-0.01"), ("24.01", "0.01")):  # two lines: half a cent each
+        found = plan(total)
+        assert not found.problems, found.problems
+        (rounding,) = [x for x in found.lines if x.kind == m.LineKind.ROUNDING]
+        assert rounding.total_incl == Decimal(cent) and rounding.total_excl == 0
+        assert sum(x.total_incl for x in found.lines) == Decimal(total)
+    assert any("total incohérent" in p for p in plan("24.02").problems)  # no rounding does that
+    excl_off = plan_order(
+        {**order, "total_paid_tax_incl": "24.01", "total_paid_tax_excl": "20.01"},
+        two,
+        [],
+        rates,
+        links,
+        None,
+    )
+    assert any("total incohérent" in p for p in excl_off.problems)  # excl. VAT never rounds
+
+
 def test_date_range_is_inclusive_of_both_days(ready, shop, client):
     target = shop.data.table("orders")[40]
     day = dt.date.fromisoformat(target["date_add"][:10])

@@ -147,3 +147,26 @@ def test_orders_that_ended_in_the_shop_end_in_gestan(replayed, shop_id, notes, m
     assert bool(refunds) is money_back
     for refund in refunds:
         assert refund.amount == refund.invoice.total_incl  # all of it paid back
+
+
+@pytest.mark.parametrize(("shop_id", "cent"), [(26, "-0.01"), (29, "0.01")])
+def test_the_shops_rounding_cent_is_imported_on_a_line_of_its_own(replayed, shop_id, cent):
+    """Real orders 26 and 29: lines that add up to a cent more (less) than the order total,
+    which the customer paid. Imported with the shop's total, the cent on its own line,
+    outside the VAT rows; the entry balances with the cent on 658 or 758."""
+    orders = _order_links()
+    assert shop_id in orders, replayed.summary()
+    shop = next(o for o in truth("orders")["orders"] if o["id"] == str(shop_id))
+    order = m.SalesOrder.get_by_id(orders[shop_id])
+    invoice = m.Invoice.get((m.Invoice.order == order) & (m.Invoice.kind == m.Invoice.INVOICE))
+    assert order.total_incl == invoice.total_incl == money(shop["total_paid_tax_incl"])
+    assert invoice.total_excl == money(shop["total_paid_tax_excl"])
+    (rounding,) = [x for x in invoice.lines if x.kind == m.LineKind.ROUNDING]
+    assert rounding.total_incl == Decimal(cent) and rounding.total_excl == 0
+    assert sum(v.vat_amount for v in invoice.vat_lines) == invoice.total_vat
+    assert invoice.total_excl + invoice.total_vat + rounding.total_incl == invoice.total_incl
+    (entry,) = list(m.AccountingEntry.select().where(m.AccountingEntry.invoice == invoice))
+    lines = list(entry.lines)
+    assert sum(x.debit for x in lines) == sum(x.credit for x in lines)
+    (cent_line,) = [x for x in lines if x.account_number in ("658", "758")]
+    assert cent_line.debit - cent_line.credit == -Decimal(cent)

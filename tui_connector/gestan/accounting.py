@@ -139,9 +139,15 @@ def write_entry(
     return entry
 
 
+# The shop's rounding cent: a charge when the customer paid less, a gain when more.
+ROUNDING_DEBIT, ROUNDING_CREDIT = "658", "758"
+
+
 def _sales_account(line: m.InvoiceLine, default: str, shipping: str, discount: str) -> str:
     if line.account:
         return line.account
+    if line.kind == m.LineKind.ROUNDING:
+        return ROUNDING_CREDIT if line.total_incl > 0 else ROUNDING_DEBIT
     if line.kind == m.LineKind.SHIPPING:
         return shipping
     if line.kind == m.LineKind.DISCOUNT:
@@ -172,7 +178,9 @@ def post_invoice(invoice: m.Invoice) -> m.AccountingEntry:
     discount = _setting("accounting.discount_account")
     revenue: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for line in invoice.lines.order_by(m.InvoiceLine.position):
-        revenue[_sales_account(line, default, shipping, discount)] += line.total_excl
+        # a rounding line has no amount excl. VAT: its cent is the line's whole amount
+        amount = line.total_incl if line.kind == m.LineKind.ROUNDING else line.total_excl
+        revenue[_sales_account(line, default, shipping, discount)] += amount
     aux = {"aux_number": contact_account(contact), "aux_label": contact.display_name}
     receivable = -invoice.total_incl  # a debit, as _signed sees it
     postings = [_signed(CUSTOMERS_ACCOUNT, receivable, label, **aux)]

@@ -187,6 +187,8 @@ ACCOUNTS = [
     ("706", "Prestations de services"),
     ("7085", "Ports et frais accessoires facturés"),
     ("709", "Rabais, remises et ristournes accordés"),
+    ("658", "Charges diverses de gestion courante"),
+    ("758", "Produits divers de gestion courante"),
     ("44571", "TVA collectée"),
     ("445710", "TVA collectée exonérée"),
     ("445711", "TVA collectée 20 %"),

@@ -91,6 +91,8 @@ def vat_breakdown(lines: list[LineInput]) -> dict[Decimal, tuple[Decimal, Decima
     shipping_excl = shipping_incl = ZERO
     shipping_rates: set[Decimal] = set()
     for line in lines:
+        if line.kind == m.LineKind.ROUNDING:
+            continue  # the shop's rounding cent is no VAT: never in a VAT row
         if line.kind == m.LineKind.SHIPPING:
             shipping_excl += line.total_excl
             shipping_incl += line.total_incl
@@ -156,6 +158,7 @@ def create_draft(
         )
     total_excl = sum((line.total_excl for line in lines), ZERO)
     total_incl = sum((line.total_incl for line in lines), ZERO)
+    breakdown = vat_breakdown(lines)
     invoice = m.Invoice.create(
         series=series,
         kind=kind,
@@ -167,8 +170,8 @@ def create_draft(
         billing_name=(order.billing_name if order else contact.display_name),
         billing_address=billing,
         total_excl=total_excl,
-        total_vat=total_incl - total_excl,
-        total_incl=total_incl,
+        total_vat=sum((vat for _, vat in breakdown.values()), ZERO),
+        total_incl=total_incl,  # the VAT rows, and the shop's rounding cent if any
         external_reference=external_reference,
     )
     for position, line in enumerate(lines, start=1):
@@ -185,7 +188,7 @@ def create_draft(
             total_incl=line.total_incl,
             account=line.account,
         )
-    for rate, (base, vat) in vat_breakdown(lines).items():
+    for rate, (base, vat) in breakdown.items():
         m.InvoiceVat.create(
             invoice=invoice,
             rate=rate,

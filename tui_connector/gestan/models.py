@@ -207,6 +207,9 @@ class LineKind:
     PRODUCT = "product"
     SHIPPING = "shipping"
     DISCOUNT = "discount"
+    # The shop's own rounding: its order total is the rounded sum of unrounded lines, a
+    # cent off the sum of its rounded lines. Carried on its own line, outside every VAT row.
+    ROUNDING = "rounding"
 
 
 class SalesOrderLine(BaseModel):
