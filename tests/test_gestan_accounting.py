@@ -74,30 +74,50 @@ def test_the_worked_example_of_accounting_md(gestan):
     assert (entry.number, bank.number) == (1, 2)
 
 
-def test_mixed_rates_split_shipping_pro_rata_to_the_cent(gestan):
-    # goods: 60.00 at 20 % and 40.00 at 5.5 %; shipping 10.00 excl. at their
-    # average rate (60 x 20 + 40 x 5.5) / 100 = 14.2 %, i.e. 1.42 of VAT
-    lines = [
-        goods("60.00", "20.000", "72.00"),
-        goods("40.00", "5.500", "42.20"),
-        shipping("10.00", "11.42", rate="14.200"),
-    ]
-    breakdown = vat_breakdown(lines)
-    assert breakdown[D("20.000")] == (D("66.00"), D("13.20"))  # 60 + 6.00 shipping, 12 + 1.20
-    assert breakdown[D("5.500")] == (D("44.00"), D("2.42"))  # 40 + 4.00 shipping, 2.20 + 0.22
-    assert set(breakdown) == {D("20.000"), D("5.500")}  # no 14.2 % row
-
-
-def test_shipping_charged_at_another_rate_keeps_the_shops_total():
+def test_shipping_is_a_row_at_the_rate_the_shop_charged(gestan):
+    # goods: 60.00 at 20 % and 40.00 at 5.5 %; shipping 10.00 excl. charged at 20 %
+    # (the carrier's tax rule): the invoice states that, each row base x rate
     lines = [
         goods("60.00", "20.000", "72.00"),
         goods("40.00", "5.500", "42.20"),
         shipping("10.00", "12.00"),
     ]
     breakdown = vat_breakdown(lines)
-    assert [base for base, _ in breakdown.values()] == [D("44.00"), D("66.00")]
+    assert breakdown == {D("5.500"): (D("40.00"), D("2.20")), D("20.000"): (D("70.00"), D("14.00"))}
+    for rate, (base, vat) in breakdown.items():
+        assert (base * rate / 100).quantize(D("0.01")) == vat
     total = sum(base + vat for base, vat in breakdown.values())
-    assert total == D("72.00") + D("42.20") + D("12.00")
+    assert total == D("72.00") + D("42.20") + D("12.00")  # the shop's total
+
+
+def test_free_shipping_and_a_discount_on_two_rates_leave_no_rate_of_their_own():
+    free = LineInput(
+        m.LineKind.DISCOUNT,
+        "Livraison offerte",
+        D(1),
+        D("-7.00"),
+        D("20.000"),
+        D("-7.00"),
+        D("-8.40"),
+    )
+    share_20 = LineInput(
+        m.LineKind.DISCOUNT, "Bienvenue -10%", D(1), D("-2.87"), D("20.000"), D("-2.87"), D("-3.47")
+    )
+    share_55 = LineInput(
+        m.LineKind.DISCOUNT, "Bienvenue -10%", D(1), D("-6.47"), D("5.500"), D("-6.47"), D("-6.80")
+    )
+    lines = [
+        goods("28.72", "20.000", "34.46"),
+        goods("64.70", "5.500", "68.26"),
+        shipping("7.00", "8.40"),
+        free,
+        share_20,
+        share_55,
+    ]
+    breakdown = vat_breakdown(lines)
+    assert set(breakdown) == {D("20.000"), D("5.500")}
+    assert breakdown[D("20.000")] == (D("25.85"), D("5.14"))
+    assert breakdown[D("5.500")] == (D("58.23"), D("3.23"))
 
 
 def test_pro_rata_split_never_loses_a_cent():
@@ -114,16 +134,17 @@ def test_mixed_rate_invoice_posts_balanced_per_vat_account(gestan):
         [
             goods("60.00", "20.000", "72.00"),
             goods("40.00", "5.500", "42.20"),
-            shipping("10.00", "11.42", rate="14.200"),
+            shipping("10.00", "12.00"),
         ],
         date=DAY,
     )
     entry = accounting.post_invoice(invoice)
     assert accounting.entry_balances(entry)
     by_account = {a: (d, c) for a, d, c in lines_of(entry)}
-    assert by_account["445711"] == (D("0"), D("13.20"))
-    assert by_account["445713"] == (D("0"), D("2.42"))
-    assert by_account["411"] == (D("125.62"), D("0"))
+    assert by_account["445711"] == (D("0"), D("14.00"))  # goods 12.00 + shipping 2.00
+    assert by_account["445713"] == (D("0"), D("2.20"))
+    assert by_account["7085"] == (D("0"), D("10.00"))
+    assert by_account["411"] == (D("126.20"), D("0"))
 
 
 def test_discount_lines_post_to_709_on_the_debit_side(gestan):

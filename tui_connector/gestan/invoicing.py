@@ -2,8 +2,8 @@
 
 Rules (docs/ACCOUNTING.md): a number is given when the invoice is validated,
 from a continuous series, inside the validating transaction; a validated
-invoice is never edited nor deleted, a credit note cancels it; shipping
-takes the VAT rate of the goods, split pro rata when rates are mixed.
+invoice is never edited nor deleted, a credit note cancels it; every line,
+shipping included, is at the rate the shop charged.
 """
 
 from __future__ import annotations
@@ -81,47 +81,26 @@ def split_pro_rata(amount: Decimal, weights: dict[Decimal, Decimal]) -> dict[Dec
 
 
 def vat_breakdown(lines: list[LineInput]) -> dict[Decimal, tuple[Decimal, Decimal]]:
-    """{rate: (base excl. VAT, VAT)} with shipping spread over the goods' rates.
+    """{rate: (base excl. VAT, VAT)}: what the customer was charged, rate by rate.
 
-    Amounts are the shop's line totals; the VAT of a rate is what its lines
-    add up to incl. minus excl., so the invoice's total equals the shop's.
+    Amounts are the shop's: each line at its own rate (the goods, the goods' discount
+    shared over their rates, shipping at the rate the shop charged it), and a rate's VAT
+    is what its lines add up to incl. minus excl., so the invoice's total is the shop's.
+    The shop's rounding cent is no VAT and is in no row.
     """
     base: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
     incl: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
-    shipping_excl = shipping_incl = ZERO
-    shipping_rates: set[Decimal] = set()
     for line in lines:
         if line.kind == m.LineKind.ROUNDING:
-            continue  # the shop's rounding cent is no VAT: never in a VAT row
-        if line.kind == m.LineKind.SHIPPING:
-            shipping_excl += line.total_excl
-            shipping_incl += line.total_incl
-            shipping_rates.add(line.vat_rate)
             continue
-        base[line.vat_rate] += line.total_excl
-        incl[line.vat_rate] += line.total_incl
-    # weights by size, so a credit note (all negative) splits like its invoice
-    goods = {rate: abs(amount) for rate, amount in base.items() if amount}
-    if shipping_excl or shipping_incl:
-        if goods:
-            # The base follows the goods' amounts; the shop's shipping VAT follows
-            # the VAT those goods bear, which gives each share exactly its rate when
-            # the shop charges shipping at the goods' average rate, and keeps the
-            # total equal to the shop's whatever it charged.
-            vat_weights = {rate: amount * rate for rate, amount in goods.items()}
-            if not any(vat_weights.values()):
-                vat_weights = goods
-            for rate, share in split_pro_rata(shipping_excl, goods).items():
-                base[rate] += share
-                incl[rate] += share
-            shipping_vat = shipping_incl - shipping_excl
-            for rate, share in split_pro_rata(shipping_vat, vat_weights).items():
-                incl[rate] += share
-        else:  # no goods to follow: shipping keeps its own rate
-            rate = max(shipping_rates)
-            base[rate] += shipping_excl
-            incl[rate] += shipping_incl
-    return {rate: (base[rate], incl[rate] - base[rate]) for rate in sorted(base)}
+        rate = Decimal(line.vat_rate).quantize(Decimal("0.001"))
+        base[rate] += line.total_excl
+        incl[rate] += line.total_incl
+    return {
+        rate: (base[rate], incl[rate] - base[rate])
+        for rate in sorted(base)
+        if base[rate] or incl[rate]
+    }
 
 
 def vat_account_for(rate: Decimal) -> str:

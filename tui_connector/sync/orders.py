@@ -17,7 +17,7 @@ from decimal import Decimal
 from tui_connector.gestan import accounting, invoicing, settings
 from tui_connector.gestan import models as m
 from tui_connector.gestan.database import write_transaction
-from tui_connector.gestan.invoicing import LineInput
+from tui_connector.gestan.invoicing import LineInput, split_pro_rata
 from tui_connector.gestan.money import ZERO, cents
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.codec import text
@@ -51,6 +51,7 @@ from tui_connector.sync.order_life import (
 )
 from tui_connector.sync.products import add_stock_movement, initial_stock_dates
 from tui_connector.sync.shop_facts import ShopFacts, read_facts
+from tui_connector.sync.shop_vat import GoodsLine, goods_vat
 
 RESOURCE = "orders"
 CURSOR = "orders"
@@ -218,22 +219,7 @@ def _plan_order(
                 shipping_product,
             )
         )
-    for rule in cart_rules:
-        incl, excl = _d(rule.get("value")), _d(rule.get("value_tax_excl"))
-        if not incl and not excl:
-            continue
-        rate = ((incl / excl - 1) * 100).quantize(RATE) if excl else Decimal(0)
-        plan.lines.append(
-            LineInput(
-                m.LineKind.DISCOUNT,
-                (rule.get("name") or "Remise")[:255],
-                Decimal(1),
-                -excl.quantize(Decimal("0.000001")),
-                rate,
-                -cents(excl),
-                -cents(incl),
-            )
-        )
+    plan.lines += _discount_lines(order, cart_rules, plan.lines, plan.problems)
     total_incl = sum((line.total_incl for line in plan.lines), ZERO)
     total_excl = sum((line.total_excl for line in plan.lines), ZERO)
     shop_incl, shop_excl = (
@@ -254,6 +240,77 @@ def _plan_order(
             f", commande {shop_incl:.2f} / {shop_excl:.2f}"
         )
     return plan
+
+
+def _discount_lines(
+    order: dict, cart_rules: list[dict], lines: list[LineInput], problems: list[str]
+) -> list[LineInput]:
+    """The order's cart rules as Gestan lines: free shipping at the shipping's rate, and
+    the goods' discount shared over their rates as PrestaShop shares it (sync.shop_vat),
+    one line a rate, so that each rate's VAT is what the shop charged. No rate of its own."""
+    rules = [r for r in cart_rules if _d(r.get("value")) or _d(r.get("value_tax_excl"))]
+    if not rules:
+        return []
+    found = []
+    excl, incl = (
+        _d(order.get("total_discounts_tax_excl")),
+        _d(order.get("total_discounts_tax_incl")),
+    )
+    free = [r for r in rules if str(r.get("free_shipping")) == "1"]
+    shipping = next((x for x in lines if x.kind == m.LineKind.SHIPPING), None)
+    if free and shipping is not None:  # the shop keeps the shipping and discounts all of it
+        found.append(
+            LineInput(
+                m.LineKind.DISCOUNT,
+                (free[0].get("name") or "Livraison offerte")[:255],
+                Decimal(1),
+                -shipping.unit_price_excl,
+                shipping.vat_rate,
+                -shipping.total_excl,
+                -shipping.total_incl,
+            )
+        )
+        excl, incl = excl - shipping.total_excl, incl - shipping.total_incl
+    goods = [x for x in lines if x.kind == m.LineKind.PRODUCT]
+    if not (excl or incl) or not goods:
+        return found
+    products_excl = sum((x.total_excl for x in goods), ZERO)
+    expected = sum((x.total_incl - x.total_excl for x in goods), ZERO) - (incl - excl)
+    vat_after = goods_vat(
+        [GoodsLine(x.unit_price_excl, x.quantity, x.vat_rate) for x in goods],
+        excl,
+        expected,
+        int(order.get("round_type") or 2),
+    )
+    base: dict[Decimal, Decimal] = {}
+    vat_before: dict[Decimal, Decimal] = {}
+    vat_now: dict[Decimal, Decimal] = {}
+    for line, after in zip(goods, vat_after, strict=True):
+        base[line.vat_rate] = base.get(line.vat_rate, ZERO) + line.total_excl
+        vat_before[line.vat_rate] = vat_before.get(line.vat_rate, ZERO) + (
+            line.total_incl - line.total_excl
+        )
+        vat_now[line.vat_rate] = vat_now.get(line.vat_rate, ZERO) + after
+    if not products_excl:
+        problems.append("remise sur une commande sans montant de produits")
+        return found
+    shares = split_pro_rata(cents(excl), {rate: abs(amount) for rate, amount in base.items()})
+    label = " + ".join(dict.fromkeys(r.get("name") or "Remise" for r in rules if r not in free))
+    for rate in sorted(shares, reverse=True):
+        share = shares[rate]
+        vat = vat_before[rate] - vat_now[rate]
+        found.append(
+            LineInput(
+                m.LineKind.DISCOUNT,
+                (label or "Remise")[:255],
+                Decimal(1),
+                -share,
+                rate,
+                -share,
+                -(share + vat),
+            )
+        )
+    return found
 
 
 def cursor_value() -> tuple[str, int] | None:
