@@ -196,3 +196,11 @@ def test_vat_per_rate_is_what_the_shop_charged(replayed):
     with_rules = {7, 8, 11, 16, 22, 31, 37, 38, 44}  # discounts, on one rate or two
     assert with_rules <= set(checked), sorted(with_rules - set(checked))
     assert len(checked) >= 40
+
+
+def test_shipping_at_a_rate_no_goods_have_is_said_not_blocked(replayed):
+    """Real order 14: goods at 5.5 %, shipping charged at 20 % (the carrier's rule)."""
+    rows = {r.shop_id: r for r in replayed.results if r.key.startswith("order:")}
+    assert rows[14].outcome == "created"
+    assert "port facturé à 20 %" in rows[14].message and "transporteur" in rows[14].message
+    assert "port facturé" not in rows[6].message  # order 6: goods and shipping at 20 %

@@ -93,7 +93,8 @@ class OrderOptions:
 @dataclass
 class Plan:
     lines: list[LineInput] = field(default_factory=list)  # the order's, then the invoice's
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # what blocks the order
+    warnings: list[str] = field(default_factory=list)  # what the user should know, no more
 
 
 def _d(value) -> Decimal:
@@ -220,6 +221,17 @@ def _plan_order(
             )
         )
     plan.lines += _discount_lines(order, cart_rules, plan.lines, plan.problems)
+    goods_rates = {x.vat_rate for x in plan.lines if x.kind == m.LineKind.PRODUCT}
+    shipping_rates = {
+        x.vat_rate for x in plan.lines if x.kind == m.LineKind.SHIPPING and x.total_excl
+    }
+    if goods_rates and shipping_rates - goods_rates:
+        # French practice makes shipping follow the goods; the invoice says what was charged
+        plan.warnings.append(
+            f"port facturé à {', '.join(f'{r.normalize():f} %' for r in sorted(shipping_rates))} "
+            "quand aucun produit n'est à ce taux: la règle de taxe du transporteur, dans la "
+            "boutique, peut suivre celle des produits"
+        )
     total_incl = sum((line.total_incl for line in plan.lines), ZERO)
     total_excl = sum((line.total_excl for line in plan.lines), ZERO)
     shop_incl, shop_excl = (
@@ -510,7 +522,9 @@ class OrdersFlow(Flow):
             shop_id=shop_id,
             gestan_id=self._customer_links.get(int(order["id_customer"])),
             columns=columns,
-            reason=reason or ("annulée ou en erreur: non sélectionnée" if unwanted else ""),
+            reason=reason
+            or ("annulée ou en erreur: non sélectionnée" if unwanted else "")
+            or "; ".join(plan.warnings),
             blocked=bool(plan.problems),
             payload={
                 "order": order,
@@ -644,7 +658,7 @@ class OrdersFlow(Flow):
             )
             if credit_note is not None:
                 done.append(f"avoir {credit_note.number}")
-        message = row.reason if row.payload["unwanted"] else ""
+        message = row.reason if row.payload["unwanted"] else "; ".join(plan.warnings)
         if done:
             message = f"{ending.lower() or 'avoir'}: {', '.join(done)}"
         save_link(RESOURCE, row.shop_id, 0, sales_order.id, date_upd=order.get("date_upd", ""))
