@@ -102,10 +102,10 @@ def empty_all_tables(database: pw.Database) -> None:
         database.execute_sql(
             "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
         )
-    elif engine == "mysql":
+    elif engine == "mysql":  # TRUNCATE: the immutability triggers guard row deletes
         database.execute_sql("SET FOREIGN_KEY_CHECKS = 0")
         for table in tables:
-            database.execute_sql(f"DELETE FROM `{table}`")
+            database.execute_sql(f"TRUNCATE TABLE `{table}`")
         database.execute_sql("SET FOREIGN_KEY_CHECKS = 1")
     else:
         for model in reversed(m.ALL_MODELS):

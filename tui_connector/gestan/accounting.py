@@ -122,7 +122,7 @@ def write_entry(
             piece_date=piece_date or date,
             invoice=invoice,
             payment=payment,
-            validated_at=date,
+            validated_at=m.now().date(),  # the day it was validated (FEC ValidDate)
         )
         for position, p in enumerate(postings, start=1):
             m.AccountingLine.create(

@@ -14,11 +14,11 @@ from urllib.parse import unquote, urlparse
 import peewee as pw
 
 from tui_connector.errors import DatabaseError
+from tui_connector.gestan import guards, refcache
 from tui_connector.gestan import models as m
-from tui_connector.gestan import refcache
 from tui_connector.gestan.fields import FIELD_TYPES
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def _mask_url(url: str) -> str:
@@ -135,6 +135,7 @@ def ensure_schema(database: pw.Database, *, create: bool = True) -> None:
         with write_transaction(database):
             database.create_tables(m.ALL_MODELS)
             seed_reference_data()
+            guards.install(database, engine_of(database))
             _set_version(SCHEMA_VERSION)
         return
     if version > SCHEMA_VERSION:
@@ -166,7 +167,16 @@ def _to_3(database: pw.Database) -> None:
     _create_counters()
 
 
-MIGRATIONS = {2: _to_2, 3: _to_3}
+def _to_4(database: pw.Database) -> None:
+    """Version 4 puts the immutability of validated invoices and posted entries into the
+    database itself (gestan/guards.py), and the rounding accounts 658 and 758."""
+    guards.install(database, engine_of(database))
+    for number, label in ACCOUNTS:
+        if not m.Account.select().where(m.Account.number == number).exists():
+            m.Account.create(number=number, label=label)
+
+
+MIGRATIONS = {2: _to_2, 3: _to_3, 4: _to_4}
 
 
 # --- what a new Gestan holds --------------------------------------------------
