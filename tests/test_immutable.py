@@ -9,7 +9,8 @@ from decimal import Decimal as D
 import peewee as pw
 import pytest
 
-from tui_connector.gestan import accounting, guards, invoicing
+from tui_connector.errors import ConnectorError
+from tui_connector.gestan import accounting, fec, guards, invoicing, settings
 from tui_connector.gestan import models as m
 from tui_connector.gestan.invoicing import LineInput
 
@@ -118,3 +119,32 @@ def test_an_entry_is_validated_the_day_it_is_posted_not_the_day_it_is_dated(book
     _, _, entry = books
     assert entry.date == DAY  # the invoice's day, in 2026-03
     assert m.AccountingEntry.get_by_id(entry.id).validated_at == m.now().date()
+
+
+def test_closing_a_year_opens_the_next_with_the_customers_balances(gestan, tmp_path):
+    settings.set_value("company.siren", "732829320")
+    paid, owing = (m.Contact.create(code=c, lastname=c) for c in ("C1", "C2"))
+    for customer, amount in ((paid, "12.00"), (owing, "24.00")):
+        line = LineInput(
+            m.LineKind.PRODUCT,
+            "Mug",
+            D(1),
+            D(amount) / D("1.2"),
+            D("20.000"),
+            (D(amount) / D("1.2")).quantize(D("0.01")),
+            D(amount),
+        )
+        invoice = invoicing.issue(customer, [line], date=DAY)
+        accounting.post_invoice(invoice)
+        if customer is paid:
+            accounting.post_payment(accounting.record_payment(invoice, date=DAY))
+    before = fec.export("2026", tmp_path / "before.txt").read_text()
+    opening = accounting.close_year("2026")
+    assert opening.date == dt.date(2027, 1, 1) and opening.fiscal_year.code == "2027"
+    lines = {(x.account_number, x.aux_number): (x.debit, x.credit) for x in opening.lines}
+    assert lines == {("411", "411C2"): (D("24.00"), D(0)), ("890", ""): (D(0), D("24.00"))}
+    with pytest.raises(ConnectorError, match="closed"):  # the ORM's way in
+        accounting.post_invoice(invoicing.issue(owing, [line], date=DAY))
+    assert fec.export("2026", tmp_path / "after.txt").read_text() == before
+    with pytest.raises(ConnectorError, match="closed already"):
+        accounting.close_year("2026")

@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     fec.add_argument("--output", type=Path, help="file or folder (default: here)")
     fec.add_argument("--pipe", action="store_true", help="| instead of tab as separator")
     commands.add_parser("check", help="shop version, what the key may do, what each flow lacks")
+    close = commands.add_parser(
+        "close-year", help="close a fiscal year; its customers' balances open the next one"
+    )
+    close.add_argument("--year", required=True, help="fiscal year code, e.g. 2025")
 
     sync = commands.add_parser("sync", help="read, then execute every row that has work to do")
     sync.add_argument("flow", choices=["contacts", "products", "stock", "orders"])
@@ -153,6 +157,17 @@ def run_export(args: argparse.Namespace, profile: config.Profile) -> int:
     open_gestan(profile)
     path = fec.export(args.year, args.output, separator="|" if args.pipe else "\t")
     print(f"FEC written: {path}")
+    return EXIT_OK
+
+
+def run_close_year(args: argparse.Namespace, profile: config.Profile) -> int:
+    from tui_connector.gestan import accounting
+
+    open_gestan(profile)
+    entry = accounting.close_year(args.year)
+    print(f"fiscal year {args.year} closed: no entry can be posted in it any more")
+    if entry is not None:
+        print(f"opening entry {entry.number} of {entry.fiscal_year.code}: the customers' balances")
     return EXIT_OK
 
 
@@ -405,6 +420,7 @@ HANDLERS = {
     "sync": run_sync,
     "settings": run_settings,
     "export": run_export,
+    "close-year": run_close_year,
     "check": run_check,
     "simulator": run_simulator,
     "demo": run_demo,

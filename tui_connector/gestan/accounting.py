@@ -310,3 +310,56 @@ def balances() -> tuple[dict[str, Decimal], Decimal]:
         elif account.startswith("51"):
             bank += debit - credit
     return dict(customers), bank
+
+
+OPENING_JOURNAL = ("AN", "À-nouveaux")
+OPENING_ACCOUNT = "890"  # bilan d'ouverture: the counterpart of the balances carried
+
+
+def close_year(code: str) -> m.AccountingEntry | None:
+    """Close a fiscal year: no entry can be posted in it afterwards (the database refuses
+    it, gestan/guards.py), and the customers' balances (411, per auxiliary account) open
+    the next year, dated its first day, in the AN journal. Returns that opening entry."""
+    with write_transaction():
+        year = m.FiscalYear.get_or_none(m.FiscalYear.code == code)
+        if year is None:
+            raise ConnectorError(f"no fiscal year {code!r} in Gestan")
+        if year.closed:
+            raise ConnectorError(f"fiscal year {code} is closed already")
+        balances: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
+        lines = (
+            m.AccountingLine.select(
+                m.AccountingLine.aux_number,
+                m.AccountingLine.aux_label,
+                m.AccountingLine.debit,
+                m.AccountingLine.credit,
+            )
+            .join(m.AccountingEntry)
+            .where(
+                (m.AccountingEntry.fiscal_year == year)
+                & (m.AccountingLine.account_number == CUSTOMERS_ACCOUNT)
+            )
+            .tuples()
+        )
+        for aux, aux_label, debit, credit in lines:
+            balances[(aux, aux_label)] += debit - credit
+        postings = []
+        label = f"À-nouveaux {code}"
+        for (aux, aux_label), balance in sorted(balances.items()):
+            postings.append(
+                _signed(CUSTOMERS_ACCOUNT, -balance, label, aux_number=aux, aux_label=aux_label)
+            )
+        total = sum(balances.values(), ZERO)
+        postings.append(_signed(OPENING_ACCOUNT, total, label))
+        opening_day = year.end + dt.timedelta(days=1)
+        fiscal_year_for(opening_day)  # the next year, opened if need be
+        entry = None
+        if any(p is not None for p in postings[:-1]):
+            if not m.Journal.select().where(m.Journal.code == OPENING_JOURNAL[0]).exists():
+                m.Journal.create(code=OPENING_JOURNAL[0], label=OPENING_JOURNAL[1])
+            refcache.clear()
+            entry = write_entry(
+                OPENING_JOURNAL[0], opening_day, label, postings, piece_ref=f"AN{code}"
+            )
+        m.FiscalYear.update(closed=True).where(m.FiscalYear.id == year.id).execute()
+    return entry

@@ -199,6 +199,7 @@ ACCOUNTS = [
     ("709", "Rabais, remises et ristournes accordés"),
     ("658", "Charges diverses de gestion courante"),
     ("758", "Produits divers de gestion courante"),
+    ("890", "Bilan d'ouverture"),
     ("44571", "TVA collectée"),
     ("445710", "TVA collectée exonérée"),
     ("445711", "TVA collectée 20 %"),
