@@ -480,3 +480,48 @@ def test_demo_shop_of_2000_orders_end_to_end(sqlite_gestan, tmp_path):
             assert len(gestan) == len(set(gestan))
         assert_books_are_right(shop)
         assert {r.key for r in StockFlow(client).read() if r.action or r.blocked} <= stock_before
+
+
+@pytest.mark.parametrize("late", ["hold", "today"])
+def test_an_older_range_imported_after_a_newer_one_never_moves_an_invoice(ready, client, late):
+    """Importing 2024-2025 after 2026: numbers follow dates, so those orders are held (the
+    row says why) or, if asked, invoiced today after the others; no invoice changes year."""
+    newer = OrdersFlow(client, date_from=dt.date(2026, 1, 1), options=ALL_ON)
+    assert newer.execute(newer.read()).ok
+    dated = {i.number: i.date for i in m.Invoice.select()}
+    assert dated and min(dated.values()).year == 2026
+    options = OrderOptions(invoices=True, mark_paid=True, accounting=True, late=late)
+    older = OrdersFlow(client, date_to=dt.date(2025, 12, 31), options=options)
+    rows = [r for r in older.read() if not r.payload.get("unwanted") and "plan" in r.payload]
+    assert rows and all(r.payload["late"] for r in rows)
+    if late == "hold":
+        assert all(r.blocked and "plus ancienne que la dernière facture" in r.reason for r in rows)
+        older.execute(rows)
+        assert m.Invoice.select().count() == len(dated)  # nothing invoiced
+    else:
+        assert not any(r.blocked for r in rows)
+        assert older.execute(rows).ok
+        today = m.now().date()
+        new = [i for i in m.Invoice.select() if i.number not in dated]
+        assert new and all(i.date == today for i in new if i.kind == m.Invoice.INVOICE)
+    assert {i.number: i.date for i in m.Invoice.select() if i.number in dated} == dated
+    invoices = sorted(
+        m.Invoice.select().where(m.Invoice.series == "FA"), key=lambda i: int(i.number[2:])
+    )
+    assert [i.date for i in invoices] == sorted(i.date for i in invoices)  # numbers follow dates
+
+
+def test_the_invoice_takes_the_shops_invoice_date_when_asked(ready, shop, client):
+    options = OrderOptions(invoices=True, invoice_date="shop")
+    flow = OrdersFlow(client, date_to=dt.date(2025, 3, 31), options=options)
+    rows = [r for r in flow.read() if r.selected]
+    assert flow.execute(rows).ok
+    for row in rows:
+        order = shop.data.table("orders")[row.shop_id]
+        invoice = m.Invoice.get(m.Invoice.order == order_of_row(row))
+        expected = order["invoice_date"] if order["invoice_number"] != "0" else order["date_add"]
+        assert invoice.date.isoformat() == expected[:10]
+
+
+def order_of_row(row) -> int:
+    return m.Link.get((m.Link.resource == "orders") & (m.Link.shop_id == row.shop_id)).gestan_id

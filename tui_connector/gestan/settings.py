@@ -99,6 +99,16 @@ def _days(raw: str) -> str:
     return str(int(value))
 
 
+def _one_of(*choices: str) -> Callable[[str], str]:
+    def check(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise ValueError(f"one of {', '.join(choices)}")
+        return value
+
+    return check
+
+
 def _text(raw: str) -> str:
     return raw.strip()
 
@@ -165,6 +175,21 @@ SPECS: list[SettingSpec] = [
     _spec("invoices.create", "bool", "false", "validate an invoice for each imported order"),
     _spec("invoices.mark_paid", "bool", "false", "record the payment of paid orders"),
     _spec("invoices.series", "text", "FA", "invoice number prefix (series)", _series),
+    _spec(
+        "invoices.date",
+        "text",
+        "order",
+        "an invoice's date: order (the day it was placed) or shop (the shop's invoice date)",
+        _one_of("order", "shop"),
+    ),
+    _spec(
+        "invoices.late",
+        "text",
+        "hold",
+        "an order older than the series' last invoice: hold (left, with the reason) or today"
+        " (invoiced today, after the run's other orders)",
+        _one_of("hold", "today"),
+    ),
     _spec(
         "orders.lookback_days",
         "text",

@@ -261,8 +261,15 @@ class Flow(ABC):
         cancel: threading.Event | None = None,
     ) -> Report:
         run = self.start_run()
-        self.run_rows(run, rows, progress=progress, cancel=cancel)
+        rows = list(rows)
+        ordered = [r for r in rows if not self.deferred(r)] + [r for r in rows if self.deferred(r)]
+        self.run_rows(run, ordered, progress=progress, cancel=cancel)
         return self.finish_run(run)
+
+    def deferred(self, row: Row) -> bool:
+        """Whether a row is done after all the others of its run (an order invoiced today
+        comes after those invoiced on their own, earlier, day)."""
+        return False
 
     def stream(
         self, *, progress: Progress | None = None, cancel: threading.Event | None = None
@@ -273,10 +280,16 @@ class Flow(ABC):
         page's rows are committed before the next page is read.
         """
         state = self.start_run()
+        later: list[Row] = []
         for page in self.read_pages():
-            self.run_rows(state, unattended(page), progress=progress, cancel=cancel)
+            rows = unattended(page)
+            later += [row for row in rows if self.deferred(row)]
+            rows = [row for row in rows if not self.deferred(row)]
+            self.run_rows(state, rows, progress=progress, cancel=cancel)
             if state.report.stopped or state.report.error:
                 break
+        else:
+            self.run_rows(state, later, progress=progress, cancel=cancel)
         return self.finish_run(state)
 
     def start_run(self) -> RunState:

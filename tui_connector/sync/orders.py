@@ -74,11 +74,15 @@ class OrderOptions:
     shipping_product: str = ""
     series: str = "FA"
     lookback_days: int = 2
+    invoice_date: str = "order"  # or "shop": the shop's invoice_date where it has one
+    late: str = "hold"  # an order older than the series' last invoice: "hold" or "today"
 
     @classmethod
     def from_settings(cls) -> OrderOptions:
         return cls(
             lookback_days=int(settings.get("orders.lookback_days")),
+            invoice_date=settings.get("invoices.date"),
+            late=settings.get("invoices.late"),
             customer_id_only=settings.get_bool("orders.customer_id_only"),
             only_new=settings.get_bool("display.only_new"),
             comments=settings.get_bool("sync.comments"),
@@ -510,6 +514,13 @@ class OrdersFlow(Flow):
         )
         # Cancelled or failed before the shop invoiced it: left out (it can be ticked). One
         # the shop invoiced, then cancelled, comes with its invoice and credit note.
+        late = self._late(order) if self.options.invoices and not plan.problems else None
+        if late is not None and self.options.late == "hold":
+            plan.problems.append(
+                f"plus ancienne que la dernière facture {self.options.series} ({late:%d/%m/%Y}):"
+                " gardée pour que les numéros suivent les dates (invoices.late = today pour"
+                " la facturer aujourd'hui)"
+            )
         unwanted = text(state.get("template"), self.facts.language) in UNWANTED_TEMPLATES and (
             order.get("invoice_number") in ("", "0", None)
         )
@@ -546,6 +557,7 @@ class OrdersFlow(Flow):
                 "paid": state.get("paid") == "1",
                 "unwanted": unwanted,
                 "ending": self._ending(order),
+                "late": late is not None,
             },
         )
         if unwanted:
@@ -568,6 +580,9 @@ class OrdersFlow(Flow):
         elif result.outcome in (Outcome.FAILED, Outcome.BLOCKED):
             self._cursor_held = True
         return result
+
+    def deferred(self, row: Row) -> bool:
+        return bool(row.payload.get("late"))  # invoiced today: after the orders of their day
 
     def carry_on(self, reader: Flow) -> None:
         """The read's change cursors (what it saw, what it left to do) move with this run."""
@@ -619,7 +634,7 @@ class OrdersFlow(Flow):
         invoice = None
         done = []
         if self.options.invoices:
-            invoice = self._invoice(order, contact, sales_order, plan, placed)
+            invoice = self._invoice(order, contact, sales_order, plan, row.payload["late"])
             if self.options.accounting:
                 accounting.post_invoice(invoice)
         docs = Documents(sales_order, invoice)
@@ -798,9 +813,32 @@ class OrdersFlow(Flow):
                 date=placed,
             )
 
+    def _invoice_day(self, order: dict) -> dt.date:
+        """The day an order's invoice bears: the order's, or the shop's invoice date."""
+        shop = order.get("invoice_date") or ""
+        if self.options.invoice_date == "shop" and shop[:4].isdigit() and shop[:4] != "0000":
+            return dt.datetime.strptime(shop[:10], "%Y-%m-%d").date()
+        return dt.datetime.strptime(order["date_add"][:10], "%Y-%m-%d").date()
+
+    def _late(self, order: dict) -> dt.date | None:
+        """The series' last invoice date when the order's invoice would come before it."""
+        last = self._last_date(self.options.series)
+        return last if self._invoice_day(order) < last else None
+
+    def _last_date(self, series: str) -> dt.date:
+        if series not in self._last_dates:
+            last = (
+                m.Invoice.select(m.Invoice.date)
+                .where((m.Invoice.series == series) & (m.Invoice.status == m.Invoice.VALIDATED))
+                .order_by(m.Invoice.date.desc())
+                .first()
+            )
+            self._last_dates[series] = last.date if last else dt.date.min
+        return self._last_dates[series]
+
     def _dated(self, series: str, wanted: dt.date) -> dt.date:
         """The date for the series' next number: `wanted`, or the series' latest date if
-        that is later, so that numbers follow dates (an old order imported late)."""
+        that is later, so that numbers follow dates (a credit slip read after a later one)."""
         if series not in self._last_dates:
             last = (
                 m.Invoice.select(m.Invoice.date)
@@ -813,12 +851,14 @@ class OrdersFlow(Flow):
         self._last_dates[series] = date
         return date
 
-    def _invoice(self, order, contact, sales_order, plan: Plan, placed) -> m.Invoice:
+    def _invoice(self, order, contact, sales_order, plan: Plan, late: bool) -> m.Invoice:
         shop_number = order.get("invoice_number", "0")
         return invoicing.issue(
             contact,
             plan.lines,
-            date=self._dated(self.options.series, placed.date()),
+            date=self._dated(
+                self.options.series, m.now().date() if late else self._invoice_day(order)
+            ),
             series=self.options.series,
             order=sales_order,
             external_reference=f"PS{shop_number}"
