@@ -516,3 +516,26 @@ def test_stock_put_back_counts_every_line_of_a_product(gestan):
     assert life.returns(order, details, "2027-01-15 10:00:00", cancelled=True) == [
         (product.id, Decimal(5))
     ]
+
+
+def test_invoiced_once_paid_an_awaiting_order_gets_its_invoice_with_its_payment(
+    gestan, shop, client
+):
+    """invoices.when = paid: the Gestan order now, the invoice the day the money comes."""
+    demo_gestan.seed(shop.data)
+    for flow_class in (ContactsFlow, ProductsFlow):
+        assert flow_class(client).stream().ok
+    options = OrderOptions(invoices=True, mark_paid=True, accounting=True, invoice_when="paid")
+    assert OrdersFlow(client, since_last=True, options=options).stream().ok
+    awaiting = _orders_in(shop, "10", "1")[0]
+    order = order_of(awaiting)
+    assert not m.Invoice.select().where(m.Invoice.order == order).exists()
+    paid_at_import = order_of(_orders_in(shop, "5")[0])
+    assert invoice_of(paid_at_import).date <= LATER.date()  # paid ones: invoiced at import
+    ShopLife(shop.data).pay(awaiting, LATER)
+    report = OrdersFlow(client, since_last=True, options=options).stream()
+    assert report.ok, report.summary()
+    invoice = invoice_of(order)
+    assert invoice.date == LATER.date() and invoice.total_incl == order.total_incl
+    (allocation,) = list(invoice.allocations)
+    assert allocation.payment.date == LATER.date() and receivable(order) == 0

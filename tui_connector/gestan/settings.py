@@ -176,6 +176,13 @@ SPECS: list[SettingSpec] = [
     _spec("invoices.mark_paid", "bool", "false", "record the payment of paid orders"),
     _spec("invoices.series", "text", "FA", "invoice number prefix (series)", _series),
     _spec(
+        "invoices.when",
+        "text",
+        "import",
+        "when an order is invoiced: import (at once) or paid (once the shop has its payment)",
+        _one_of("import", "paid"),
+    ),
+    _spec(
         "invoices.date",
         "text",
         "order",

@@ -64,7 +64,9 @@ class ChangeReader:
 
     def pages(self, flow, progress: Progress | None = None) -> Iterator[list[Row]]:
         for resource in CHANGE_RESOURCES:
-            if resource == PAYMENTS and not (flow.options.invoices and flow.options.mark_paid):
+            options = flow.options
+            recorded = options.mark_paid or options.invoice_when == "paid"
+            if resource == PAYMENTS and not (options.invoices and recorded):
                 continue  # nothing records payments: they wait, cursor and all, for the option
             since = max(0, change_cursor(resource) - WINDOW)
             query = Query(filters={"id": Filter.greater(since)})
@@ -217,7 +219,13 @@ class ChangeReader:
         docs = Documents.of(m.SalesOrder.get_by_id(row.gestan_id))
         life = flow.life()
         if resource == PAYMENTS:
+            had_invoice = docs.invoice is not None
             payment = life.receive(docs, record, order)
+            if payment is None and docs.invoice is not None and not had_invoice:
+                number = docs.invoice.number
+                return RowResult.of(
+                    row, Outcome.UPDATED, f"payée: facture {number}", invoice=number
+                )
             if payment is None:
                 return RowResult.of(row, Outcome.SKIPPED, "pas de facture à régler")
             return RowResult.of(

@@ -25,7 +25,7 @@ imported with a life already behind it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -108,6 +108,8 @@ class OrderLife:
         self.facts, self.books = facts, books
         self._dated = dated  # (series, wanted date) -> the date the series allows
         self.products = products  # (shop product, combination) -> Gestan product
+        # set when orders are invoiced once paid: (order, day) -> its invoice
+        self.invoicer: Callable[[m.SalesOrder, dt.date], m.Invoice] | None = None
 
     def product_of(self, detail: dict) -> int | None:
         """An order line's Gestan product, by the shop's product and combination ids (an
@@ -118,11 +120,14 @@ class OrderLife:
     # --- payments -----------------------------------------------------------------
 
     def receive(self, docs: Documents, payment: dict, order: dict) -> m.Payment | None:
-        """A payment the shop recorded: in Gestan at its own date and amount."""
-        if docs.invoice is None or not self.books.mark_paid:
-            return None
+        """A payment the shop recorded: in Gestan at its own date and amount; an order
+        imported unpaid and invoiced when paid (`invoices.when = paid`) is invoiced now."""
         amount = cents(payment.get("amount"))
         if amount <= 0:
+            return None
+        if docs.invoice is None and self.invoicer is not None:
+            docs.invoice = self.invoicer(docs.order, shop_day(payment["date_add"]))
+        if docs.invoice is None or not self.books.mark_paid:
             return None
         gestan = accounting.record_payment(
             docs.invoice,

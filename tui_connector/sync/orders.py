@@ -74,6 +74,7 @@ class OrderOptions:
     shipping_product: str = ""
     series: str = "FA"
     lookback_days: int = 2
+    invoice_when: str = "import"  # or "paid": the invoice once the shop has the payment
     invoice_date: str = "order"  # or "shop": the shop's invoice_date where it has one
     late: str = "hold"  # an order older than the series' last invoice: "hold" or "today"
 
@@ -81,6 +82,7 @@ class OrderOptions:
     def from_settings(cls) -> OrderOptions:
         return cls(
             lookback_days=int(settings.get("orders.lookback_days")),
+            invoice_when=settings.get("invoices.when"),
             invoice_date=settings.get("invoices.date"),
             late=settings.get("invoices.late"),
             customer_id_only=settings.get_bool("orders.customer_id_only"),
@@ -619,6 +621,8 @@ class OrdersFlow(Flow):
             if not self._product_links:
                 self._product_links = {k: x.gestan_id for k, x in links("products").items()}
             self._life = OrderLife(self.facts, books, self._dated, self._product_links)
+            if self.options.invoices and self.options.invoice_when == "paid":
+                self._life.invoicer = self._invoice_when_paid
         return self._life
 
     def apply(self, row: Row) -> RowResult:
@@ -633,10 +637,13 @@ class OrdersFlow(Flow):
         self._take_stock(sales_order, plan, placed)
         invoice = None
         done = []
-        if self.options.invoices:
+        paid = bool(row.payload["payments"]) or row.payload["paid"]
+        if self.options.invoices and (self.options.invoice_when == "import" or paid):
             invoice = self._invoice(order, contact, sales_order, plan, row.payload["late"])
             if self.options.accounting:
                 accounting.post_invoice(invoice)
+        elif self.options.invoices:
+            done.append("facturée au paiement")
         docs = Documents(sales_order, invoice)
         if invoice is not None and self.options.mark_paid:
             payments = [p for p in row.payload["payments"] if not _linked(PAYMENTS, p["id"])]
@@ -812,6 +819,33 @@ class OrdersFlow(Flow):
                 order=sales_order,
                 date=placed,
             )
+
+    def _invoice_when_paid(self, sales_order: m.SalesOrder, day: dt.date) -> m.Invoice:
+        """The invoice of an order imported before it was paid, on the day it was."""
+        lines = [
+            LineInput(
+                line.kind,
+                line.label,
+                line.quantity,
+                line.unit_price_excl,
+                line.vat_rate,
+                line.total_excl,
+                line.total_incl,
+                line.product_id,
+            )
+            for line in sales_order.lines.order_by(m.SalesOrderLine.position)
+        ]
+        invoice = invoicing.issue(
+            sales_order.contact,
+            lines,
+            date=self._dated(self.options.series, day),
+            series=self.options.series,
+            order=sales_order,
+            external_reference=sales_order.reference,
+        )
+        if self.options.accounting:
+            accounting.post_invoice(invoice)
+        return invoice
 
     def _invoice_day(self, order: dict) -> dt.date:
         """The day an order's invoice bears: the order's, or the shop's invoice date."""
