@@ -158,7 +158,9 @@ async def test_settings_round_trip(session):
         app.screen.query_one("#bank_account").value = "512100"
         app.screen.query_one("#payment_ps_checkpayment").value = "5112"
         app.screen.query_one("#lookback_days").value = "3"
+        app.screen.query_one("#invoices_when").value = "paid"
         await pilot.press("ctrl+s")
+        assert settings.get("invoices.when") == "paid"
         assert settings.get("payment.ps_checkpayment") == "5112"  # cheques to their account
         assert settings.get("orders.lookback_days") == "3"
         app.screen.query_one("#payment_ps_checkpayment").value = ""

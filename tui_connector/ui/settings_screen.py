@@ -37,6 +37,11 @@ MISC = [
     ("invoices.mark_paid", "Marquer payées les commandes payées"),
     ("accounting.enabled", "Écritures comptables"),
 ]
+INVOICING = [
+    ("invoices.when", "Facturer: import (à l'import) ou paid (une fois payée)"),
+    ("invoices.date", "Date de facture: order (la commande) ou shop (la facture de la boutique)"),
+    ("invoices.late", "Commande plus ancienne que la dernière facture: hold (gardée) ou today"),
+]
 # The payment modules of a PrestaShop install; the money of each may go to its own account.
 PAYMENT_MODULES = [
     ("ps_checkpayment", "Chèque"),
@@ -126,6 +131,9 @@ class SettingsScreen(ShowsWorkerErrors, Screen):
                         placeholder="512",
                         id=f"payment_{module}",
                     )
+                for key, label in INVOICING:
+                    yield Label(label)
+                    yield Input(self.session.setting(key), id=key.replace(".", "_"))
                 yield Label("Jours relus avant la dernière importation (commandes parues tard)")
                 yield Input(self.session.setting("orders.lookback_days"), id="lookback_days")
                 yield Button("Enregistrer", id="save_misc", variant="primary")
@@ -166,6 +174,9 @@ class SettingsScreen(ShowsWorkerErrors, Screen):
             ("accounting.bank_account", self.query_one("#bank_account", Input).value),
             ("accounting.default_account", self.query_one("#default_account", Input).value),
             ("orders.lookback_days", self.query_one("#lookback_days", Input).value),
+        ]
+        pairs += [
+            (key, self.query_one(f"#{key.replace('.', '_')}", Input).value) for key, _ in INVOICING
         ]
         for module, _ in PAYMENT_MODULES:
             value = self.query_one(f"#payment_{module}", Input).value.strip()
