@@ -873,15 +873,7 @@ class OrdersFlow(Flow):
     def _dated(self, series: str, wanted: dt.date) -> dt.date:
         """The date for the series' next number: `wanted`, or the series' latest date if
         that is later, so that numbers follow dates (a credit slip read after a later one)."""
-        if series not in self._last_dates:
-            last = (
-                m.Invoice.select(m.Invoice.date)
-                .where((m.Invoice.series == series) & (m.Invoice.status == m.Invoice.VALIDATED))
-                .order_by(m.Invoice.date.desc())
-                .first()
-            )
-            self._last_dates[series] = last.date if last else dt.date.min
-        date = max(wanted, self._last_dates[series])
+        date = max(wanted, self._last_date(series))
         self._last_dates[series] = date
         return date
 

@@ -75,46 +75,30 @@ class StockFlow(Flow):
             code, label = labels[link.gestan_id]
             differs = wanted != shop_quantity
             waiting = pending.get((product_id, attribute), []) if differs else []
-            if waiting:
-                shown = ", ".join(sorted(set(waiting))[:5]) + ("…" if len(set(waiting)) > 5 else "")
-                rows.append(
-                    Row(
-                        key=f"stock:{stock['id']}",
-                        origin=Origin.GESTAN,
-                        status=BLOCKED,
-                        shop_id=product_id,
-                        shop_sub_id=attribute,
-                        gestan_id=link.gestan_id,
-                        columns={
-                            "label": label,
-                            "code": code,
-                            "shop": str(shop_quantity),
-                            "gestan": str(wanted),
-                        },
-                        blocked=True,
-                        reason=f"la boutique a bougé pour des commandes pas encore importées "
-                        f"({shown}): importez les commandes d'abord (sync orders)",
-                    )
-                )
-                continue
-            rows.append(
-                Row(
-                    key=f"stock:{stock['id']}",
-                    origin=Origin.GESTAN,
-                    status=UPDATE_SHOP if differs else UP_TO_DATE,
-                    action=Action.UPDATE_SHOP if differs else None,
-                    shop_id=product_id,
-                    shop_sub_id=attribute,
-                    gestan_id=link.gestan_id,
-                    columns={
-                        "label": label,
-                        "code": code,
-                        "shop": str(shop_quantity),
-                        "gestan": str(wanted),
-                    },
-                    payload={"stock_id": int(stock["id"]), "quantity": wanted},
-                )
+            row = Row(
+                key=f"stock:{stock['id']}",
+                origin=Origin.GESTAN,
+                status=UPDATE_SHOP if differs else UP_TO_DATE,
+                action=Action.UPDATE_SHOP if differs else None,
+                shop_id=product_id,
+                shop_sub_id=attribute,
+                gestan_id=link.gestan_id,
+                columns={
+                    "label": label,
+                    "code": code,
+                    "shop": str(shop_quantity),
+                    "gestan": str(wanted),
+                },
+                payload={"stock_id": int(stock["id"]), "quantity": wanted},
             )
+            if waiting:  # writing Gestan's quantity now would undo what the shop did
+                shown = ", ".join(sorted(set(waiting))[:5]) + ("…" if len(set(waiting)) > 5 else "")
+                row.status, row.action, row.blocked, row.selected = BLOCKED, None, True, False
+                row.reason = (
+                    f"la boutique a bougé pour des commandes pas encore importées ({shown}):"
+                    " importez les commandes d'abord (sync orders)"
+                )
+            rows.append(row)
         if progress:
             progress(len(rows), len(rows), "stock lu")
         return rows
