@@ -39,8 +39,8 @@ MISC = [
 ]
 INVOICING = [
     ("invoices.when", "Facturer: import (à l'import) ou paid (une fois payée)"),
-    ("invoices.date", "Date de facture: order (la commande) ou shop (la facture de la boutique)"),
-    ("invoices.late", "Commande plus ancienne que la dernière facture: hold (gardée) ou today"),
+    ("invoices.date", "Date de facture: order (la commande) ou shop (celle de la boutique)"),
+    ("invoices.late", "Commande antérieure à la dernière facture: hold (gardée) ou today"),
 ]
 # The payment modules of a PrestaShop install; the money of each may go to its own account.
 PAYMENT_MODULES = [
@@ -125,7 +125,7 @@ class SettingsScreen(ShowsWorkerErrors, Screen):
                     self.session.setting("accounting.default_account"), id="default_account"
                 )
                 for module, label in PAYMENT_MODULES:
-                    yield Label(f"Compte des règlements par {label} ({module}; vide: la banque)")
+                    yield Label(f"Compte des règlements: {label} (vide: la banque)")
                     yield Input(
                         self.session.setting(f"payment.{module}"),
                         placeholder="512",
