@@ -175,6 +175,15 @@ def _schema_version() -> int:
 
 
 @pytest.fixture
+def client(shop):
+    """A client of the module's simulated `shop`, with short backoffs."""
+    from tui_connector.prestashop.client import SyncWebservice
+
+    with SyncWebservice(shop.url, shop.key, backoff=0.01) as connected:
+        yield connected
+
+
+@pytest.fixture
 def sqlite_gestan(tmp_path) -> pw.Database:
     database = open_database(f"sqlite:///{tmp_path / 'gestan.db'}")
     yield database

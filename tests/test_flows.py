@@ -29,12 +29,6 @@ def shop():
 
 
 @pytest.fixture
-def client(shop):
-    with SyncWebservice(shop.url, shop.key, backoff=0.01) as connected:
-        yield connected
-
-
-@pytest.fixture
 def demo(sqlite_gestan, shop):
     demo_gestan.seed(shop.data)
     return sqlite_gestan

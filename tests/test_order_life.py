@@ -18,12 +18,13 @@ from tui_connector.simulator import demo_gestan
 from tui_connector.simulator.demo_data import build
 from tui_connector.simulator.life import ShopLife
 from tui_connector.simulator.server import SimulatedShop
-from tui_connector.sync.contacts import ContactsFlow
 from tui_connector.sync.order_changes import change_cursor
 from tui_connector.sync.order_life import CANCELLED, CREDITED, PAID, REFUNDED
 from tui_connector.sync.orders import OrderOptions, OrdersFlow
 from tui_connector.sync.products import ProductsFlow
 from tui_connector.sync.stock import StockFlow
+
+from .test_orders import prepare
 
 ALL_ON = OrderOptions(invoices=True, mark_paid=True, accounting=True)
 LATER = dt.datetime(2027, 1, 15, 10, 0)
@@ -76,18 +77,10 @@ def shop():
 
 
 @pytest.fixture
-def client(shop):
-    with SyncWebservice(shop.url, shop.key, backoff=0.01) as connected:
-        yield connected
-
-
-@pytest.fixture
 def imported(gestan, shop, client):
     """A Gestan database on each engine with the shop's orders imported once."""
     demo_gestan.seed(shop.data)
-    for flow_class in (ContactsFlow, ProductsFlow):
-        flow = flow_class(client)
-        assert flow.execute(flow.read()).ok
+    prepare(client)
     flow = OrdersFlow(client, since_last=True, options=ALL_ON)
     report = flow.stream()
     assert report.ok, report.summary()
@@ -304,9 +297,7 @@ def test_changes_killed_at_any_point_are_applied_once(tmp_path):
         open_database(f"sqlite:///{first}")
         demo_gestan.seed(shop.data)
         with SyncWebservice(shop.url, shop.key) as client:
-            for flow_class in (ContactsFlow, ProductsFlow):
-                flow = flow_class(client)
-                assert flow.execute(flow.read()).ok
+            prepare(client)
             assert OrdersFlow(client, since_last=True).stream().ok
         m.database_proxy.obj.close()
         done = ShopLife(shop.data).live(random.Random(4), LATER, share=0.5)
@@ -407,8 +398,7 @@ def test_sync_stock_refuses_to_undo_the_shop_or_imports_the_orders_first(
         open_database(url)
         demo_gestan.seed(shop.data)
         with SyncWebservice(shop.url, shop.key) as client:
-            for flow_class in (ContactsFlow, ProductsFlow):
-                assert flow_class(client).stream().ok
+            prepare(client)
             assert OrdersFlow(client, since_last=True).stream().ok
         m.database_proxy.obj.close()
         order_id = _orders_in(shop, "5", "4")[0]
@@ -523,8 +513,7 @@ def test_invoiced_once_paid_an_awaiting_order_gets_its_invoice_with_its_payment(
 ):
     """invoices.when = paid: the Gestan order now, the invoice the day the money comes."""
     demo_gestan.seed(shop.data)
-    for flow_class in (ContactsFlow, ProductsFlow):
-        assert flow_class(client).stream().ok
+    prepare(client)
     options = OrderOptions(invoices=True, mark_paid=True, accounting=True, invoice_when="paid")
     assert OrdersFlow(client, since_last=True, options=options).stream().ok
     awaiting = _orders_in(shop, "10", "1")[0]

@@ -77,12 +77,6 @@ def shop():
 
 
 @pytest.fixture
-def client(shop):
-    with SyncWebservice(shop.url, shop.key, backoff=0.01) as connected:
-        yield connected
-
-
-@pytest.fixture
 def ready(sqlite_gestan, shop, client):
     demo_gestan.seed(shop.data)
     prepare(client)
@@ -187,6 +181,17 @@ def test_blocked_orders_say_why_and_write_nothing(sqlite_gestan, shop, client):
     assert order["reference"] in blocked.columns["reference"]
 
 
+ONE_LINE = {  # an order line of 10.00 excl. VAT at tax 1, product 1
+    "product_id": "1",
+    "product_attribute_id": "0",
+    "product_quantity": "1",
+    "total_price_tax_incl": "12.00",
+    "total_price_tax_excl": "10.00",
+    "unit_price_tax_excl": "10.00",
+    "associations": {"taxes": [{"id": "1"}]},
+}
+
+
 def test_inconsistent_total_and_unknown_tax_are_blocked():
     order = {
         "total_paid_tax_incl": "12.00",
@@ -194,16 +199,7 @@ def test_inconsistent_total_and_unknown_tax_are_blocked():
         "total_shipping_tax_incl": "0",
         "total_shipping_tax_excl": "0",
     }
-    detail = {
-        "id": "1",
-        "product_id": "1",
-        "product_attribute_id": "0",
-        "product_quantity": "1",
-        "total_price_tax_incl": "12.00",
-        "total_price_tax_excl": "10.00",
-        "unit_price_tax_excl": "10.00",
-        "associations": {"taxes": [{"id": "1"}]},
-    }
+    detail = {**ONE_LINE, "id": "1"}
     links = {(1, 0): 7}
     ok = plan_order(order, [detail], [], {1: Decimal(20)}, links, None)
     assert not ok.problems and ok.lines[0].total_incl == Decimal("12.00")
@@ -221,16 +217,7 @@ def test_inconsistent_total_and_unknown_tax_are_blocked():
 
 
 def test_the_shops_rounding_cent_is_a_line_only_where_rounding_explains_it():
-    detail = {
-        "product_id": "1",
-        "product_attribute_id": "0",
-        "product_quantity": "1",
-        "total_price_tax_incl": "12.00",
-        "total_price_tax_excl": "10.00",
-        "unit_price_tax_excl": "10.00",
-        "associations": {"taxes": [{"id": "1"}]},
-    }
-    two = [{**detail, "id": "1"}, {**detail, "id": "2"}]
+    two = [{**ONE_LINE, "id": "1"}, {**ONE_LINE, "id": "2"}]
     order = {"total_paid_tax_excl": "20.00", "total_shipping_tax_incl": "0"}
     rates, links = {1: Decimal(20)}, {(1, 0): 7}
 

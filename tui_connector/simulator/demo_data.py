@@ -12,7 +12,7 @@ import random
 from decimal import ROUND_HALF_UP, Decimal
 
 from tui_connector.prestashop.codec import Translated
-from tui_connector.simulator.life import ShopLife
+from tui_connector.simulator.life import ShopLife, payment_record
 from tui_connector.simulator.server import ShopData
 
 CENT = Decimal("0.01")
@@ -843,21 +843,7 @@ def _orders(
             )
         if paid:
             data.insert(
-                "order_payments",
-                {
-                    "order_reference": reference,
-                    "id_currency": "1",
-                    "amount": six(paid_incl),
-                    "payment_method": payment,
-                    "conversion_rate": "1.000000",
-                    "transaction_id": "",
-                    "card_number": "",
-                    "card_brand": "",
-                    "card_expiration": "",
-                    "card_holder": "",
-                    "date_add": received_stamp,
-                    "id_employee": "",
-                },
+                "order_payments", payment_record(reference, paid_incl, payment, received_stamp)
             )
     life = ShopLife(data)
     for order_id, when in refunds:  # a standard refund: the credit slip, then Refunded

@@ -38,6 +38,25 @@ def _cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def payment_record(reference: str, amount: Decimal, method: str, stamp: str) -> dict:
+    """An order_payments row as the real shop writes it (order_payments_full): linked to
+    its order by reference only, the amount with 6 decimals, card fields empty."""
+    return {
+        "order_reference": reference,
+        "id_currency": "1",
+        "amount": _six(amount),
+        "payment_method": method,
+        "conversion_rate": "1.000000",
+        "transaction_id": "",
+        "card_number": "",
+        "card_brand": "",
+        "card_expiration": "",
+        "card_holder": "",
+        "date_add": stamp,
+        "id_employee": "",
+    }
+
+
 class ShopLife:
     """Changes to the orders of a simulated shop, each as the real shop records it."""
 
@@ -91,22 +110,10 @@ class ShopLife:
             )
             if state.get("paid") == "1" and state_id != REFUNDED:
                 if not self.payments_of(order):
+                    amount = _cents(Decimal(order["total_paid_tax_incl"]))
                     self.data.insert(
                         "order_payments",
-                        {
-                            "order_reference": order["reference"],
-                            "id_currency": order.get("id_currency", "1"),
-                            "amount": str(_cents(Decimal(order["total_paid_tax_incl"]))),
-                            "payment_method": order.get("payment", ""),
-                            "conversion_rate": "1.000000",
-                            "transaction_id": "",
-                            "card_number": "",
-                            "card_brand": "",
-                            "card_expiration": "",
-                            "card_holder": "",
-                            "date_add": stamp,
-                            "id_employee": "",
-                        },
+                        payment_record(order["reference"], amount, order.get("payment", ""), stamp),
                     )
                 if order.get("invoice_number", "0") in ("", "0"):
                     numbers = [
