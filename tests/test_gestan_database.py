@@ -123,6 +123,52 @@ def test_older_database_is_migrated_on_open(gestan_url):
     database.close()
 
 
+def test_a_version_4_database_gets_the_columns_of_version_5_its_invoices_untouched(gestan_url):
+    from tui_connector.gestan import guards, invoicing
+    from tui_connector.gestan.database import COLUMNS_5, engine_of
+    from tui_connector.gestan.invoicing import LineInput
+
+    database = open_database(gestan_url)
+    contact = make_contact()
+    invoice = invoicing.issue(
+        contact,
+        [
+            LineInput(
+                m.LineKind.PRODUCT,
+                "Tasse",
+                Decimal(1),
+                Decimal(10),
+                Decimal(20),
+                Decimal("10.00"),
+                Decimal("12.00"),
+            )
+        ],
+        date=__import__("datetime").date(2026, 3, 1),
+    )
+    engine = engine_of(database)
+    # a version 4 database: neither the version 5 columns nor the guards that name them
+    for table, event, *_ in guards.RULES:
+        clause = f" ON {table}" if engine == "postgresql" else ""
+        database.execute_sql(f"DROP TRIGGER IF EXISTS {guards._name(table, event)}{clause}")
+    for table, column, *_ in COLUMNS_5:
+        database.execute_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
+    m.Meta.update(value="4").where(m.Meta.key == "schema_version").execute()
+    database.close()
+
+    database = open_database(gestan_url)
+    assert m.Meta.get(m.Meta.key == "schema_version").value == str(SCHEMA_VERSION)
+    kept = m.Invoice.get_by_id(invoice.id)
+    assert (kept.number, kept.total_incl, kept.vat_mention, kept.currency_total) == (
+        invoice.number,
+        Decimal("12.00"),
+        "",
+        None,
+    )
+    with pytest.raises(pw.DatabaseError):  # the guards are back
+        m.Invoice.update(total_incl=0).where(m.Invoice.id == invoice.id).execute()
+    database.close()
+
+
 def test_newer_database_is_refused_with_a_clear_message(gestan_url):
     database = open_database(gestan_url)
     m.Meta.update(value=str(SCHEMA_VERSION + 1)).where(m.Meta.key == "schema_version").execute()

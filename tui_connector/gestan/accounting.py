@@ -18,7 +18,7 @@ from tui_connector.errors import ConnectorError
 from tui_connector.gestan import models as m
 from tui_connector.gestan import refcache, settings
 from tui_connector.gestan.database import write_transaction
-from tui_connector.gestan.money import ZERO
+from tui_connector.gestan.money import ZERO, cents
 from tui_connector.gestan.numbering import lettering_code, next_value
 
 CUSTOMERS_ACCOUNT = "411"
@@ -96,7 +96,10 @@ def write_entry(
     piece_date: dt.date | None = None,
     invoice: m.Invoice | None = None,
     payment: m.Payment | None = None,
+    currency: tuple[str, Decimal] | None = None,
 ) -> m.AccountingEntry:
+    """`currency`: (ISO code, its units for one euro) when the customer paid in another
+    currency: each line then carries its amount in it (FEC Montantdevise, Idevise)."""
     postings = [p for p in postings if p is not None and (p.debit or p.credit)]
     debit = sum((p.debit for p in postings), ZERO)
     credit = sum((p.credit for p in postings), ZERO)
@@ -135,8 +138,19 @@ def write_entry(
                 label=p.label[:255],
                 debit=p.debit,
                 credit=p.credit,
+                currency_amount=cents((p.debit or p.credit) * currency[1]) if currency else None,
+                currency=currency[0] if currency else "",
             )
     return entry
+
+
+def currency_of(invoice: m.Invoice | None) -> tuple[str, Decimal] | None:
+    """(ISO code, units for one euro) of an invoice billed in another currency."""
+    if invoice is None or not invoice.currency or not invoice.currency_total:
+        return None
+    if not invoice.total_incl:
+        return None
+    return invoice.currency, invoice.currency_total / invoice.total_incl
 
 
 # The shop's rounding cent: a charge when the customer paid less, a gain when more.
@@ -197,6 +211,7 @@ def post_invoice(invoice: m.Invoice) -> m.AccountingEntry:
         piece_ref=invoice.number,
         piece_date=invoice.date,
         invoice=invoice,
+        currency=currency_of(invoice),
     )
 
 
@@ -244,6 +259,7 @@ def post_payment(payment: m.Payment, *, account: str = "") -> m.AccountingEntry:
             ],
             piece_ref=payment.reference or f"REG{payment.id}",
             payment=payment,
+            currency=currency_of(next((a.invoice for a in payment.allocations), None)),
         )
         letter_payment(payment, entry)
     return entry

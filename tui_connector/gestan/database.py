@@ -18,7 +18,7 @@ from tui_connector.gestan import guards, refcache
 from tui_connector.gestan import models as m
 from tui_connector.gestan.fields import FIELD_TYPES
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def _mask_url(url: str) -> str:
@@ -176,7 +176,42 @@ def _to_4(database: pw.Database) -> None:
             m.Account.create(number=number, label=label)
 
 
-MIGRATIONS = {2: _to_2, 3: _to_3, 4: _to_4}
+# (table, column, type, default): what version 5 adds, every column with its default,
+# so no row is updated (the guards would refuse it on a validated invoice)
+COLUMNS_5 = [
+    ("sales_order", "vat_number", "VARCHAR(32)", "''"),
+    ("sales_order", "currency", "VARCHAR(3)", "''"),
+    ("sales_order", "conversion_rate", "DECIMAL(18, 6)", None),
+    ("invoice", "customer_vat_number", "VARCHAR(32)", "''"),
+    ("invoice", "vat_regime", "VARCHAR(16)", "''"),
+    ("invoice", "vat_mention", "VARCHAR(255)", "''"),
+    ("invoice", "currency", "VARCHAR(3)", "''"),
+    ("invoice", "currency_total", "DECIMAL(15, 2)", None),
+    ("invoice", "seller", "TEXT", "''"),
+    ("accounting_line", "currency_amount", "DECIMAL(15, 2)", None),
+    ("accounting_line", "currency", "VARCHAR(3)", "''"),
+]
+
+
+def _to_5(database: pw.Database) -> None:
+    """Version 5: where the customer is (VAT number, regime, mention), the customer's
+    currency (FEC Montantdevise, Idevise), the seller's identity kept with each invoice,
+    and the sales accounts of EU and export sales."""
+    engine = engine_of(database)
+    for table, column, kind, default in COLUMNS_5:
+        if column in {c.name for c in database.get_columns(table)}:
+            continue
+        if engine == "sqlite" and kind.startswith("DECIMAL"):
+            kind = "TEXT"  # gestan/fields.py: SQLite keeps exact decimals as text
+        clause = f" NOT NULL DEFAULT {default}" if default is not None else " NULL"
+        database.execute_sql(f"ALTER TABLE {table} ADD COLUMN {column} {kind}{clause}")
+    guards.install(database, engine_of(database))
+    for number, label in ACCOUNTS:
+        if not m.Account.select().where(m.Account.number == number).exists():
+            m.Account.create(number=number, label=label)
+
+
+MIGRATIONS = {2: _to_2, 3: _to_3, 4: _to_4, 5: _to_5}
 
 
 # --- what a new Gestan holds --------------------------------------------------
@@ -195,6 +230,8 @@ ACCOUNTS = [
     ("512", "Banque"),
     ("707", "Ventes de marchandises"),
     ("706", "Prestations de services"),
+    ("7071", "Ventes de marchandises dans l'Union européenne"),
+    ("7072", "Ventes de marchandises à l'exportation"),
     ("7085", "Ports et frais accessoires facturés"),
     ("709", "Rabais, remises et ristournes accordés"),
     ("658", "Charges diverses de gestion courante"),

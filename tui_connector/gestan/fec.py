@@ -77,8 +77,8 @@ def fec_rows(year: m.FiscalYear) -> Iterator[list[str]]:
                 line.lettering,
                 fec_date(line.lettering_date),
                 fec_date(entry.validated_at),
-                "",
-                "",
+                fec_amount(line.currency_amount) if line.currency else "",
+                line.currency,
             ]
 
 

@@ -32,6 +32,8 @@ LINE_FIXED = " OR ".join(
         "label",
         "debit",
         "credit",
+        "currency_amount",
+        "currency",
     )
 )
 RULES = [

@@ -9,13 +9,14 @@ shipping included, is at the rate the shop charged.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from tui_connector.errors import ConnectorError
 from tui_connector.gestan import models as m
-from tui_connector.gestan import refcache
+from tui_connector.gestan import refcache, settings
 from tui_connector.gestan.database import write_transaction
 from tui_connector.gestan.money import ZERO, cents
 from tui_connector.gestan.numbering import next_value
@@ -121,6 +122,11 @@ def create_draft(
     external_reference: str = "",
     kind: str = m.Invoice.INVOICE,
     cancels: m.Invoice | None = None,
+    customer_vat_number: str = "",
+    vat_regime: str = "",
+    vat_mention: str = "",
+    currency: str = "",
+    currency_total: Decimal | None = None,
 ) -> m.Invoice:
     billing = ""
     if order is not None:
@@ -152,6 +158,11 @@ def create_draft(
         total_vat=sum((vat for _, vat in breakdown.values()), ZERO),
         total_incl=total_incl,  # the VAT rows, and the shop's rounding cent if any
         external_reference=external_reference,
+        customer_vat_number=customer_vat_number,
+        vat_regime=vat_regime,
+        vat_mention=vat_mention,
+        currency=currency,
+        currency_total=currency_total,
     )
     for position, line in enumerate(lines, start=1):
         m.InvoiceLine.create(
@@ -178,24 +189,62 @@ def create_draft(
     return invoice
 
 
-def validate(invoice: m.Invoice) -> m.Invoice:
-    """Give the invoice its number, in the same transaction as the validation."""
+# What an invoice must say of its seller (CGI annexe II art. 242 nonies A, C. com.
+# L441-9), as set when it is validated: a later change of address never rewrites it.
+SELLER_SETTINGS = (
+    "company.name",
+    "company.address",
+    "company.siren",
+    "company.vat_number",
+    "company.legal_form",
+    "company.capital",
+    "company.rcs",
+    "invoices.payment_terms",
+    "invoices.late_wording",
+)
+
+
+def seller_identity() -> str:
+    """The seller's identity and terms, as JSON: {"name": ..., "vat_number": ...}."""
+
+    def load() -> str:
+        found = {key.partition(".")[2]: settings.get(key) for key in SELLER_SETTINGS}
+        return json.dumps(found, ensure_ascii=False, sort_keys=True)
+
+    return refcache.cached(("seller_identity",), load)
+
+
+def validate(invoice: m.Invoice, *, number: str | None = None) -> m.Invoice:
+    """Give the invoice its number, in the same transaction as the validation: the
+    series' next, or `number` where another system (the shop) numbered it."""
     with write_transaction():
         current = m.Invoice.get_by_id(invoice.id)
         if current.status == m.Invoice.VALIDATED:
             raise InvoiceLocked(f"invoice {current.number} is already validated")
-        sequence = next_value(f"invoice:{current.series}")
-        current.number = f"{current.series}{sequence:06d}"
+        if number is None:
+            sequence = next_value(f"invoice:{current.series}")
+            number = f"{current.series}{sequence:06d}"
+        elif m.Invoice.select().where(m.Invoice.number == number).exists():
+            raise ConnectorError(
+                f"the number {number} is already on another Gestan invoice",
+                hint="the shop and Gestan both numbered invoices with this prefix: give the "
+                "Gestan series another prefix (invoices.series) or the shop's "
+                "(PS_INVOICE_PREFIX)",
+            )
+        current.number = number
         current.status = m.Invoice.VALIDATED
         current.validated_at = m.now()
+        current.seller = seller_identity()
         current.save()
     return current
 
 
-def issue(contact: m.Contact, lines: list[LineInput], **kwargs) -> m.Invoice:
+def issue(
+    contact: m.Contact, lines: list[LineInput], *, number: str | None = None, **kwargs
+) -> m.Invoice:
     """Create and validate at once: a draft never outlives its transaction."""
     with write_transaction():
-        return validate(create_draft(contact, lines, **kwargs))
+        return validate(create_draft(contact, lines, **kwargs), number=number)
 
 
 def _line_key(line) -> tuple:
@@ -253,9 +302,11 @@ def credit_note(
     *,
     date: dt.date,
     external_reference: str = "",
+    number: str | None = None,
 ) -> m.Invoice:
     """A credit note (avoir) for some of a validated invoice: `lines` with the amounts
-    credited, positive; never more than the invoice still bills, line by line."""
+    credited, positive; never more than the invoice still bills, line by line. It says
+    what the invoice said of where the customer is and of the currency."""
     if invoice.status != m.Invoice.VALIDATED:
         raise ConnectorError("only a validated invoice needs a credit note; delete the draft")
     left = {_line_key(line): line for line in remaining(invoice)}
@@ -298,7 +349,20 @@ def credit_note(
         kind=m.Invoice.CREDIT_NOTE,
         cancels=invoice,
         external_reference=external_reference or invoice.number,
+        number=number,
+        customer_vat_number=invoice.customer_vat_number,
+        vat_regime=invoice.vat_regime,
+        vat_mention=invoice.vat_mention,
+        currency=invoice.currency,
+        currency_total=_in_currency(invoice, sum((x.total_incl for x in negative), ZERO)),
     )
+
+
+def _in_currency(invoice: m.Invoice, euros: Decimal) -> Decimal | None:
+    """An amount of `invoice` in the customer's currency, at the invoice's own rate."""
+    if not invoice.currency or not invoice.currency_total or not invoice.total_incl:
+        return None
+    return cents(euros * invoice.currency_total / invoice.total_incl)
 
 
 def cancel(invoice: m.Invoice, *, date: dt.date | None = None) -> m.Invoice:

@@ -200,6 +200,9 @@ class SalesOrder(BaseModel):
     total_vat = MoneyField(default=0)
     total_incl = MoneyField(default=0)
     comment = pw.TextField(default="")
+    vat_number = pw.CharField(max_length=32, default="")  # the customer's, billing address
+    currency = pw.CharField(max_length=3, default="")  # the order's, where not euros (ISO)
+    conversion_rate = UnitPriceField(null=True)  # the shop's: units of it for one euro
     created_at = pw.DateTimeField(default=now)
 
 
@@ -257,6 +260,12 @@ class Invoice(BaseModel):
     total_incl = MoneyField(default=0)
     external_reference = pw.CharField(max_length=64, default="")  # the shop's invoice number
     validated_at = pw.DateTimeField(null=True)
+    customer_vat_number = pw.CharField(max_length=32, default="")
+    vat_regime = pw.CharField(max_length=16, default="")  # gestan.vat_regime: domestic, ...
+    vat_mention = pw.CharField(max_length=255, default="")  # why no French VAT, where none
+    currency = pw.CharField(max_length=3, default="")  # the customer's currency, not euros
+    currency_total = MoneyField(null=True)  # total incl. VAT in that currency
+    seller = pw.TextField(default="")  # the seller's identity when validated (JSON)
 
     def save(self, *args, **kwargs):
         from tui_connector.gestan.invoicing import guard_invoice_change
@@ -364,6 +373,8 @@ class AccountingLine(BaseModel):
     credit = MoneyField(default=0)
     lettering = pw.CharField(max_length=8, default="")
     lettering_date = pw.DateField(null=True)
+    currency_amount = MoneyField(null=True)  # FEC Montantdevise, in `currency`
+    currency = pw.CharField(max_length=3, default="")  # FEC Idevise
 
 
 # --- sync bookkeeping -------------------------------------------------------------

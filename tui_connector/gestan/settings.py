@@ -92,6 +92,18 @@ def _siren(raw: str) -> str:
     return digits
 
 
+def _vat_number(raw: str) -> str:
+    """A French VAT number: FR, a 2-digit key, the SIREN (the key checks the SIREN)."""
+    value = re.sub(r"[\s.-]", "", raw).upper()
+    found = re.fullmatch(r"FR(\d{2})(\d{9})", value)
+    if not found:
+        raise ValueError("a French VAT number is FR, 2 digits and the 9 digits of the SIREN")
+    key, siren = int(found.group(1)), int(found.group(2))
+    if key != (12 + 3 * (siren % 97)) % 97:
+        raise ValueError("the 2 digits after FR do not match the SIREN: check for a typo")
+    return value
+
+
 def _days(raw: str) -> str:
     value = raw.strip()
     if not value.isdigit() or int(value) > 60:
@@ -183,6 +195,14 @@ SPECS: list[SettingSpec] = [
         _one_of("import", "paid"),
     ),
     _spec(
+        "invoices.numbering",
+        "text",
+        "gestan",
+        "who numbers invoices: gestan (its own series) or shop (the shop's invoice and credit"
+        " slip numbers, when the shop is the invoicing system: Gestan never issues another)",
+        _one_of("gestan", "shop"),
+    ),
+    _spec(
         "invoices.date",
         "text",
         "order",
@@ -221,6 +241,20 @@ SPECS: list[SettingSpec] = [
         " the bank account otherwise",
         _required(_account),
     ),
+    _spec(
+        "accounting.eu_account",
+        "text",
+        "7071",
+        "sales account of goods sold without VAT to businesses of other EU countries",
+        _account,
+    ),
+    _spec(
+        "accounting.export_account",
+        "text",
+        "7072",
+        "sales account of goods exported outside the EU, without VAT",
+        _account,
+    ),
     _spec("accounting.shipping_account", "text", "7085", "account for shipping", _account),
     _spec("accounting.discount_account", "text", "709", "account for discounts", _account),
     _spec(
@@ -239,6 +273,26 @@ SPECS: list[SettingSpec] = [
     ),
     _spec("company.name", "text", "", "the seller's name, printed on invoices"),
     _spec("company.siren", "text", "", "the seller's SIREN (FEC file name)", _siren),
+    _spec("company.address", "text", "", "the seller's address, printed on invoices"),
+    _spec(
+        "company.vat_number", "text", "", "the seller's VAT number (FR + key + SIREN)", _vat_number
+    ),
+    _spec("company.legal_form", "text", "", "the seller's legal form (SARL, SAS, EI...)"),
+    _spec("company.capital", "text", "", "the seller's share capital (e.g. 10 000 €)"),
+    _spec("company.rcs", "text", "", "the seller's registration (e.g. RCS Lyon 123 456 789)"),
+    _spec(
+        "invoices.payment_terms",
+        "text",
+        "Payée à la commande",
+        "payment terms printed on invoices",
+    ),
+    _spec(
+        "invoices.late_wording",
+        "text",
+        "En cas de retard de paiement: pénalités au taux de trois fois l'intérêt légal et"
+        " indemnité forfaitaire de 40 € pour frais de recouvrement (C. com. L441-10)",
+        "late-payment wording printed on invoices",
+    ),
 ]
 
 

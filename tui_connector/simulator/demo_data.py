@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from tui_connector.prestashop.codec import Translated
-from tui_connector.simulator.life import ShopLife, payment_record
+from tui_connector.simulator.checkout import PAID_STATES, Cart, place, six
+from tui_connector.simulator.life import ShopLife
 from tui_connector.simulator.server import ShopData
 
-CENT = Decimal("0.01")
-SIX = Decimal("0.000001")
 TAXES = {1: Decimal("20"), 2: Decimal("10"), 3: Decimal("5.5"), 4: Decimal("2.1")}
 TAX_GROUPS = {
     1: (1, "FR Taux standard (20%)"),
@@ -153,14 +152,6 @@ CATALOGUE = [  # (category, tax group, name, price excl. VAT, with sizes/colours
 ]
 SIZES = [(1, "S"), (2, "M"), (3, "L"), (4, "XL")]
 COLOURS = [(11, "Blanc"), (12, "Noir"), (13, "Bleu")]
-
-
-def r2(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def six(value: Decimal) -> str:
-    return str(value.quantize(SIX, rounding=ROUND_HALF_UP))
 
 
 def fr(text: str, en: str | None = None) -> Translated:
@@ -658,161 +649,42 @@ def _orders(
         placed = dt.datetime.combine(start, dt.time(8)) + dt.timedelta(
             seconds=span * (order_id - 1) // max(1, count) + rng.randint(0, 3000)
         )
-        stamp = placed.strftime("%Y-%m-%d %H:%M:%S")
         customer = rng.choice(customers)
         delivery = rng.choice(addresses_of[customer])
         invoice = delivery if rng.random() < 0.85 else rng.choice(addresses_of[customer])
         state = rng.choices(states, weights)[0]
         module, payment = PAYMENTS.get(state, ("ps_wirepayment", "Virement bancaire"))
-        lines, products_excl, products_incl = [], Decimal(0), Decimal(0)
-        for item in rng.sample(catalogue, k=min(len(catalogue), rng.choice((1, 1, 2, 2, 3, 4)))):
-            quantity = rng.choice((1, 1, 1, 2, 3))
-            unit_excl = item["price"]
-            unit_incl = r2(unit_excl * (1 + item["rate"] / 100))  # PrestaShop: round per item
-            total_incl = unit_incl * quantity
-            total_excl = r2(unit_excl * quantity)
-            products_excl += total_excl
-            products_incl += total_incl
-            lines.append((item, quantity, unit_excl, unit_incl, total_excl, total_incl))
+        size = min(len(catalogue), rng.choice((1, 1, 2, 2, 3, 4)))
+        lines = [(entry, rng.choice((1, 1, 1, 2, 3))) for entry in rng.sample(catalogue, k=size)]
         carrier = "2" if rng.random() < 0.9 else "1"
-        ship_excl = Decimal("5.83") if carrier == "2" else Decimal(0)
-        ship_incl = Decimal("7.00") if carrier == "2" else Decimal(0)
-        if products_incl >= 80:
-            ship_excl = ship_incl = Decimal(0)  # free shipping from 80 EUR
-        discount_incl = discount_excl = Decimal(0)
-        if order_id % 7 == 0:  # a 10 % voucher on the goods, VAT at the goods' own rates
-            discount_excl = r2(products_excl / 10)
-            discount_incl = r2(products_incl / 10)
-        paid_incl = products_incl + ship_incl - discount_incl
-        paid_excl = products_excl + ship_excl - discount_excl
         reference = "".join(rng.choice(letters) for _ in range(9))
-        order_rows, detail_ids = [], []
-        for item, quantity, unit_excl, unit_incl, total_excl, total_incl in lines:
-            detail = data.insert(
-                "order_details",
-                {
-                    "id_order": str(order_id),
-                    "product_id": item["product"]["id"],
-                    "product_attribute_id": item["attribute"],
-                    "id_shop": "1",
-                    "product_name": item["name"],
-                    "product_quantity": str(quantity),
-                    "product_quantity_refunded": "0",
-                    "product_quantity_reinjected": "0",
-                    "product_price": six(unit_excl),
-                    "product_reference": item["reference"],
-                    "product_ean13": "",
-                    "id_tax_rules_group": str(item["group"]),
-                    "tax_computation_method": "0",
-                    "unit_price_tax_incl": six(unit_incl),
-                    "unit_price_tax_excl": six(unit_excl),
-                    "total_price_tax_incl": six(total_incl),
-                    "total_price_tax_excl": six(total_excl),
-                    "original_product_price": six(unit_excl),
-                    "associations": {"taxes": [{"id": str(item["tax_id"])}]},
-                },
-            )
-            detail_ids.append(detail["id"])
-            order_rows.append(
-                {
-                    "id": detail["id"],
-                    "product_id": item["product"]["id"],
-                    "product_attribute_id": item["attribute"],
-                    "product_quantity": str(quantity),
-                    "product_name": item["name"],
-                    "product_reference": item["reference"],
-                    "product_ean13": "",
-                    "product_price": six(unit_excl),
-                    "id_customization": "0",
-                    "unit_price_tax_incl": six(unit_incl),
-                    "unit_price_tax_excl": six(unit_excl),
-                }
-            )
-        paid = state in (2, 3, 4, 5, 7, 9, 11)
+        paid = state in PAID_STATES
         # A transfer arrives a day or two after the order: the payment, the invoice and
         # the state that says paid are dated then, as the shop records them.
         received = placed + dt.timedelta(hours=rng.randint(20, 52)) if paid else placed
-        received_stamp = received.strftime("%Y-%m-%d %H:%M:%S")
         if state == 7:
             state = 5  # delivered first; the refund comes later, through the shop's life
             if order_id % 7:  # (a voucher's share of a refund is the back office's choice)
                 refunds.append((order_id, received + dt.timedelta(days=rng.randint(5, 20))))
-        data.insert(
-            "orders",
-            {
-                "id": str(order_id),
-                "id_address_delivery": delivery,
-                "id_address_invoice": invoice,
-                "id_cart": str(order_id),
-                "id_currency": "1",
-                "id_lang": "2",
-                "id_customer": customer,
-                "id_carrier": carrier,
-                "current_state": str(state),
-                "module": module,
-                "invoice_number": str(order_id) if paid else "0",
-                "invoice_date": received_stamp if paid else "0000-00-00 00:00:00",
-                "delivery_number": "0",
-                "delivery_date": "0000-00-00 00:00:00",
-                "valid": "1" if paid else "0",
-                "date_add": stamp,
-                "date_upd": received_stamp,
-                "shipping_number": "",
-                "note": "Livrer après 18 h" if order_id % 19 == 0 else "",
-                "id_shop_group": "1",
-                "id_shop": "1",
-                "secure_key": f"{rng.getrandbits(128):032x}",
-                "payment": payment,
-                "recyclable": "0",
-                "gift": "0",
-                "gift_message": "",
-                "mobile_theme": "0",
-                "total_discounts": six(discount_incl),
-                "total_discounts_tax_incl": six(discount_incl),
-                "total_discounts_tax_excl": six(discount_excl),
-                "total_paid": six(paid_incl),
-                "total_paid_tax_incl": six(paid_incl),
-                "total_paid_tax_excl": six(paid_excl),
-                "total_paid_real": six(paid_incl if paid else Decimal(0)),
-                "total_products": six(products_excl),
-                "total_products_wt": six(products_incl),
-                "total_shipping": six(ship_incl),
-                "total_shipping_tax_incl": six(ship_incl),
-                "total_shipping_tax_excl": six(ship_excl),
-                "carrier_tax_rate": "20.000",
-                "total_wrapping": "0.000000",
-                "total_wrapping_tax_incl": "0.000000",
-                "total_wrapping_tax_excl": "0.000000",
-                "round_mode": "2",
-                "round_type": "1",
-                "conversion_rate": "1.000000",
-                "reference": reference,
-                "associations": {"order_rows": order_rows},
-            },
-        )
-        history = [(10, stamp), (state, received_stamp)] if paid else [(state, stamp)]
-        for history_state, history_stamp in history:
-            data.insert(
-                "order_histories",
-                {
-                    "id_employee": "0",
-                    "id_order_state": str(history_state),
-                    "id_order": str(order_id),
-                    "date_add": history_stamp,
-                },
-            )
-        data.insert(
-            "order_carriers",
-            {
-                "id_order": str(order_id),
-                "id_carrier": carrier,
-                "id_order_invoice": "0",
-                "weight": "0.500000",
-                "shipping_cost_tax_excl": six(ship_excl),
-                "shipping_cost_tax_incl": six(ship_incl),
-                "tracking_number": "",
-                "date_add": stamp,
-            },
+        place(
+            data,
+            Cart(
+                customer=customer,
+                delivery=delivery,
+                invoice=invoice,
+                lines=lines,
+                placed=placed,
+                state=state,
+                reference=reference,
+                module=module,
+                payment=payment,
+                carrier=carrier,
+                voucher=order_id % 7 == 0,
+                received=received,
+                secure_key=f"{rng.getrandbits(128):032x}",
+                order_id=order_id,
+                extra={"note": "Livrer après 18 h" if order_id % 19 == 0 else ""},
+            ),
         )
         if order_id % 23 == 0:
             data.insert(
@@ -824,26 +696,8 @@ def _orders(
                     "id_employee": "0",
                     "message": "Merci de bien emballer, c'est un cadeau.",
                     "private": "0",
-                    "date_add": stamp,
+                    "date_add": placed.strftime("%Y-%m-%d %H:%M:%S"),
                 },
-            )
-        if discount_incl:
-            data.insert(
-                "order_cart_rules",
-                {
-                    "id_order": str(order_id),
-                    "id_cart_rule": "1",
-                    "id_order_invoice": "0",
-                    "name": "Bienvenue -10 %",
-                    "value": six(discount_incl),
-                    "value_tax_excl": six(discount_excl),
-                    "free_shipping": "0",
-                    "deleted": "0",
-                },
-            )
-        if paid:
-            data.insert(
-                "order_payments", payment_record(reference, paid_incl, payment, received_stamp)
             )
     life = ShopLife(data)
     for order_id, when in refunds:  # a standard refund: the credit slip, then Refunded

@@ -38,15 +38,24 @@ def _cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def payment_record(reference: str, amount: Decimal, method: str, stamp: str) -> dict:
+def payment_record(
+    reference: str,
+    amount: Decimal,
+    method: str,
+    stamp: str,
+    *,
+    currency: str = "1",
+    conversion_rate: Decimal = Decimal(1),
+) -> dict:
     """An order_payments row as the real shop writes it (order_payments_full): linked to
-    its order by reference only, the amount with 6 decimals, card fields empty."""
+    its order by reference only, the amount with 6 decimals (in the order's currency),
+    card fields empty."""
     return {
         "order_reference": reference,
-        "id_currency": "1",
+        "id_currency": currency,
         "amount": _six(amount),
         "payment_method": method,
-        "conversion_rate": "1.000000",
+        "conversion_rate": _six(conversion_rate),
         "transaction_id": "",
         "card_number": "",
         "card_brand": "",
@@ -113,7 +122,14 @@ class ShopLife:
                     amount = _cents(Decimal(order["total_paid_tax_incl"]))
                     self.data.insert(
                         "order_payments",
-                        payment_record(order["reference"], amount, order.get("payment", ""), stamp),
+                        payment_record(
+                            order["reference"],
+                            amount,
+                            order.get("payment", ""),
+                            stamp,
+                            currency=order.get("id_currency", "1"),
+                            conversion_rate=Decimal(order.get("conversion_rate") or 1),
+                        ),
                     )
                 if order.get("invoice_number", "0") in ("", "0"):
                     numbers = [
