@@ -181,7 +181,9 @@ def _to_4(database: pw.Database) -> None:
 COLUMNS_5 = [
     ("sales_order", "vat_number", "VARCHAR(32)", "''"),
     ("sales_order", "currency", "VARCHAR(3)", "''"),
+    ("sales_order", "vat_regime", "VARCHAR(16)", "''"),
     ("sales_order", "conversion_rate", "DECIMAL(18, 6)", None),
+    ("sales_order", "currency_total", "DECIMAL(15, 2)", None),
     ("invoice", "customer_vat_number", "VARCHAR(32)", "''"),
     ("invoice", "vat_regime", "VARCHAR(16)", "''"),
     ("invoice", "vat_mention", "VARCHAR(255)", "''"),

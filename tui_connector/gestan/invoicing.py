@@ -296,6 +296,23 @@ def remaining(invoice: m.Invoice) -> list[LineInput]:
     ]
 
 
+def within_remaining(invoice: m.Invoice, lines: list[LineInput]) -> list[LineInput]:
+    """`lines` to credit, each cut down to what the invoice still bills for it (amounts
+    converted from another currency can be a cent over the converted invoice)."""
+    left = {_line_key(line): line for line in remaining(invoice)}
+    cut = []
+    for line in lines:
+        still = left.get(_line_key(line))
+        if still is not None:
+            line = replace(
+                line,
+                total_excl=min(line.total_excl, still.total_excl),
+                total_incl=min(line.total_incl, still.total_incl),
+            )
+        cut.append(line)
+    return cut
+
+
 def credit_note(
     invoice: m.Invoice,
     lines: list[LineInput],
@@ -303,6 +320,7 @@ def credit_note(
     date: dt.date,
     external_reference: str = "",
     number: str | None = None,
+    series: str = CREDIT_NOTE_SERIES,
 ) -> m.Invoice:
     """A credit note (avoir) for some of a validated invoice: `lines` with the amounts
     credited, positive; never more than the invoice still bills, line by line. It says
@@ -344,7 +362,7 @@ def credit_note(
         invoice.contact,
         negative,
         date=date,
-        series=CREDIT_NOTE_SERIES,
+        series=series,
         order=invoice.order,
         kind=m.Invoice.CREDIT_NOTE,
         cancels=invoice,

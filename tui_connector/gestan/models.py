@@ -200,9 +200,11 @@ class SalesOrder(BaseModel):
     total_vat = MoneyField(default=0)
     total_incl = MoneyField(default=0)
     comment = pw.TextField(default="")
-    vat_number = pw.CharField(max_length=32, default="")  # the customer's, billing address
+    vat_number = pw.CharField(max_length=32, default="")  # the customer's
+    vat_regime = pw.CharField(max_length=16, default="")  # gestan.vat_regime: domestic, ...
     currency = pw.CharField(max_length=3, default="")  # the order's, where not euros (ISO)
     conversion_rate = UnitPriceField(null=True)  # the shop's: units of it for one euro
+    currency_total = MoneyField(null=True)  # total incl. VAT in that currency
     created_at = pw.DateTimeField(default=now)
 
 

@@ -62,7 +62,11 @@ CONFIGURATION = {
     "PS_OS_OUTOFSTOCK_UNPAID": "12",
     "PS_OS_COD_VALIDATION": "13",
     "PS_INVOICE": "1",
+    "PS_INVOICE_PREFIX": "#IN",
     "PS_TAX": "1",
+    "PS_GIFT_WRAPPING_PRICE": "2.5",
+    "PS_GIFT_WRAPPING_TAX_RULES_GROUP": "1",
+    "PS_B2B_ENABLE": "1",
 }
 STATE_WEIGHTS = {5: 40, 4: 15, 2: 12, 3: 6, 1: 6, 10: 5, 6: 6, 7: 3, 8: 2, 11: 3, 9: 2}
 PAYMENTS = {1: ("ps_checkpayment", "Chèque"), 10: ("ps_wirepayment", "Virement bancaire")}
@@ -199,16 +203,20 @@ def _reference_tables(data: ShopData) -> None:
             "active": "1",
         },
     )
-    data.insert(
-        "currencies",
-        {
-            "id": "1",
-            "name": "Euro",
-            "iso_code": "EUR",
-            "conversion_rate": "1.000000",
-            "active": "1",
-        },
-    )
+    for currency_id, name, iso, rate in (
+        (1, "Euro", "EUR", "1.000000"),
+        (2, "Franc suisse", "CHF", "0.940000"),
+    ):
+        data.insert(
+            "currencies",
+            {
+                "id": str(currency_id),
+                "name": name,
+                "iso_code": iso,
+                "conversion_rate": rate,
+                "active": "1",
+            },
+        )
     for country_id, iso, name in (
         (8, "FR", "France"),
         (3, "BE", "Belgique"),
@@ -263,19 +271,22 @@ def _reference_tables(data: ShopData) -> None:
         data.insert(
             "tax_rule_groups", {"id": str(group_id), "name": name, "active": "1", "deleted": "0"}
         )
-        data.insert(
-            "tax_rules",
-            {
-                "id": str(group_id),
-                "id_tax_rules_group": str(group_id),
-                "id_country": "8",
-                "id_state": "0",
-                "zipcode_from": "0",
-                "zipcode_to": "0",
-                "id_tax": str(tax_id),
-                "behavior": "0",
-            },
-        )
+        # French rates for France and the EU countries, none for Switzerland: what a
+        # French install's rules say (tax_rules_full of the real shop)
+        for position, country_id in enumerate((8, 3, 12)):
+            data.insert(
+                "tax_rules",
+                {
+                    "id": str(group_id + 10 * position),
+                    "id_tax_rules_group": str(group_id),
+                    "id_country": str(country_id),
+                    "id_state": "0",
+                    "zipcode_from": "0",
+                    "zipcode_to": "0",
+                    "id_tax": str(tax_id),
+                    "behavior": "0",
+                },
+            )
     for carrier_id, name in ((1, "Retrait en boutique"), (2, "Colissimo")):
         data.insert(
             "carriers",

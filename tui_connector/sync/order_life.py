@@ -109,7 +109,9 @@ class OrderLife:
         self._dated = dated  # (series, wanted date) -> the date the series allows
         self.products = products  # (shop product, combination) -> Gestan product
         # set when orders are invoiced once paid: (order, day) -> its invoice
-        self.invoicer: Callable[[m.SalesOrder, dt.date], m.Invoice] | None = None
+        self.invoicer: Callable[[m.SalesOrder, dt.date], m.Invoice | None] | None = None
+        # set when the shop numbers the invoices: a credit slip's id -> the shop's number
+        self.slip_number: Callable[[int], str] | None = None
 
     def product_of(self, detail: dict) -> int | None:
         """An order line's Gestan product, by the shop's product and combination ids (an
@@ -122,7 +124,7 @@ class OrderLife:
     def receive(self, docs: Documents, payment: dict, order: dict) -> m.Payment | None:
         """A payment the shop recorded: in Gestan at its own date and amount; an order
         imported unpaid and invoiced when paid (`invoices.when = paid`) is invoiced now."""
-        amount = cents(payment.get("amount"))
+        amount = self._in_euros(payment, payment.get("amount"), docs.order)
         if amount <= 0:
             return None
         if docs.invoice is None and self.invoicer is not None:
@@ -157,6 +159,8 @@ class OrderLife:
         credit_note, said = None, ""
         if docs.invoice is not None:
             lines = self._slip_lines(docs.invoice, slip, details)
+            if docs.order.currency:
+                lines = invoicing.within_remaining(docs.invoice, lines)
             left = invoicing.remaining(docs.invoice)
             asked = sum((line.total_incl for line in lines), ZERO)
             still = sum((line.total_incl for line in left), ZERO)
@@ -169,18 +173,43 @@ class OrderLife:
                     f"la boutique rembourse {asked:.2f}, plus que la facture ne porte encore "
                     f"({still:.2f}): l'avoir s'en tient là"
                 )
-            date = self._dated(invoicing.CREDIT_NOTE_SERIES, max(shop_day(when), docs.invoice.date))
+            numbered = {}
+            if self.slip_number is not None:  # the shop's numbers follow the shop's dates
+                date = max(shop_day(when), docs.invoice.date)
+                numbered = {
+                    "number": self.slip_number(int(slip["id"])),
+                    "series": docs.invoice.series,
+                }
+            else:
+                date = self._dated(
+                    invoicing.CREDIT_NOTE_SERIES, max(shop_day(when), docs.invoice.date)
+                )
             credit_note = invoicing.credit_note(
-                docs.invoice, lines, date=date, external_reference=f"SLIP{int(slip['id'])}"
+                docs.invoice,
+                lines,
+                date=date,
+                external_reference=f"SLIP{int(slip['id'])}",
+                **numbered,
             )
             self._post_and_pay_back(docs, credit_note, order, f"RMB-SLIP{int(slip['id'])}")
             save_link(SLIPS, int(slip["id"]), 0, credit_note.id, date_upd=when)
         self.put_back(docs.order, details.values(), when, cancelled=False)
         return credit_note, said
 
+    def _in_euros(self, record: dict, amount, order: m.SalesOrder) -> Decimal:
+        """An amount of a payment or a slip, in euros where the order was in another
+        currency: at the record's own conversion rate, else the order's."""
+        if not order.currency:
+            return cents(amount)
+        rate = Decimal(str(record.get("conversion_rate") or order.conversion_rate or 1))
+        return cents(Decimal(str(amount or 0)) / (rate or 1))
+
     def _slip_lines(
         self, invoice: m.Invoice, slip: dict, details: dict[str, dict]
     ) -> list[LineInput]:
+        def euros(value) -> Decimal:
+            return self._in_euros(slip, value, invoice.order)
+
         lines = []
         for item in slip.get("associations", {}).get("order_slip_details", []):
             detail = details.get(str(item.get("id_order_detail")))
@@ -197,14 +226,14 @@ class OrderLife:
                     quantity=Decimal(str(item.get("product_quantity") or 0)),
                     unit_price_excl=invoice_line.unit_price_excl,
                     vat_rate=invoice_line.vat_rate,
-                    total_excl=cents(item.get("amount_tax_excl")),
-                    total_incl=cents(item.get("amount_tax_incl")),
+                    total_excl=euros(item.get("amount_tax_excl")),
+                    total_incl=euros(item.get("amount_tax_incl")),
                     product=invoice_line.product_id,
                     account=invoice_line.account,
                 )
             )
-        shipping_excl = cents(slip.get("total_shipping_tax_excl"))
-        shipping_incl = cents(slip.get("total_shipping_tax_incl"))
+        shipping_excl = euros(slip.get("total_shipping_tax_excl"))
+        shipping_incl = euros(slip.get("total_shipping_tax_incl"))
         if shipping_excl or shipping_incl:
             carrier = next(
                 (x for x in invoice.lines if x.kind == m.LineKind.SHIPPING and x.label), None

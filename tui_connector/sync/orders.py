@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from tui_connector.gestan import accounting, invoicing, settings
+from tui_connector.gestan import accounting, invoicing, settings, vat_regime
 from tui_connector.gestan import models as m
 from tui_connector.gestan.database import write_transaction
 from tui_connector.gestan.invoicing import LineInput, split_pro_rata
@@ -59,6 +59,8 @@ ADD, DONE, BLOCKED = "Ajout", "Déjà importée", "Bloquée"
 UNWANTED_TEMPLATES = {"order_canceled", "payment_error"}
 GENERIC_SHIPPING = "PORT"
 ROUNDING_LABEL = "Arrondi de la boutique"
+CONVERSION_LABEL = "Écart de conversion"
+SHOP_SERIES = "SHOP"  # invoices the shop numbered (invoices.numbering = shop)
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 RATE = Decimal("0.001")
 
@@ -77,6 +79,7 @@ class OrderOptions:
     invoice_when: str = "import"  # or "paid": the invoice once the shop has the payment
     invoice_date: str = "order"  # or "shop": the shop's invoice_date where it has one
     late: str = "hold"  # an order older than the series' last invoice: "hold" or "today"
+    numbering: str = "gestan"  # or "shop": the shop's invoice and credit slip numbers
 
     @classmethod
     def from_settings(cls) -> OrderOptions:
@@ -85,6 +88,7 @@ class OrderOptions:
             invoice_when=settings.get("invoices.when"),
             invoice_date=settings.get("invoices.date"),
             late=settings.get("invoices.late"),
+            numbering=settings.get("invoices.numbering"),
             customer_id_only=settings.get_bool("orders.customer_id_only"),
             only_new=settings.get_bool("display.only_new"),
             comments=settings.get_bool("sync.comments"),
@@ -133,6 +137,15 @@ def rate_from_taxes(detail: dict, tax_rates: dict[int, Decimal]) -> Decimal | No
     if any(r is None for r in rates):
         return None
     return sum(rates, Decimal(0))
+
+
+def charged_rate(excl: Decimal, incl: Decimal, rates) -> Decimal | None:
+    """The shop's rate that turns `excl` into `incl` to the cent (gift wrapping gives no
+    rate of its own); None when none does."""
+    for rate in sorted(set(rates) | {Decimal(0)}):
+        if cents(excl * (1 + rate / 100)) == cents(incl):
+            return rate
+    return None
 
 
 def plan_order(
@@ -209,11 +222,16 @@ def _plan_order(
         incl, excl = _d(order.get(f"{wrapping}_tax_incl")), _d(order.get(f"{wrapping}_tax_excl"))
         if not incl and not excl:
             continue
-        rate = (
-            _d(order.get("carrier_tax_rate"))
-            if wrapping == "total_shipping"
-            else (((incl / excl - 1) * 100).quantize(RATE) if excl else Decimal(0))
-        )
+        if wrapping == "total_shipping":
+            rate = _d(order.get("carrier_tax_rate"))
+        else:
+            rate = charged_rate(excl, incl, tax_rates.values())
+            if rate is None:
+                plan.problems.append(
+                    f"emballage cadeau {incl:.2f} TTC / {excl:.2f} HT: aucun taux de la "
+                    "boutique ne donne ce montant"
+                )
+                rate = Decimal(0)
         plan.lines.append(
             LineInput(
                 m.LineKind.SHIPPING,
@@ -329,6 +347,55 @@ def _discount_lines(
             )
         )
     return found
+
+
+def in_euros(plan: Plan, order: dict, conversion_rate: Decimal) -> Plan:
+    """An order in another currency, in euros at the order's conversion rate (units of
+    its currency for one euro), as the books must be kept.
+
+    Each rate's base and VAT are converted once and shared over its lines (the
+    largest line takes the cents), so a VAT row stays its base times its rate; what
+    the conversion gains or loses on the order's total is a visible line."""
+    if not conversion_rate or conversion_rate <= 0:
+        return replace(plan, problems=[*plan.problems, "taux de conversion de la devise nul"])
+    source = [line for line in plan.lines if line.kind != m.LineKind.ROUNDING]
+    converted = [
+        replace(
+            line,
+            unit_price_excl=(line.unit_price_excl / conversion_rate).quantize(Decimal("0.000001")),
+            total_excl=cents(line.total_excl / conversion_rate),
+            total_incl=cents(line.total_excl / conversion_rate)
+            + cents((line.total_incl - line.total_excl) / conversion_rate),
+        )
+        for line in source
+    ]
+    groups: dict[Decimal, list[int]] = {}
+    for position, line in enumerate(source):
+        groups.setdefault(line.vat_rate, []).append(position)
+    for positions in groups.values():
+        base = cents(sum((source[i].total_excl for i in positions), ZERO) / conversion_rate)
+        vat = cents(
+            sum((source[i].total_incl - source[i].total_excl for i in positions), ZERO)
+            / conversion_rate
+        )
+        base_gap = base - sum((converted[i].total_excl for i in positions), ZERO)
+        vat_gap = vat - sum(
+            (converted[i].total_incl - converted[i].total_excl for i in positions), ZERO
+        )
+        largest = max(positions, key=lambda i: abs(converted[i].total_excl))
+        line = converted[largest]
+        converted[largest] = replace(
+            line,
+            total_excl=line.total_excl + base_gap,
+            total_incl=line.total_incl + base_gap + vat_gap,
+        )
+    total = cents(_d(order.get("total_paid_tax_incl")) / conversion_rate)
+    gap = total - sum((line.total_incl for line in converted), ZERO)
+    if gap:
+        converted.append(
+            LineInput(m.LineKind.ROUNDING, CONVERSION_LABEL, Decimal(1), ZERO, ZERO, ZERO, gap)
+        )
+    return replace(plan, lines=converted)
 
 
 def cursor_value() -> tuple[str, int] | None:
@@ -514,9 +581,21 @@ class OrdersFlow(Flow):
             self._product_links,
             self._shipping,
         )
+        currency = self._currency(order)
+        if currency is not None:
+            plan = in_euros(plan, order, currency[1])
+        tax_address = data.addresses.get(order.get(self._tax_address_key()))
+        if tax_address is not None:  # (read with customer ids only: known at import)
+            warning = self._regime(plan, tax_address).warning
+            if warning:
+                plan.warnings.append(warning)
         # Cancelled or failed before the shop invoiced it: left out (it can be ticked). One
         # the shop invoiced, then cancelled, comes with its invoice and credit note.
-        late = self._late(order) if self.options.invoices and not plan.problems else None
+        late = (
+            self._late(order)
+            if self.options.invoices and self.options.numbering == "gestan" and not plan.problems
+            else None
+        )
         if late is not None and self.options.late == "hold":
             plan.problems.append(
                 f"plus ancienne que la dernière facture {self.options.series} ({late:%d/%m/%Y}):"
@@ -621,8 +700,11 @@ class OrdersFlow(Flow):
             if not self._product_links:
                 self._product_links = {k: x.gestan_id for k, x in links("products").items()}
             self._life = OrderLife(self.facts, books, self._dated, self._product_links)
-            if self.options.invoices and self.options.invoice_when == "paid":
+            shop_numbered = self.options.numbering == "shop"
+            if self.options.invoices and (self.options.invoice_when == "paid" or shop_numbered):
                 self._life.invoicer = self._invoice_when_paid
+            if shop_numbered:
+                self._life.slip_number = self.facts.credit_slip_number
         return self._life
 
     def apply(self, row: Row) -> RowResult:
@@ -637,13 +719,16 @@ class OrdersFlow(Flow):
         self._take_stock(sales_order, plan, placed)
         invoice = None
         done = []
-        paid = bool(row.payload["payments"]) or row.payload["paid"]
-        if self.options.invoices and (self.options.invoice_when == "import" or paid):
-            invoice = self._invoice(order, contact, sales_order, plan, row.payload["late"])
+        if self._invoiced_now(row):
+            invoice = self._invoice(order, sales_order, plan.lines, row.payload["late"])
             if self.options.accounting:
                 accounting.post_invoice(invoice)
         elif self.options.invoices:
-            done.append("facturée au paiement")
+            done.append(
+                "facturée quand la boutique la facture"
+                if self.options.numbering == "shop"
+                else "facturée au paiement"
+            )
         docs = Documents(sales_order, invoice)
         if invoice is not None and self.options.mark_paid:
             payments = [p for p in row.payload["payments"] if not _linked(PAYMENTS, p["id"])]
@@ -730,6 +815,9 @@ class OrdersFlow(Flow):
     def _write_order(self, order, contact, plan: Plan, row: Row, placed) -> m.SalesOrder:
         billing = self._address(row, "id_address_invoice")
         delivery = self._address(row, "id_address_delivery")
+        tax_address = billing if self._tax_address_key() == "id_address_invoice" else delivery
+        regime = self._regime(plan, tax_address)
+        currency = self._currency(order)
         comment = ""
         if self.options.comments:
             notes = [mes.get("message", "") for mes in row.payload["messages"]]
@@ -744,6 +832,13 @@ class OrdersFlow(Flow):
             "status": row.columns.get("state", "")[:32],
             "payment_method": (order.get("payment") or "")[:128],
             "comment": comment,
+            "vat_number": (
+                tax_address.get("vat_number") or billing.get("vat_number") or ""
+            ).strip()[:32],
+            "vat_regime": regime.kind,
+            "currency": currency[0] if currency else "",
+            "conversion_rate": currency[1] if currency else None,
+            "currency_total": cents(order.get("total_paid_tax_incl")) if currency else None,
         }
         for prefix, address in (("billing", billing), ("delivery", delivery)):
             values[f"{prefix}_name"] = (
@@ -772,6 +867,7 @@ class OrdersFlow(Flow):
                 else line
                 for line in plan.lines
             ]
+        plan.lines = with_regime_accounts(plan.lines, regime.kind)
         for position, line in enumerate(plan.lines, start=1):
             m.SalesOrderLine.create(
                 order=sales_order,
@@ -820,8 +916,21 @@ class OrdersFlow(Flow):
                 date=placed,
             )
 
-    def _invoice_when_paid(self, sales_order: m.SalesOrder, day: dt.date) -> m.Invoice:
-        """The invoice of an order imported before it was paid, on the day it was."""
+    def _invoice_when_paid(self, sales_order: m.SalesOrder, day: dt.date) -> m.Invoice | None:
+        """The invoice of an order imported before it was paid, on the day it was; with the
+        shop's numbering, once the shop has invoiced it (None until then)."""
+        number, date = None, self._dated(self.options.series, day)
+        series = self.options.series
+        if self.options.numbering == "shop":
+            link = m.Link.get((m.Link.resource == RESOURCE) & (m.Link.gestan_id == sales_order.id))
+            found = self.client.get_many(RESOURCE, [link.shop_id])
+            if not found or not _shop_number(found[0]):
+                return None
+            number, date, series = (
+                self._shop_invoice_number(found[0]),
+                self._invoice_day(found[0], shop=True),
+                SHOP_SERIES,
+            )
         lines = [
             LineInput(
                 line.kind,
@@ -837,20 +946,24 @@ class OrdersFlow(Flow):
         ]
         invoice = invoicing.issue(
             sales_order.contact,
-            lines,
-            date=self._dated(self.options.series, day),
-            series=self.options.series,
+            with_regime_accounts(lines, sales_order.vat_regime),
+            date=date,
+            series=series,
+            number=number,
             order=sales_order,
             external_reference=sales_order.reference,
+            **_customer_terms(sales_order),
         )
         if self.options.accounting:
             accounting.post_invoice(invoice)
         return invoice
 
-    def _invoice_day(self, order: dict) -> dt.date:
-        """The day an order's invoice bears: the order's, or the shop's invoice date."""
+    def _invoice_day(self, order: dict, *, shop: bool = False) -> dt.date:
+        """The day an order's invoice bears: the order's, or the shop's invoice date (always,
+        where the shop numbers the invoices: its numbers follow its dates)."""
+        wanted = shop or self.options.invoice_date == "shop"
         shop = order.get("invoice_date") or ""
-        if self.options.invoice_date == "shop" and shop[:4].isdigit() and shop[:4] != "0000":
+        if wanted and shop[:4].isdigit() and shop[:4] != "0000":
             return dt.datetime.strptime(shop[:10], "%Y-%m-%d").date()
         return dt.datetime.strptime(order["date_add"][:10], "%Y-%m-%d").date()
 
@@ -877,20 +990,100 @@ class OrdersFlow(Flow):
         self._last_dates[series] = date
         return date
 
-    def _invoice(self, order, contact, sales_order, plan: Plan, late: bool) -> m.Invoice:
-        shop_number = order.get("invoice_number", "0")
+    def _invoiced_now(self, row: Row) -> bool:
+        """Is the order invoiced as it is imported? With the shop's numbering, when the
+        shop has invoiced it; else at import, or once paid (invoices.when)."""
+        if not self.options.invoices:
+            return False
+        if self.options.numbering == "shop":
+            return bool(_shop_number(row.payload["order"]))
+        paid = bool(row.payload["payments"]) or row.payload["paid"]
+        return self.options.invoice_when == "import" or paid
+
+    def _shop_invoice_number(self, order: dict) -> str:
+        return self.facts.invoice_number(_shop_number(order), order.get("invoice_date") or "")
+
+    def _invoice(
+        self, order, sales_order: m.SalesOrder, lines: list[LineInput], late: bool
+    ) -> m.Invoice:
+        if self.options.numbering == "shop":
+            number, series = self._shop_invoice_number(order), SHOP_SERIES
+            date = self._invoice_day(order, shop=True)
+        else:
+            number, series = None, self.options.series
+            date = self._dated(series, m.now().date() if late else self._invoice_day(order))
+        shop_number = _shop_number(order)
         return invoicing.issue(
-            contact,
-            plan.lines,
-            date=self._dated(
-                self.options.series, m.now().date() if late else self._invoice_day(order)
-            ),
-            series=self.options.series,
+            sales_order.contact,
+            lines,
+            date=date,
+            series=series,
+            number=number,
             order=sales_order,
-            external_reference=f"PS{shop_number}"
-            if shop_number not in ("", "0")
+            external_reference=self._shop_invoice_number(order)
+            if shop_number
             else order.get("reference", ""),
+            **_customer_terms(sales_order),
         )
+
+    # --- where the customer is, in which currency ------------------------------------
+
+    def _tax_address_key(self) -> str:
+        key = self.facts.configuration.get("PS_TAX_ADDRESS_TYPE") if self.facts else ""
+        return (
+            key if key in ("id_address_invoice", "id_address_delivery") else ("id_address_delivery")
+        )
+
+    def _regime(self, plan: Plan, address: dict) -> vat_regime.Regime:
+        charged = any(
+            line.total_incl != line.total_excl
+            for line in plan.lines
+            if line.kind != m.LineKind.ROUNDING
+        )
+        return vat_regime.regime_for(
+            self.facts.country_iso(address.get("id_country", 0)),
+            (address.get("vat_number") or "").strip(),
+            charged,
+        )
+
+    def _currency(self, order: dict) -> tuple[str, Decimal] | None:
+        """(ISO code, units for one euro) of an order in another currency than the shop's."""
+        iso = self.facts.currency_iso(order.get("id_currency", 0))
+        if not iso or iso == self.facts.home_currency:
+            return None
+        return iso, _d(order.get("conversion_rate") or 1)
+
+
+def _shop_number(order: dict) -> int:
+    number = str(order.get("invoice_number") or "0")
+    return int(number) if number.isdigit() else 0
+
+
+def with_regime_accounts(lines: list[LineInput], regime: str) -> list[LineInput]:
+    """Goods sold without VAT to an EU business or for export go to their own sales
+    account (accounting.eu_account, accounting.export_account)."""
+    key = vat_regime.ACCOUNT_SETTINGS.get(regime)
+    if not key:
+        return lines
+    account = settings.get(key)
+    return [
+        replace(line, account=account)
+        if line.kind == m.LineKind.PRODUCT and not line.account
+        else line
+        for line in lines
+    ]
+
+
+def _customer_terms(sales_order: m.SalesOrder) -> dict:
+    """What an invoice says of where its customer is and of the currency paid in."""
+    regime = vat_regime.Regime(sales_order.vat_regime or vat_regime.DOMESTIC)
+    return {
+        "customer_vat_number": sales_order.vat_number,
+        "vat_regime": regime.kind,
+        "vat_mention": regime.mention,
+        "currency": sales_order.currency,
+        "currency_total": sales_order.currency_total,
+    }
 
 
 def _linked(resource: str, shop_id) -> bool:

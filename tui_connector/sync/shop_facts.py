@@ -27,6 +27,14 @@ CONFIGURATION = {
     "PS_ROUND_TYPE": "2",
     "PS_PRICE_ROUND_MODE": "2",
     "PS_COUNTRY_DEFAULT": "8",
+    "PS_CURRENCY_DEFAULT": "1",
+    "PS_TAX_ADDRESS_TYPE": "id_address_delivery",  # the address whose country sets the tax
+    # how the shop prints its invoice and credit slip numbers (OrderInvoice::
+    # getInvoiceNumberFormatted): prefix, the number on 6 digits, the year if asked
+    "PS_INVOICE_PREFIX": "#IN",
+    "PS_CREDIT_SLIP_PREFIX": "",
+    "PS_INVOICE_USE_YEAR": "0",
+    "PS_INVOICE_YEAR_POS": "0",
 }
 
 
@@ -41,6 +49,7 @@ class ShopFacts:
     option_values: dict[int, dict] = field(default_factory=dict)  # id -> {name, group}
     option_groups: dict[int, str] = field(default_factory=dict)  # id -> public name
     configuration: dict[str, str] = field(default_factory=lambda: dict(CONFIGURATION))
+    currencies: dict[int, dict] = field(default_factory=dict)  # id -> {iso, rate}
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -67,6 +76,27 @@ class ShopFacts:
     def country_iso(self, country_id: str | int) -> str:
         return self.countries.get(int(country_id or 0), {}).get("iso", "")
 
+    def currency_iso(self, currency_id: str | int) -> str:
+        return self.currencies.get(int(currency_id or 0), {}).get("iso", "")
+
+    @property
+    def home_currency(self) -> str:
+        return self.currency_iso(self.configuration.get("PS_CURRENCY_DEFAULT") or 1) or "EUR"
+
+    def invoice_number(self, number: int, date_add: str) -> str:
+        """The shop's own invoice number as it prints it, e.g. #IN000012."""
+        prefix = self.configuration.get("PS_INVOICE_PREFIX", "")
+        if self.configuration.get("PS_INVOICE_USE_YEAR") == "1":
+            year = date_add[:4]
+            if self.configuration.get("PS_INVOICE_YEAR_POS") == "1":
+                return f"{prefix}{year}/{number:06d}"
+            return f"{prefix}{number:06d}/{year}"
+        return f"{prefix}{number:06d}"
+
+    def credit_slip_number(self, slip_id: int) -> str:
+        """The shop's credit slip number as it prints it: its prefix and id on 6 digits."""
+        return f"{self.configuration.get('PS_CREDIT_SLIP_PREFIX', '')}{slip_id:06d}"
+
 
 def _records(client: SyncWebservice, resource: str) -> list[dict]:
     return [r for page in client.iter_pages(resource, Query(display="full")) for r in page]
@@ -87,10 +117,16 @@ def read_facts(client: SyncWebservice, *, catalogue: bool = False) -> ShopFacts:
     try:
         wanted = Query(display="full", filters={"name": Filter.any_of(CONFIGURATION)})
         for row in client.list("configurations", wanted):
-            if row.get("name") in CONFIGURATION and row.get("value"):
-                facts.configuration[row["name"]] = row["value"]
+            value = text(row.get("value"), facts.language)  # some are per language
+            if row.get("name") in CONFIGURATION and value:
+                facts.configuration[row["name"]] = value
     except (PermissionDenied, UnknownResource):
         pass  # the defaults of a PrestaShop 8 install stand
+    for currency in client.list("currencies", Query(display="full")):
+        facts.currencies[int(currency["id"])] = {
+            "iso": currency.get("iso_code", ""),
+            "rate": Decimal(currency.get("conversion_rate") or 1),
+        }
     for tax in client.list("taxes", Query(display="full")):
         facts.tax_rates[int(tax["id"])] = Decimal(tax.get("rate") or 0)
     france = next((cid for cid, c in facts.countries.items() if c["iso"] == FRANCE_ISO), None)
