@@ -15,6 +15,9 @@ def test_check_against_the_simulator(monkeypatch, capsys):
         out = capsys.readouterr().out
         assert "PrestaShop 8.1.2" in out and "orders   ready" in out
         assert shop.key not in out
+        # the demo's carrier charges 20 % whatever the goods: said, with what to change
+        assert "« Colissimo » facture le port à 20 % quand des produits sont à 2,1 %" in out
+        assert "règle de taxe du transporteur" in out
 
 
 def test_check_names_what_a_limited_key_lacks(monkeypatch, capsys):

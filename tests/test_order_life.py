@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
 from tui_connector.gestan import models as m
+from tui_connector.gestan import settings
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.simulator import demo_gestan
 from tui_connector.simulator.demo_data import build
@@ -528,3 +530,46 @@ def test_invoiced_once_paid_an_awaiting_order_gets_its_invoice_with_its_payment(
     assert invoice.date == LATER.date() and invoice.total_incl == order.total_incl
     (allocation,) = list(invoice.allocations)
     assert allocation.payment.date == LATER.date() and receivable(order) == 0
+
+
+def test_with_the_shops_numbering_gestan_records_the_shops_numbers_and_issues_none(
+    gestan, shop, client
+):
+    """invoices.numbering = shop: the shop is the invoicing system. Each Gestan invoice
+    bears the shop's number and date, an order the shop has not invoiced waits for it,
+    a credit slip's credit note bears the slip's number; Gestan's series never moves."""
+    demo_gestan.seed(shop.data)
+    prepare(client)
+    settings.set_value("invoices.numbering", "shop")
+    options = replace(ALL_ON, numbering="shop")
+    rows = OrdersFlow(client, since_last=True, options=options).read()
+    report = OrdersFlow(client, since_last=True, options=options).execute(rows)
+    assert report.ok, report.summary()
+    orders = shop.data.table("orders")
+    invoiced = [o for o in orders.values() if o["invoice_number"] != "0"]
+    assert invoiced
+    for shop_order in invoiced:
+        if shop_order["current_state"] in ("6", "8"):
+            continue
+        invoice = invoice_of(order_of(int(shop_order["id"])))
+        assert invoice.number == f"#IN{int(shop_order['invoice_number']):06d}"
+        assert invoice.date == dt.date.fromisoformat(shop_order["invoice_date"][:10])
+    awaiting = _orders_in(shop, "10", "1")[0]
+    assert not m.Invoice.select().where(m.Invoice.order == order_of(awaiting)).exists()
+    said = {r.shop_id: r.message for r in report.results}
+    assert "facturée quand la boutique la facture" in said[awaiting]
+
+    life = ShopLife(shop.data)
+    life.pay(awaiting, LATER)
+    refunded = int(invoiced[0]["id"])
+    slip = life.refund(refunded, LATER + dt.timedelta(minutes=5))
+    report = OrdersFlow(client, since_last=True, options=options).stream()
+    assert report.ok, report.summary()
+    invoice = invoice_of(order_of(awaiting))
+    assert invoice.number == f"#IN{int(orders[awaiting]['invoice_number']):06d}"
+    assert invoice.date == LATER.date() and list(invoice.allocations)
+    (credit_note,) = credit_notes_of(order_of(refunded))
+    assert credit_note.number == f"{int(slip['id']):06d}"  # PS_CREDIT_SLIP_PREFIX is empty
+    # Gestan numbered nothing of its own
+    assert m.Sequence.get(m.Sequence.key == "invoice:FA").last_value == 0
+    assert m.Sequence.get(m.Sequence.key == "invoice:AV").last_value == 0

@@ -193,8 +193,31 @@ def run_check(args: argparse.Namespace, profile: config.Profile) -> int:
             return await check(client)
 
     report = asyncio.run(run())
+    report.warnings += _advice(profile)
     print("\n".join(report.lines()))
     return EXIT_OK if report.ready else EXIT_ROWS_FAILED
+
+
+def _advice(profile: config.Profile) -> list[str]:
+    """The shop's VAT choices and the books' warnings; what cannot be read is said."""
+    import datetime as dt
+
+    from tui_connector.errors import ConnectorError
+    from tui_connector.sync import advice
+    from tui_connector.sync.runner import make_client
+
+    said = []
+    try:
+        with make_client(profile) as client:
+            said += advice.shipping_advice(client)
+    except ConnectorError as exc:
+        said.append(f"shipping VAT not checked: {exc}")
+    try:
+        open_gestan(profile)
+        said += advice.books_advice(dt.date.today())
+    except ConnectorError as exc:
+        said.append(f"books not checked: {exc}")
+    return said
 
 
 def _start_simulator(

@@ -41,6 +41,14 @@ def seed(shop: ShopData) -> None:
         settings.set_value("civility.2", "Mme")
         settings.set_value("company.name", "Boutique démo")
         settings.set_value("company.siren", "732829320")
+        for key, value in (
+            ("company.address", "12 rue des Lilas, 69003 Lyon"),
+            ("company.vat_number", "FR44732829320"),
+            ("company.legal_form", "SARL"),
+            ("company.capital", "10 000 €"),
+            ("company.rcs", "RCS Lyon 732 829 320"),
+        ):
+            settings.set_value(key, value)
         for key in ("invoices.create", "invoices.mark_paid", "accounting.enabled"):
             settings.set_value(key, "true")
         family_of = {category: code for code, _, _, _, category in FAMILIES}
