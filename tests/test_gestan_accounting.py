@@ -275,3 +275,30 @@ def test_fec_has_the_legal_columns_and_formats(gestan, tmp_path):
 def test_siren_is_checked(gestan):
     with pytest.raises(SettingsError, match="check digit"):
         settings.set_value("company.siren", "732829321")
+
+
+def test_a_partial_payment_stays_open_until_the_rest_arrives(gestan):
+    invoice = invoicing.issue(contact(), [goods("100.00")], date=DAY)
+    accounting.post_invoice(invoice)
+    first = accounting.record_payment(invoice, date=DAY, amount=D("50.00"))
+    accounting.post_payment(first)
+
+    def customer_lines():
+        return m.AccountingLine.select().where(m.AccountingLine.account_number == "411")
+
+    assert {line.lettering for line in customer_lines()} == {""}
+    rest = accounting.record_payment(invoice, date=DAY + dt.timedelta(days=3), amount=D("70.00"))
+    accounting.post_payment(rest)
+    assert {(x.lettering, x.lettering_date) for x in customer_lines()} == {
+        ("A", DAY + dt.timedelta(days=3))
+    }
+
+
+def test_a_line_takes_the_rate_of_its_tax_ids_and_no_tax_is_zero():
+    from tui_connector.sync.orders import rate_from_taxes
+
+    rates = {1: D("20.000"), 3: D("5.500")}
+    assert rate_from_taxes({"associations": {"taxes": [{"id": "3"}]}}, rates) == D("5.500")
+    assert rate_from_taxes({"associations": {"taxes": []}}, rates) == 0  # the demo orders
+    assert rate_from_taxes({}, rates) == 0
+    assert rate_from_taxes({"associations": {"taxes": [{"id": "9"}]}}, rates) is None  # unknown

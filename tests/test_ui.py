@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tui_connector import config
@@ -309,3 +311,43 @@ async def test_an_unexpected_worker_error_is_a_dialog_not_a_crash(session, monke
         assert "disque plein" in app.screen.question
         await pilot.press("enter")
         assert isinstance(app.screen, ImportScreen) and not app.screen.busy
+
+
+async def test_an_order_held_for_its_date_is_invoiced_today_on_the_users_word(session, shop):
+    """An order older than the series' last invoice is held, its row says why; `t` on it
+    invoices it today, and only it."""
+    from tui_connector.gestan import invoicing
+    from tui_connector.prestashop.client import SyncWebservice
+    from tui_connector.sync.orders import ADD, BLOCKED
+
+    from .test_orders import prepare
+
+    def import_contacts_and_products():
+        with SyncWebservice(shop.url, shop.key) as client:
+            prepare(client)
+
+    await asyncio.to_thread(import_contacts_and_products)  # (its own event loop)
+    contact = m.Contact.get()
+    today = m.now().date()
+    invoicing.issue(
+        contact,
+        [invoicing.LineInput(m.LineKind.PRODUCT, "Acompte", 1, 10, 20, 10, 12)],
+        date=today,
+    )
+    app = ConnectorApp(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_flow(pilot, "4")
+        held = [r for r in screen.rows if r.payload.get("held_late")]
+        assert held and all(r.status.startswith(BLOCKED) for r in held)
+        assert "t: la facturer aujourd'hui" in held[0].reason
+        await pilot.press("t")  # the first row
+        first = screen.shown_rows[0]
+        assert first.status == ADD and first.selected and "aujourd'hui" in first.reason
+        for row in screen.rows:
+            row.selected = row is first
+        await pilot.press("x")
+        await settle(pilot)
+        link = m.Link.get((m.Link.resource == "orders") & (m.Link.shop_id == first.shop_id))
+        invoice = m.Invoice.get(m.Invoice.order == link.gestan_id)
+        assert invoice.date == today
+        assert m.Invoice.select().count() == 2  # the others stay held

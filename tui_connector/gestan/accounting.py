@@ -270,7 +270,15 @@ def letter_payment(payment: m.Payment, entry: m.AccountingEntry) -> str | None:
     invoices = [allocation.invoice for allocation in payment.allocations]
     if not invoices:
         return None
-    where = m.AccountingEntry.invoice.in_(invoices) | (m.AccountingEntry.id == entry.id)
+    # every payment of those invoices: the last of partial payments letters them all
+    payments = m.PaymentAllocation.select(m.PaymentAllocation.payment).where(
+        m.PaymentAllocation.invoice.in_(invoices)
+    )
+    where = (
+        m.AccountingEntry.invoice.in_(invoices)
+        | m.AccountingEntry.payment.in_(payments)
+        | (m.AccountingEntry.id == entry.id)
+    )
     return _letter(payment.contact, where, payment.date)
 
 

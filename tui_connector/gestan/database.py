@@ -232,8 +232,6 @@ ACCOUNTS = [
     ("512", "Banque"),
     ("707", "Ventes de marchandises"),
     ("706", "Prestations de services"),
-    ("7071", "Ventes de marchandises dans l'Union européenne"),
-    ("7072", "Ventes de marchandises à l'exportation"),
     ("7085", "Ports et frais accessoires facturés"),
     ("709", "Rabais, remises et ristournes accordés"),
     ("658", "Charges diverses de gestion courante"),

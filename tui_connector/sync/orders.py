@@ -596,12 +596,14 @@ class OrdersFlow(Flow):
             if self.options.invoices and self.options.numbering == "gestan" and not plan.problems
             else None
         )
+        held = ""
         if late is not None and self.options.late == "hold":
-            plan.problems.append(
+            held = (
                 f"plus ancienne que la dernière facture {self.options.series} ({late:%d/%m/%Y}):"
-                " gardée pour que les numéros suivent les dates (invoices.late = today pour"
-                " la facturer aujourd'hui)"
+                " gardée pour que les numéros suivent les dates (t: la facturer aujourd'hui;"
+                " invoices.late = today pour toutes)"
             )
+            plan.problems.append(held)
         unwanted = text(state.get("template"), self.facts.language) in UNWANTED_TEMPLATES and (
             order.get("invoice_number") in ("", "0", None)
         )
@@ -639,11 +641,33 @@ class OrdersFlow(Flow):
                 "unwanted": unwanted,
                 "ending": self._ending(order),
                 "late": late is not None,
+                "held_late": held,
             },
         )
         if unwanted:
             row.selected = False
         return row
+
+    def invoice_today(self, row: Row) -> str:
+        """The user's choice for an order held for its date: invoiced today, after the
+        run's other orders, so that it re-dates none of them. Returns what the row says."""
+        held = row.payload.get("held_late")
+        if not held:
+            return ""
+        plan: Plan = row.payload["plan"]
+        plan.problems = [problem for problem in plan.problems if problem != held]
+        row.payload["held_late"] = ""
+        row.payload["late"] = True
+        if plan.problems:  # something else still holds it
+            row.reason = "; ".join(plan.problems)
+            row.status = f"{BLOCKED}: {row.reason}"
+            return row.reason
+        row.status, row.action, row.blocked, row.selected = ADD, Action.CREATE_GESTAN, False, True
+        row.reason = (
+            f"facturée aujourd'hui ({m.now():%d/%m/%Y}), après les autres commandes: plus "
+            "ancienne que la dernière facture"
+        )
+        return row.reason
 
     # --- execute ------------------------------------------------------------------
 

@@ -66,6 +66,7 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         Binding("v", "toggle_special_prices", "Prix spéciaux", id="special_prices"),
         Binding("h", "toggle_unmanaged", "Non gérés", id="unmanaged"),
         Binding("z", "reset_cursor", "Remise à zéro", id="reset_cursor"),
+        Binding("t", "invoice_today", "Facturer ce jour", id="invoice_today"),
         Binding("escape", "app.pop_screen", "Retour", id="back"),
     ]
 
@@ -118,6 +119,7 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         "conflict_side": "products",
         "toggle_unmanaged": "stock",
         "reset_cursor": "orders",
+        "invoice_today": "orders",
     }
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
@@ -373,6 +375,18 @@ class ImportScreen(ShowsWorkerErrors, Screen):
                 self._refresh_row(row)
 
         self.app.push_screen(AddressPicker(row), chosen)
+
+    def action_invoice_today(self) -> None:
+        """An order held because it is older than the last invoice: invoice it today."""
+        row = self._current()
+        if row is None or self.busy or self.reader is None:
+            return
+        said = self.reader.invoice_today(row)
+        if not said:
+            self.notify("Cette commande n'est pas retenue pour sa date.")
+            return
+        self._refresh_row(row)
+        self.notify(said)
 
     def action_reset_cursor(self) -> None:
         def confirmed(yes: bool | None) -> None:

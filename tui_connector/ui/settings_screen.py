@@ -41,6 +41,21 @@ INVOICING = [
     ("invoices.when", "Facturer: import (à l'import) ou paid (une fois payée)"),
     ("invoices.date", "Date de facture: order (la commande) ou shop (celle de la boutique)"),
     ("invoices.late", "Commande antérieure à la dernière facture: hold (gardée) ou today"),
+    ("invoices.numbering", "Numéros: gestan (sa série) ou shop (ceux de la boutique)"),
+    ("accounting.eu_account", "Compte des ventes sans TVA à des entreprises de l'UE"),
+    ("accounting.export_account", "Compte des ventes à l'exportation"),
+]
+# The seller's identity, printed on invoices and kept with each when it is validated
+COMPANY = [
+    ("company.name", "Raison sociale"),
+    ("company.address", "Adresse"),
+    ("company.siren", "SIREN"),
+    ("company.vat_number", "N° de TVA intracommunautaire"),
+    ("company.legal_form", "Forme juridique"),
+    ("company.capital", "Capital"),
+    ("company.rcs", "RCS"),
+    ("invoices.payment_terms", "Conditions de paiement"),
+    ("invoices.late_wording", "Pénalités de retard"),
 ]
 # The payment modules of a PrestaShop install; the money of each may go to its own account.
 PAYMENT_MODULES = [
@@ -136,6 +151,10 @@ class SettingsScreen(ShowsWorkerErrors, Screen):
                     yield Input(self.session.setting(key), id=key.replace(".", "_"))
                 yield Label("Jours relus avant la dernière importation (commandes parues tard)")
                 yield Input(self.session.setting("orders.lookback_days"), id="lookback_days")
+                yield Label("Le vendeur, sur chaque facture", classes="section")
+                for key, label in COMPANY:
+                    yield Label(label)
+                    yield Input(self.session.setting(key), id=key.replace(".", "_"))
                 yield Button("Enregistrer", id="save_misc", variant="primary")
         yield Footer()
 
@@ -178,12 +197,14 @@ class SettingsScreen(ShowsWorkerErrors, Screen):
         pairs += [
             (key, self.query_one(f"#{key.replace('.', '_')}", Input).value) for key, _ in INVOICING
         ]
-        for module, _ in PAYMENT_MODULES:
-            value = self.query_one(f"#payment_{module}", Input).value.strip()
+        optional = [(f"payment.{module}", f"payment_{module}") for module, _ in PAYMENT_MODULES]
+        optional += [(key, key.replace(".", "_")) for key, _ in COMPANY]
+        for key, widget in optional:  # emptied: back to the default
+            value = self.query_one(f"#{widget}", Input).value.strip()
             if value:
-                pairs.append((f"payment.{module}", value))
-            elif self.session.setting(f"payment.{module}"):
-                self.session.unset_setting(f"payment.{module}")
+                pairs.append((key, value))
+            elif self.session.setting(key):
+                self.session.unset_setting(key)
         for gender in ("1", "2"):
             value = self.query_one(f"#civility_{gender}", Input).value.strip()
             if value:
