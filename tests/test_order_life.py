@@ -573,3 +573,26 @@ def test_with_the_shops_numbering_gestan_records_the_shops_numbers_and_issues_no
     # Gestan numbered nothing of its own
     assert m.Sequence.get(m.Sequence.key == "invoice:FA").last_value == 0
     assert m.Sequence.get(m.Sequence.key == "invoice:AV").last_value == 0
+
+
+def test_with_the_shops_numbering_an_unknown_prefix_holds_the_orders(gestan, shop, client):
+    """The prefix is per language: a key that may not read translated_configurations
+    cannot know it; orders wait, saying so, until the key may or the setting says it."""
+    demo_gestan.seed(shop.data)
+    prepare(client)
+    shop.data.table("translated_configurations").clear()
+    options = replace(ALL_ON, numbering="shop")
+    assert OrdersFlow(client, options=options).read()  # the shop says nothing: an empty prefix
+    allowed = shop.engine.root_permissions()
+    shop.engine.permissions = {**allowed, "translated_configurations": set()}
+    rows = OrdersFlow(client, options=options).read()
+    assert rows and all("PS_INVOICE_PREFIX" in row.reason and row.blocked for row in rows)
+    settings.set_value("invoices.shop_prefix", "#FA")
+    invoiced = next(o for o in shop.data.table("orders").values() if o["current_state"] == "5")
+    rows = {row.shop_id: row for row in OrdersFlow(client, options=options).read()}
+    row = rows[int(invoiced["id"])]
+    assert not row.blocked
+    report = OrdersFlow(client, options=options).execute([row])
+    assert report.ok, report.summary()
+    number = invoice_of(order_of(int(invoiced["id"]))).number
+    assert number == f"#FA{int(invoiced['invoice_number']):06d}"

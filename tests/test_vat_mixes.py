@@ -289,6 +289,23 @@ def test_another_currency_is_booked_in_euros_with_the_fec_currency_columns(
     assert all(row["Idevise"] == "" and row["Montantdevise"] == "" for row in euro_only[:20])
 
 
+def test_a_refund_in_another_currency_cancels_the_invoice_at_its_own_rate(imported, shop, client):
+    """The franc moved between the sale and the refund: the slip bears the day's rate,
+    the credit note corrects the invoice at the invoice's, to the cent."""
+    from tui_connector.simulator.life import ShopLife
+
+    order_id = imported["export_chf"]
+    shop.data.table("currencies")[int(CHF)]["conversion_rate"] = "1.050000"
+    slip = ShopLife(shop.data).refund(order_id, WHEN + dt.timedelta(days=3))
+    assert slip["conversion_rate"] == "1.050000"
+    report = OrdersFlow(client, since_last=True, options=ALL_ON).stream()
+    assert report.ok, report.summary()
+    invoice = invoice_of(order_id)
+    notes = list(m.Invoice.select().where(m.Invoice.cancels == invoice))
+    assert len(notes) == 1 and notes[0].total_incl == -invoice.total_incl
+    assert notes[0].currency == "CHF"
+
+
 def test_gift_wrapping_is_its_own_line_at_the_rate_the_shop_charged(imported):
     ids = imported
     invoice = invoice_of(ids["home_wrapped"])

@@ -213,7 +213,10 @@ def _advice(profile: config.Profile) -> list[str]:
     except ConnectorError as exc:
         said.append(f"shipping VAT not checked: {exc}")
     try:
-        open_gestan(profile)
+        from tui_connector.gestan.database import open_database
+
+        # an existing database only: check creates or migrates nothing
+        open_database(profile.effective_database_url(), create=False)
         said += advice.books_advice(dt.date.today())
     except ConnectorError as exc:
         said.append(f"books not checked: {exc}")

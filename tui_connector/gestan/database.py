@@ -197,8 +197,7 @@ COLUMNS_5 = [
 
 def _to_5(database: pw.Database) -> None:
     """Version 5: where the customer is (VAT number, regime, mention), the customer's
-    currency (FEC Montantdevise, Idevise), the seller's identity kept with each invoice,
-    and the sales accounts of EU and export sales."""
+    currency (FEC Montantdevise, Idevise), the seller's identity kept with each invoice."""
     engine = engine_of(database)
     for table, column, kind, default in COLUMNS_5:
         if column in {c.name for c in database.get_columns(table)}:
@@ -208,9 +207,6 @@ def _to_5(database: pw.Database) -> None:
         clause = f" NOT NULL DEFAULT {default}" if default is not None else " NULL"
         database.execute_sql(f"ALTER TABLE {table} ADD COLUMN {column} {kind}{clause}")
     guards.install(database, engine_of(database))
-    for number, label in ACCOUNTS:
-        if not m.Account.select().where(m.Account.number == number).exists():
-            m.Account.create(number=number, label=label)
 
 
 MIGRATIONS = {2: _to_2, 3: _to_3, 4: _to_4, 5: _to_5}

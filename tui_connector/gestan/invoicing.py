@@ -296,20 +296,30 @@ def remaining(invoice: m.Invoice) -> list[LineInput]:
     ]
 
 
-def within_remaining(invoice: m.Invoice, lines: list[LineInput]) -> list[LineInput]:
-    """`lines` to credit, each cut down to what the invoice still bills for it (amounts
-    converted from another currency can be a cent over the converted invoice)."""
+def within_remaining(
+    invoice: m.Invoice, lines: list[LineInput], *, tolerance: Decimal = Decimal("0.02")
+) -> list[LineInput]:
+    """`lines` to credit, converted from another currency: each one within `tolerance`
+    of what the invoice still bills for it is that (a conversion's cents), never more;
+    when that credits every line still billed, the conversion's cents go with them."""
     left = {_line_key(line): line for line in remaining(invoice)}
-    cut = []
+    cut, credited = [], set()
     for line in lines:
-        still = left.get(_line_key(line))
+        key = _line_key(line)
+        still = left.get(key)
         if still is not None:
+            close = abs(line.total_incl - still.total_incl) <= tolerance
             line = replace(
                 line,
-                total_excl=min(line.total_excl, still.total_excl),
-                total_incl=min(line.total_incl, still.total_incl),
+                total_excl=still.total_excl if close else min(line.total_excl, still.total_excl),
+                total_incl=still.total_incl if close else min(line.total_incl, still.total_incl),
             )
+            if close:
+                credited.add(key)
         cut.append(line)
+    rest = [x for key, x in left.items() if key not in credited]
+    if rest and all(x.kind == m.LineKind.ROUNDING for x in rest):
+        cut += rest
     return cut
 
 

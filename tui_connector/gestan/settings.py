@@ -81,6 +81,8 @@ def _territory(raw: str) -> str:
 
 def _siren(raw: str) -> str:
     digits = re.sub(r"\s", "", raw)
+    if not digits:
+        return ""  # not set
     if not re.fullmatch(r"\d{9}", digits):
         raise ValueError("a SIREN has 9 digits")
     total = 0
@@ -95,6 +97,8 @@ def _siren(raw: str) -> str:
 def _vat_number(raw: str) -> str:
     """A French VAT number: FR, a 2-digit key, the SIREN (the key checks the SIREN)."""
     value = re.sub(r"[\s.-]", "", raw).upper()
+    if not value:
+        return ""  # not set
     found = re.fullmatch(r"FR(\d{2})(\d{9})", value)
     if not found:
         raise ValueError("a French VAT number is FR, 2 digits and the 9 digits of the SIREN")
@@ -199,8 +203,16 @@ SPECS: list[SettingSpec] = [
         "text",
         "gestan",
         "who numbers invoices: gestan (its own series) or shop (the shop's invoice and credit"
-        " slip numbers, when the shop is the invoicing system: Gestan never issues another)",
+        " slip numbers, when the shop is the invoicing system: Gestan issues no invoice of its"
+        " own, only the credit note of a cancellation the shop made no slip for)",
         _one_of("gestan", "shop"),
+    ),
+    _spec(
+        "invoices.shop_prefix",
+        "text",
+        "",
+        "the prefix the shop prints its invoice numbers with (empty: the shop's"
+        " PS_INVOICE_PREFIX, read from translated_configurations)",
     ),
     _spec(
         "invoices.date",
@@ -338,6 +350,25 @@ def set_value(key: str, raw: str) -> str:
     if key == "invoices.series":  # its counter exists before the first validation
         m.Sequence.insert(key=f"invoice:{value}", last_value=0).on_conflict_ignore().execute()
     return value
+
+
+def set_many(values: list[tuple[str, str]], *, unset_keys: list[str] = ()) -> None:
+    """Set several keys (and unset others) at once: every value is checked first, and
+    nothing is written unless all are right (a settings screen saved in one go)."""
+    checked = []
+    for key, raw in values:
+        spec = spec_for(key)
+        try:
+            checked.append((key, spec.normalise(str(raw))))
+        except ValueError as exc:
+            raise SettingsError(f"invalid value for {key}: {exc}") from None
+    for key in unset_keys:
+        spec_for(key)
+    with m.database_proxy.atomic():
+        for key, value in checked:
+            set_value(key, value)
+        for key in unset_keys:
+            unset(key)
 
 
 def unset(key: str) -> None:

@@ -38,7 +38,13 @@ FLOW_NEEDS: dict[str, dict[str, set[str]]] = {
 }
 OPTIONAL = {
     "products": {"images": {"get", "post"}, "specific_prices": {"get", "post", "put"}},
-    "orders": {"configurations": {"get"}},  # the time zone and state ids; else 8.1 defaults
+    # the time zone and state ids (else 8.1 defaults), orders in other currencies, the
+    # prefix of the shop's invoice numbers (invoices.numbering = shop)
+    "orders": {
+        "configurations": {"get"},
+        "currencies": {"get"},
+        "translated_configurations": {"get"},
+    },
 }
 
 

@@ -73,6 +73,21 @@ EXTRA = {
         ],
         "associations": [],
     },
+    # Not captured; PrestaShop's Configuration class seen through its translated
+    # resource: `value` per language (PS_INVOICE_PREFIX lives in ps_configuration_lang).
+    "translated_configurations": {
+        "element": "translated_configuration",
+        "fields": [
+            ["id", {}],
+            ["value", {"translatable": True}],
+            ["name", {}],
+            ["id_shop_group", {}],
+            ["id_shop", {}],
+            ["date_add", {}],
+            ["date_upd", {}],
+        ],
+        "associations": [],
+    },
 }
 
 

@@ -12,7 +12,9 @@ What the real shop does, and the simulator with it (tests/fixtures/prestashop):
   shop's wrapping price at its own tax rule (PS_GIFT_WRAPPING_TAX_RULES_GROUP);
 - in another currency every price is converted at the currency's
   `conversion_rate` (units for one unit of the default currency) before tax and
-  rounding, the order keeps that rate, and its payment is in that currency.
+  rounding, the order keeps that rate, and its payment is in that currency, with a
+  conversion_rate of 1 (Order::addOrderPayment given no currency, as validateOrder
+  calls it; a payment made by a later state change takes the order's rate).
 """
 
 from __future__ import annotations
@@ -282,7 +284,7 @@ def place(data: ShopData, cart: Cart) -> dict:
                 cart.payment,
                 received_stamp,
                 currency=cart.currency,
-                conversion_rate=rate_of_currency,
+                conversion_rate=Decimal(1),  # what validateOrder's addOrderPayment writes
             ),
         )
     return order

@@ -62,7 +62,6 @@ CONFIGURATION = {
     "PS_OS_OUTOFSTOCK_UNPAID": "12",
     "PS_OS_COD_VALIDATION": "13",
     "PS_INVOICE": "1",
-    "PS_INVOICE_PREFIX": "#IN",
     "PS_TAX": "1",
     "PS_GIFT_WRAPPING_PRICE": "2.5",
     "PS_GIFT_WRAPPING_TAX_RULES_GROUP": "1",
@@ -314,6 +313,19 @@ def _reference_tables(data: ShopData) -> None:
                 "date_upd": "2024-11-30 09:00:00",
             },
         )
+    # per language, so `configurations` never gives it (the real shop's fact 22)
+    data.insert(
+        "translated_configurations",
+        {
+            "id": "39",
+            "value": fr("#IN"),
+            "name": "PS_INVOICE_PREFIX",
+            "id_shop_group": "",
+            "id_shop": "",
+            "date_add": "2024-11-30 09:00:00",
+            "date_upd": "2024-11-30 09:00:00",
+        },
+    )
     for state_id, name, paid, logable, shipped, delivery, invoice, template in ORDER_STATES:
         data.insert(
             "order_states",

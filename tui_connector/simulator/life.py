@@ -218,7 +218,8 @@ class ShopLife:
                 {
                     "id_customer": order["id_customer"],
                     "id_order": str(order_id),
-                    "conversion_rate": order.get("conversion_rate", "1.000000"),
+                    # OrderSlip::create takes the currency's rate of the day, not the order's
+                    "conversion_rate": self._currency_rate(order),
                     "total_products_tax_excl": _six(excl),
                     "total_products_tax_incl": _six(incl),
                     "total_shipping_tax_excl": _six(Decimal(ship_excl)),
@@ -239,6 +240,10 @@ class ShopLife:
         if full if refunded_state is None else refunded_state:
             self.change_state(order_id, REFUNDED, when)
         return slip
+
+    def _currency_rate(self, order: dict) -> str:
+        currency = self.data.table("currencies").get(int(order.get("id_currency") or 1), {})
+        return currency.get("conversion_rate") or order.get("conversion_rate", "1.000000")
 
     def _restock(self, line: dict, quantity: int) -> None:
         if quantity <= 0:

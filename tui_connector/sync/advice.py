@@ -20,9 +20,9 @@ def shipping_advice(client: SyncWebservice, facts: ShopFacts | None = None) -> l
     """A carrier whose tax rule charges shipping at a rate some of the goods do not have.
 
     French practice makes shipping follow the goods (pro rata when rates are mixed);
-    PrestaShop charges it at the carrier's own rule, unless the shop uses the cart's
-    average rate (PS_ATCP_SHIPWRAP). Orders of those goods alone then carry shipping
-    at another rate: Gestan books it as charged and says so."""
+    PrestaShop charges it at the carrier's own rule; orders of those goods alone then
+    carry shipping at another rate: Gestan books it as charged and says so. (The
+    cart's average rate, PS_ATCP_SHIPWRAP, would give a rate of no law: not advised.)"""
     facts = facts or read_facts(client)
     products = client.list(
         "products",
@@ -45,8 +45,8 @@ def shipping_advice(client: SyncWebservice, facts: ShopFacts | None = None) -> l
             f"le transporteur « {text(carrier.get('name'), facts.language)} » facture le port à "
             f"{_percent(rate)} quand des produits sont à {', '.join(map(_percent, others))}: "
             "en France le port suit le taux des produits. Gestan garde ce que la boutique a "
-            "facturé; dans la boutique, changez la règle de taxe du transporteur ou faites "
-            "suivre au port le taux moyen du panier (Livraison > Préférences)"
+            "facturé; dans la boutique, la règle de taxe du transporteur peut suivre celle "
+            "de ses produits (Transport > Transporteurs)"
         )
     return said
 

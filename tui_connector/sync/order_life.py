@@ -39,6 +39,7 @@ from tui_connector.sync.products import add_stock_movement, initial_stock_dates
 from tui_connector.sync.shop_facts import ShopFacts
 
 PAYMENTS, SLIPS, HISTORIES = "order_payments", "order_slip", "order_histories"
+SHOP_SERIES = "SHOP"  # invoices and credit notes the shop numbered (invoices.numbering)
 # Payments first: a slip then knows the order was paid and pays the money back. Slips
 # before states: a Refunded state then finds the slip that refunded the order.
 CHANGE_RESOURCES = (PAYMENTS, SLIPS, HISTORIES)
@@ -174,12 +175,10 @@ class OrderLife:
                     f"({still:.2f}): l'avoir s'en tient là"
                 )
             numbered = {}
-            if self.slip_number is not None:  # the shop's numbers follow the shop's dates
+            if self.slip_number is not None and docs.invoice.series == SHOP_SERIES:
+                # the shop's numbers follow the shop's dates
                 date = max(shop_day(when), docs.invoice.date)
-                numbered = {
-                    "number": self.slip_number(int(slip["id"])),
-                    "series": docs.invoice.series,
-                }
+                numbered = {"number": self.slip_number(int(slip["id"])), "series": SHOP_SERIES}
             else:
                 date = self._dated(
                     invoicing.CREDIT_NOTE_SERIES, max(shop_day(when), docs.invoice.date)
@@ -198,11 +197,13 @@ class OrderLife:
 
     def _in_euros(self, record: dict, amount, order: m.SalesOrder) -> Decimal:
         """An amount of a payment or a slip, in euros where the order was in another
-        currency: at the record's own conversion rate, else the order's."""
-        if not order.currency:
+        currency: at the order's own rate, the invoice's. (The record's conversion_rate
+        says nothing sure: PrestaShop writes 1 on the payment validateOrder makes, and a
+        slip takes the day's rate, while a credit note corrects the invoice at its own.)"""
+        # a payment says its currency; a slip has none: it is in the order's
+        if not order.currency or str(record.get("id_currency")) == str(self.facts.home_currency_id):
             return cents(amount)
-        rate = Decimal(str(record.get("conversion_rate") or order.conversion_rate or 1))
-        return cents(Decimal(str(amount or 0)) / (rate or 1))
+        return cents(Decimal(str(amount or 0)) / (order.conversion_rate or 1))
 
     def _slip_lines(
         self, invoice: m.Invoice, slip: dict, details: dict[str, dict]

@@ -44,6 +44,7 @@ from tui_connector.sync.order_life import (
     CREDITED,
     PAYMENTS,
     REFUNDED,
+    SHOP_SERIES,
     SLIPS,
     Books,
     Documents,
@@ -60,7 +61,6 @@ UNWANTED_TEMPLATES = {"order_canceled", "payment_error"}
 GENERIC_SHIPPING = "PORT"
 ROUNDING_LABEL = "Arrondi de la boutique"
 CONVERSION_LABEL = "Écart de conversion"
-SHOP_SERIES = "SHOP"  # invoices the shop numbered (invoices.numbering = shop)
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 RATE = Decimal("0.001")
 
@@ -353,9 +353,9 @@ def in_euros(plan: Plan, order: dict, conversion_rate: Decimal) -> Plan:
     """An order in another currency, in euros at the order's conversion rate (units of
     its currency for one euro), as the books must be kept.
 
-    Each rate's base and VAT are converted once and shared over its lines (the
-    largest line takes the cents), so a VAT row stays its base times its rate; what
-    the conversion gains or loses on the order's total is a visible line."""
+    Each rate's base is converted once, its VAT is that base times the rate, both
+    shared over the rate's lines (the largest line takes the cents); what the
+    conversion gains or loses on the order's total is a visible line."""
     if not conversion_rate or conversion_rate <= 0:
         return replace(plan, problems=[*plan.problems, "taux de conversion de la devise nul"])
     source = [line for line in plan.lines if line.kind != m.LineKind.ROUNDING]
@@ -372,12 +372,11 @@ def in_euros(plan: Plan, order: dict, conversion_rate: Decimal) -> Plan:
     groups: dict[Decimal, list[int]] = {}
     for position, line in enumerate(source):
         groups.setdefault(line.vat_rate, []).append(position)
-    for positions in groups.values():
+    for rate, positions in groups.items():
+        # the base converted once, its VAT the base times the rate: converting the VAT
+        # as well would carry the shop's own rounding cent over, enlarged
         base = cents(sum((source[i].total_excl for i in positions), ZERO) / conversion_rate)
-        vat = cents(
-            sum((source[i].total_incl - source[i].total_excl for i in positions), ZERO)
-            / conversion_rate
-        )
+        vat = cents(base * rate / 100)
         base_gap = base - sum((converted[i].total_excl for i in positions), ZERO)
         vat_gap = vat - sum(
             (converted[i].total_incl - converted[i].total_excl for i in positions), ZERO
@@ -584,6 +583,20 @@ class OrdersFlow(Flow):
         currency = self._currency(order)
         if currency is not None:
             plan = in_euros(plan, order, currency[1])
+            if not currency[0]:
+                plan.problems.append(
+                    f"commande en devise {order.get('id_currency')} inconnue: donnez à la clé "
+                    "le droit GET sur currencies"
+                )
+        if (
+            self.options.invoices
+            and self.options.numbering == "shop"
+            and self._shop_prefix(order) is None
+        ):
+            plan.problems.append(
+                "préfixe des factures de la boutique inconnu (PS_INVOICE_PREFIX): donnez à la "
+                "clé le droit GET sur translated_configurations, ou réglez invoices.shop_prefix"
+            )
         tax_address = data.addresses.get(order.get(self._tax_address_key()))
         if tax_address is not None:  # (read with customer ids only: known at import)
             warning = self._regime(plan, tax_address).warning
@@ -1024,8 +1037,17 @@ class OrdersFlow(Flow):
         paid = bool(row.payload["payments"]) or row.payload["paid"]
         return self.options.invoice_when == "import" or paid
 
+    def _shop_prefix(self, order: dict) -> str | None:
+        """The prefix the shop prints its invoice numbers with, in the order's language:
+        invoices.shop_prefix, else the shop's PS_INVOICE_PREFIX; None when unknown."""
+        return settings.get("invoices.shop_prefix") or self.facts.translated_setting(
+            "PS_INVOICE_PREFIX", order.get("id_lang")
+        )
+
     def _shop_invoice_number(self, order: dict) -> str:
-        return self.facts.invoice_number(_shop_number(order), order.get("invoice_date") or "")
+        return self.facts.invoice_number(
+            _shop_number(order), order.get("invoice_date") or "", self._shop_prefix(order) or ""
+        )
 
     def _invoice(
         self, order, sales_order: m.SalesOrder, lines: list[LineInput], late: bool
@@ -1071,11 +1093,12 @@ class OrdersFlow(Flow):
         )
 
     def _currency(self, order: dict) -> tuple[str, Decimal] | None:
-        """(ISO code, units for one euro) of an order in another currency than the shop's."""
-        iso = self.facts.currency_iso(order.get("id_currency", 0))
-        if not iso or iso == self.facts.home_currency:
+        """(ISO code, units for one euro) of an order in another currency than the shop's;
+        the code is "" when the key may not read `currencies`."""
+        currency = int(order.get("id_currency") or 0)
+        if not currency or currency == self.facts.home_currency_id:
             return None
-        return iso, _d(order.get("conversion_rate") or 1)
+        return self.facts.currency_iso(currency), _d(order.get("conversion_rate") or 1)
 
 
 def _shop_number(order: dict) -> int:

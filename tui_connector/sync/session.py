@@ -125,6 +125,10 @@ class Session:
     def set_setting(self, key: str, value: str) -> str:
         return settings.set_value(key, value)
 
+    def save_settings(self, values: list[tuple[str, str]], unset_keys: list[str]) -> None:
+        """All of a screen's settings, or none of them when one is wrong."""
+        settings.set_many(values, unset_keys=unset_keys)
+
     def territories(self) -> list[tuple[str, str, str]]:
         """(code, label, the shop's countries and groups it stands for)."""
         mapped = settings.family_keys("territory.")

@@ -11,7 +11,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tui_connector.prestashop.client import SyncWebservice
-from tui_connector.prestashop.codec import text
+from tui_connector.prestashop.codec import Translated, text
 from tui_connector.prestashop.errors import PermissionDenied, UnknownResource
 from tui_connector.prestashop.query import Filter, Query
 
@@ -29,13 +29,14 @@ CONFIGURATION = {
     "PS_COUNTRY_DEFAULT": "8",
     "PS_CURRENCY_DEFAULT": "1",
     "PS_TAX_ADDRESS_TYPE": "id_address_delivery",  # the address whose country sets the tax
-    # how the shop prints its invoice and credit slip numbers (OrderInvoice::
-    # getInvoiceNumberFormatted): prefix, the number on 6 digits, the year if asked
-    "PS_INVOICE_PREFIX": "#IN",
-    "PS_CREDIT_SLIP_PREFIX": "",
+    # how the shop prints its invoice numbers (OrderInvoice::getInvoiceNumberFormatted):
+    # its prefix, the number on 6 digits, the year where asked
     "PS_INVOICE_USE_YEAR": "0",
     "PS_INVOICE_YEAR_POS": "0",
 }
+# Settings per language: `configurations` never gives them (the real shop's fact 22),
+# `translated_configurations` does, to a key allowed to read it.
+TRANSLATED = ("PS_INVOICE_PREFIX", "PS_CREDIT_SLIP_PREFIX")
 
 
 @dataclass
@@ -50,6 +51,7 @@ class ShopFacts:
     option_groups: dict[int, str] = field(default_factory=dict)  # id -> public name
     configuration: dict[str, str] = field(default_factory=lambda: dict(CONFIGURATION))
     currencies: dict[int, dict] = field(default_factory=dict)  # id -> {iso, rate}
+    translated: dict[str, Translated | str] | None = None  # None: the key may not read them
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -80,12 +82,17 @@ class ShopFacts:
         return self.currencies.get(int(currency_id or 0), {}).get("iso", "")
 
     @property
-    def home_currency(self) -> str:
-        return self.currency_iso(self.configuration.get("PS_CURRENCY_DEFAULT") or 1) or "EUR"
+    def home_currency_id(self) -> int:
+        return int(self.configuration.get("PS_CURRENCY_DEFAULT") or 1)
 
-    def invoice_number(self, number: int, date_add: str) -> str:
+    def translated_setting(self, name: str, language: int | str | None) -> str | None:
+        """A per-language setting in `language`; None when the shop would not say."""
+        if self.translated is None:
+            return None
+        return text(self.translated.get(name, ""), int(language or self.language))
+
+    def invoice_number(self, number: int, date_add: str, prefix: str) -> str:
         """The shop's own invoice number as it prints it, e.g. #IN000012."""
-        prefix = self.configuration.get("PS_INVOICE_PREFIX", "")
         if self.configuration.get("PS_INVOICE_USE_YEAR") == "1":
             year = date_add[:4]
             if self.configuration.get("PS_INVOICE_YEAR_POS") == "1":
@@ -93,9 +100,9 @@ class ShopFacts:
             return f"{prefix}{number:06d}/{year}"
         return f"{prefix}{number:06d}"
 
-    def credit_slip_number(self, slip_id: int) -> str:
+    def credit_slip_number(self, slip_id: int, language: int | str | None = None) -> str:
         """The shop's credit slip number as it prints it: its prefix and id on 6 digits."""
-        return f"{self.configuration.get('PS_CREDIT_SLIP_PREFIX', '')}{slip_id:06d}"
+        return f"{self.translated_setting('PS_CREDIT_SLIP_PREFIX', language) or ''}{slip_id:06d}"
 
 
 def _records(client: SyncWebservice, resource: str) -> list[dict]:
@@ -122,11 +129,23 @@ def read_facts(client: SyncWebservice, *, catalogue: bool = False) -> ShopFacts:
                 facts.configuration[row["name"]] = value
     except (PermissionDenied, UnknownResource):
         pass  # the defaults of a PrestaShop 8 install stand
-    for currency in client.list("currencies", Query(display="full")):
-        facts.currencies[int(currency["id"])] = {
-            "iso": currency.get("iso_code", ""),
-            "rate": Decimal(currency.get("conversion_rate") or 1),
+    try:
+        for currency in client.list("currencies", Query(display="full")):
+            facts.currencies[int(currency["id"])] = {
+                "iso": currency.get("iso_code", ""),
+                "rate": Decimal(currency.get("conversion_rate") or 1),
+            }
+    except (PermissionDenied, UnknownResource):
+        pass  # orders in the shop's own currency need none; the others say so
+    try:
+        wanted = Query(display="full", filters={"name": Filter.any_of(TRANSLATED)})
+        facts.translated = {
+            row["name"]: row.get("value") or ""
+            for row in client.list("translated_configurations", wanted)
+            if row.get("name") in TRANSLATED
         }
+    except (PermissionDenied, UnknownResource):
+        pass
     for tax in client.list("taxes", Query(display="full")):
         facts.tax_rates[int(tax["id"])] = Decimal(tax.get("rate") or 0)
     france = next((cid for cid, c in facts.countries.items() if c["iso"] == FRANCE_ISO), None)

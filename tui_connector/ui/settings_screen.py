@@ -170,10 +170,9 @@ class SettingsScreen(ShowsWorkerErrors, Screen):
 
     # --- saving --------------------------------------------------------------------
 
-    def _save(self, pairs: list[tuple[str, str]]) -> bool:
+    def _save(self, pairs: list[tuple[str, str]], unset_keys: list[str] = ()) -> bool:
         try:
-            for key, value in pairs:
-                self.session.set_setting(key, value)
+            self.session.save_settings(pairs, list(unset_keys))
         except ConnectorError as exc:
             self.notify(str(exc), severity="error", timeout=8)
             return False
@@ -195,21 +194,21 @@ class SettingsScreen(ShowsWorkerErrors, Screen):
             ("orders.lookback_days", self.query_one("#lookback_days", Input).value),
         ]
         pairs += [
-            (key, self.query_one(f"#{key.replace('.', '_')}", Input).value) for key, _ in INVOICING
+            (key, self.query_one(f"#{key.replace('.', '_')}", Input).value)
+            for key, _ in INVOICING + COMPANY
         ]
-        optional = [(f"payment.{module}", f"payment_{module}") for module, _ in PAYMENT_MODULES]
-        optional += [(key, key.replace(".", "_")) for key, _ in COMPANY]
-        for key, widget in optional:  # emptied: back to the default
-            value = self.query_one(f"#{widget}", Input).value.strip()
+        unset_keys = []
+        for module, _ in PAYMENT_MODULES:  # emptied: the bank account again
+            value = self.query_one(f"#payment_{module}", Input).value.strip()
             if value:
-                pairs.append((key, value))
-            elif self.session.setting(key):
-                self.session.unset_setting(key)
+                pairs.append((f"payment.{module}", value))
+            elif self.session.setting(f"payment.{module}"):
+                unset_keys.append(f"payment.{module}")
         for gender in ("1", "2"):
             value = self.query_one(f"#civility_{gender}", Input).value.strip()
             if value:
                 pairs.append((f"civility.{gender}", value))
-        self._save(pairs)
+        self._save(pairs, unset_keys)
 
     @on(Button.Pressed, "#save_misc")
     def save_misc(self) -> None:
