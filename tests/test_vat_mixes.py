@@ -122,6 +122,12 @@ def placed():
             wrapping=True,
             voucher=True,
         ),
+        "home_food_only": order_for(  # goods at 5.5 % only, shipping at the carrier's 20 %
+            data,
+            (data.table("customers")[3]["id"], _address_of(data, "3")),
+            minutes=7,
+            lines=[(item(data, 8), 1)],
+        ),
         "home_wrapped": order_for(
             data,
             (data.table("customers")[2]["id"], _address_of(data, "2")),
@@ -304,6 +310,16 @@ def test_a_refund_in_another_currency_cancels_the_invoice_at_its_own_rate(import
     notes = list(m.Invoice.select().where(m.Invoice.cancels == invoice))
     assert len(notes) == 1 and notes[0].total_incl == -invoice.total_incl
     assert notes[0].currency == "CHF"
+
+
+def test_shipping_at_a_rate_none_of_the_goods_has_is_its_own_row_and_said(imported):
+    invoice = invoice_of(imported["home_food_only"])
+    assert [(v.rate, v.vat_amount) for v in invoice.vat_lines] == [
+        (Decimal("5.500"), cents(invoice.vat_lines[0].base_excl * Decimal("0.055"))),
+        (Decimal("20.000"), Decimal("1.17")),  # 5.83 at 20 %
+    ]
+    said = m.SyncRunLine.get(m.SyncRunLine.shop_id == imported["home_food_only"]).message
+    assert "port facturé à 20 %" in said and "règle de taxe du transporteur" in said
 
 
 def test_gift_wrapping_is_its_own_line_at_the_rate_the_shop_charged(imported):
