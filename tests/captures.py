@@ -82,9 +82,15 @@ def shop_from_captures(folder: Path = ORDERS):
     from tui_connector.simulator.server import ShopData
 
     tables: dict[str, dict[int, dict]] = {}
-    lists = {path.name.split("_full")[0]: path for path in folder.glob("*_full*.json")}
-    lists["configurations"] = folder / "configurations_filtered.json"
+    lists = {
+        path.name.removesuffix("_full.json"): path
+        for path in folder.glob("*_full*.json")
+        if path.name.removesuffix("_full.json").isidentifier()  # not products_limit_0_5
+        and "_limit_" not in path.name
+    }
+    if (folder / "configurations_filtered.json").exists():
+        lists["configurations"] = folder / "configurations_filtered.json"
     for resource, path in sorted(lists.items()):
         records = codec.decode_list(path.read_bytes(), json_format=True)
-        tables[resource] = {int(record["id"]): record for record in records}
+        tables[resource] = {int(record["id"]): record for record in records if "id" in record}
     return ShopData(tables)

@@ -192,12 +192,14 @@ COLUMNS_5 = [
     ("invoice", "seller", "TEXT", "''"),
     ("accounting_line", "currency_amount", "DECIMAL(15, 2)", None),
     ("accounting_line", "currency", "VARCHAR(3)", "''"),
+    ("product", "shop_reference", "VARCHAR(64)", "''"),
 ]
 
 
 def _to_5(database: pw.Database) -> None:
     """Version 5: where the customer is (VAT number, regime, mention), the customer's
-    currency (FEC Montantdevise, Idevise), the seller's identity kept with each invoice."""
+    currency (FEC Montantdevise, Idevise), the seller's identity kept with each invoice;
+    a product's shop reference beside its code (a reference the shop shares)."""
     engine = engine_of(database)
     for table, column, kind, default in COLUMNS_5:
         if column in {c.name for c in database.get_columns(table)}:

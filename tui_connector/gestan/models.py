@@ -121,7 +121,8 @@ class VatRate(BaseModel):
 
 
 class Product(BaseModel):
-    code = pw.CharField(max_length=64, unique=True)  # = the shop's reference
+    code = pw.CharField(max_length=64, unique=True)  # the shop's reference where unique
+    shop_reference = pw.CharField(max_length=64, default="")  # the shop's, as it is
     ean13 = pw.CharField(max_length=13, default="", index=True)
     label = pw.CharField(max_length=255)
     price_excl = UnitPriceField(default=0)

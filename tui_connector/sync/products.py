@@ -12,7 +12,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from tui_connector.errors import ConnectorError
@@ -59,6 +59,9 @@ class Unit:
     vat_rate: Decimal | None
     family: str | None
     active: bool
+    # the shop's own reference, kept beside the code: not compared (Gestan has none
+    # for a product it made itself)
+    shop_reference: str = field(default="", compare=False)
 
     def digest(self) -> str:
         return content_hash(
@@ -100,14 +103,16 @@ def shop_unit(
                 group = facts.option_groups.get(option["group"], "")
                 parts.append(f"{group} - {option['name']}" if group else option["name"])
         attribute_label = ", ".join(parts)
-        code = (
-            combination.get("reference", "").strip()
-            or f"{reference or 'PS' + product['id']}-{combination['id']}"
-        )
+        own = combination.get("reference", "").strip()
+        shop_reference = own
+        # many shops give every combination the parent's reference, or none: then the
+        # code is the parent's and the combination's id, the same on every run
+        code = own if own and own != reference else combination_code(product, combination)
         ean13 = combination.get("ean13", "").strip()
         price = _price(product.get("price")) + _price(combination.get("price"))
     else:
-        code = reference or f"PS{product['id']}"
+        code = shop_reference = reference
+        code = code or f"PS{product['id']}"
         ean13 = product.get("ean13", "").strip()
         price = _price(product.get("price"))
     label = f"{name} - {attribute_label}" if attribute_label else name
@@ -122,7 +127,34 @@ def shop_unit(
         vat_rate=None if rate is None else Decimal(rate).quantize(Decimal("0.001")),
         family=families.get(product.get("id_category_default", "")),
         active=product.get("active") == "1",
+        shop_reference=shop_reference[:64],
     )
+
+
+def combination_code(product: dict, combination: dict) -> str:
+    reference = product.get("reference", "").strip() or f"PS{product['id']}"
+    return f"{reference}-{combination['id']}"
+
+
+def unique_code(unit: Unit, shop_id: int, sub_id: int) -> str:
+    """The code of a product whose reference another product already has."""
+    suffix = f"-{sub_id}" if sub_id else f"-P{shop_id}"
+    return unit.code if unit.code.endswith(suffix) else f"{unit.code[: 64 - len(suffix)]}{suffix}"
+
+
+def _reference_for_shop(target: m.Product) -> str:
+    """What Gestan sends as the shop's reference: its code, unless the code was made
+    because the shop's reference is shared (then the shop keeps its own)."""
+    derived = target.shop_reference and target.code != target.shop_reference
+    return target.shop_reference if derived else target.code
+
+
+def as_linked(unit: Unit, target: m.Product) -> Unit:
+    """Identity is the link: a linked product keeps the code Gestan gave it as long as
+    the shop's reference is the one it was given for."""
+    if unit.code != target.code and unit.shop_reference == target.shop_reference:
+        return replace(unit, code=target.code)
+    return unit
 
 
 def gestan_unit(product: m.Product) -> Unit:
@@ -135,6 +167,7 @@ def gestan_unit(product: m.Product) -> Unit:
         vat_rate=product.vat_rate.rate if product.vat_rate_id else None,
         family=product.family.code if product.family_id else None,
         active=product.active,
+        shop_reference=product.shop_reference,
     )
 
 
@@ -213,10 +246,28 @@ class GestanSide:
     links: dict[tuple[int, int], m.Link]
     products: dict[int, m.Product]
     claimed: set[int]  # Gestan products paired so far, across pages
+    taken: set[str] = field(default_factory=set)  # codes given to new products, across pages
 
     def __post_init__(self) -> None:
         self.by_code = {p.code: p for p in self.products.values()}
         self.by_ean = {p.ean13: p for p in self.products.values() if p.ean13}
+
+
+def _linked_elsewhere(gestan_id: int, shop_id: int) -> bool:
+    """Is this Gestan product linked to another shop product than `shop_id`?"""
+    return (
+        m.Link.select()
+        .where(
+            (m.Link.resource == RESOURCE)
+            & (m.Link.gestan_id == gestan_id)
+            & (m.Link.shop_id != shop_id)
+        )
+        .exists()
+    )
+
+
+def _code_used(code: str) -> bool:
+    return m.Product.select().where(m.Product.code == code).exists()
 
 
 def _linked_gestan_ids() -> set[int]:
@@ -236,6 +287,7 @@ class ProductsFlow(Flow):
         )
         self.facts: ShopFacts | None = None
         self.families: dict[str, str] = {}
+        self._taken: set[str] = set()
 
     # --- read ---------------------------------------------------------------------
 
@@ -252,6 +304,7 @@ class ProductsFlow(Flow):
         """
         self.facts = read_facts(self.client, catalogue=True)
         self.families = settings.family_keys("family.")
+        self._taken = set()
         # Gestan products already paired with a shop product, by link or by reference
         claimed: set[int] = set(_linked_gestan_ids())
         done = 0
@@ -292,7 +345,7 @@ class ProductsFlow(Flow):
                 m.Product.id.in_(linked) | m.Product.code.in_(codes) | m.Product.ean13.in_(eans)
             )
         }
-        side = GestanSide(known, gestan, claimed)
+        side = GestanSide(known, gestan, claimed, self._taken)
         rows = []
         for product, combination, unit in units:
             try:
@@ -318,11 +371,12 @@ class ProductsFlow(Flow):
         shop_id = int(product["id"])
         sub_id = int(combination["id"]) if combination else 0
         link = side.links.get((shop_id, sub_id))
-        digest = unit.digest()
         target = side.products.get(link.gestan_id) if link else None
+        if target is not None:
+            unit = as_linked(unit, target)
         action, status, reason, conflict = None, UP_TO_DATE, "", False
         if target is not None:
-            shop_changed = link.content_hash != digest
+            shop_changed = link.content_hash != unit.digest()
             ours = gestan_unit(target)
             gestan_changed = target.updated_at > link.synced_at and not ours.same_as(unit)
             if shop_changed and gestan_changed:
@@ -344,8 +398,15 @@ class ProductsFlow(Flow):
                     status, conflict = CONFLICT, True
                     reason = "même référence dans Gestan, valeurs différentes: choisissez"
             else:
+                if target is not None or unit.code in side.taken or _code_used(unit.code):
+                    # another product has this reference: a code of its own
+                    unit = replace(unit, code=unique_code(unit, shop_id, sub_id))
                 target = None
                 status, action = TO_GESTAN, Action.CREATE_GESTAN
+                side.taken.add(unit.code)
+        if unit.code != (unit.shop_reference or unit.code) and not reason:
+            reason = f"référence de la boutique {unit.shop_reference} partagée: code {unit.code}"
+        digest = unit.digest()
         blocked = False
         if action in (Action.CREATE_GESTAN, Action.UPDATE_GESTAN) or conflict:
             missing = self._missing(product, unit)
@@ -415,6 +476,12 @@ class ProductsFlow(Flow):
             rate.quantize(Decimal("0.001")): group
             for group, rate in sorted(self.facts.group_rates.items(), reverse=True)
         }
+        languages_note = (
+            f"libellé de Gestan envoyé dans les {len(self.facts.languages)} langues de la "
+            "boutique: à traduire dans la boutique"
+            if len(self.facts.languages) > 1
+            else ""
+        )
         rows = []
         for product in products:
             unit = gestan_unit(product)
@@ -437,7 +504,7 @@ class ProductsFlow(Flow):
                         "code": unit.code,
                         "price": f"{unit.price_excl:.2f}",
                     },
-                    reason=reason,
+                    reason=reason or languages_note,
                     blocked=bool(reason),
                     payload={
                         "unit": unit,
@@ -489,6 +556,7 @@ class ProductsFlow(Flow):
             target = m.Product(created_at=stamp)
         parent = self._parent_for(product, unit) if row.shop_sub_id else None
         target.code, target.ean13, target.label = unit.code, unit.ean13, unit.label
+        target.shop_reference = unit.shop_reference
         target.attribute_label, target.price_excl = unit.attribute_label, unit.price_excl
         target.vat_rate = m.VatRate.get(m.VatRate.rate == unit.vat_rate)
         target.family = m.Family.get(m.Family.code == unit.family)
@@ -526,19 +594,29 @@ class ProductsFlow(Flow):
         link = m.Link.get_or_none(
             (m.Link.resource == RESOURCE) & (m.Link.shop_id == shop_id) & (m.Link.shop_sub_id == 0)
         )
-        if link is not None:
-            return m.Product.get_by_id(link.gestan_id)
-        code = product.get("reference", "").strip() or f"PS{shop_id}"
+        reference = product.get("reference", "").strip()
+        values = {
+            "shop_reference": reference[:64],
+            "label": (text(product.get("name"), self.facts.language) or reference)[:255],
+            "ean13": product.get("ean13", "").strip()[:13],
+            "price_excl": _price(product.get("price")),
+            "vat_rate": m.VatRate.get(m.VatRate.rate == unit.vat_rate),
+            "family": m.Family.get(m.Family.code == unit.family),
+        }
+        if link is not None:  # it follows the shop's product: its name, EAN, price
+            parent = m.Product.get_by_id(link.gestan_id)
+            changed = {k: v for k, v in values.items() if getattr(parent, k) != v}
+            if changed:
+                m.Product.update(updated_at=m.now(), **changed).where(
+                    m.Product.id == parent.id
+                ).execute()
+            return parent
+        code = reference or f"PS{shop_id}"
         parent = m.Product.get_or_none(m.Product.code == code)
+        if parent is not None and _linked_elsewhere(parent.id, shop_id):
+            code, parent = f"{code[:60]}-P{shop_id}", None  # another product's reference
         if parent is None:
-            parent = m.Product.create(
-                code=code,
-                label=text(product.get("name"), self.facts.language) or code,
-                price_excl=_price(product.get("price")),
-                vat_rate=m.VatRate.get(m.VatRate.rate == unit.vat_rate),
-                family=m.Family.get(m.Family.code == unit.family),
-                active=False,
-            )
+            parent = m.Product.create(code=code, active=False, **values)
         save_link(RESOURCE, shop_id, 0, parent.id, date_upd=product.get("date_upd", ""))
         return parent
 
@@ -549,7 +627,7 @@ class ProductsFlow(Flow):
             product = self.client.get("products", row.shop_id, complete=True)
             combination = self.client.get("combinations", row.shop_sub_id, complete=True)
             combination.update(
-                reference=ours.code,
+                reference=_reference_for_shop(target),
                 ean13=ours.ean13 if valid_ean13(ours.ean13) else "",
                 price=str((ours.price_excl - _price(product.get("price"))).quantize(SIX)),
             )
@@ -560,7 +638,7 @@ class ProductsFlow(Flow):
             if isinstance(name, Translated):
                 name = Translated({**name, self.facts.language: ours.label})
             product.update(
-                reference=ours.code,
+                reference=_reference_for_shop(target),
                 price=str(ours.price_excl),
                 active="1" if ours.active else "0",
                 name=name or ours.label,
@@ -570,7 +648,8 @@ class ProductsFlow(Flow):
             product = self.client.update("products", row.shop_id, product)
             combination = None
         # the shop's reply is what it holds now: the next read compares against it
-        digest = shop_unit(product, combination, self.facts, self.families).digest()
+        unit = as_linked(shop_unit(product, combination, self.facts, self.families), target)
+        digest = unit.digest()
         save_link(RESOURCE, row.shop_id, row.shop_sub_id, target.id, digest=digest)
         return self._result(row, Outcome.UPDATED, "boutique mise à jour", target.id)
 
