@@ -199,7 +199,8 @@ COLUMNS_5 = [
 def _to_5(database: pw.Database) -> None:
     """Version 5: where the customer is (VAT number, regime, mention), the customer's
     currency (FEC Montantdevise, Idevise), the seller's identity kept with each invoice;
-    a product's shop reference beside its code (a reference the shop shares)."""
+    a product's shop reference beside its code (a reference the shop shares); one
+    contact for several customers; civilities 1 and 2 mapped."""
     engine = engine_of(database)
     for table, column, kind, default in COLUMNS_5:
         if column in {c.name for c in database.get_columns(table)}:
@@ -208,6 +209,13 @@ def _to_5(database: pw.Database) -> None:
             kind = "TEXT"  # gestan/fields.py: SQLite keeps exact decimals as text
         clause = f" NOT NULL DEFAULT {default}" if default is not None else " NULL"
         database.execute_sql(f"ALTER TABLE {table} ADD COLUMN {column} {kind}{clause}")
+    # a Gestan contact may stand for several shop customers (one e-mail): the index
+    # (resource, gestan_id) is no longer unique
+    on_table = " ON link" if engine == "mysql" else ""
+    database.execute_sql(f"DROP INDEX link_resource_gestan_id{on_table}")
+    database.execute_sql("CREATE INDEX link_resource_gestan_id ON link (resource, gestan_id)")
+    for gender, civility in DEFAULT_CIVILITIES:
+        m.Setting.insert(key=f"civility.{gender}", value=civility).on_conflict_ignore().execute()
     guards.install(database, engine_of(database))
 
 
@@ -217,6 +225,8 @@ MIGRATIONS = {2: _to_2, 3: _to_3, 4: _to_4, 5: _to_5}
 # --- what a new Gestan holds --------------------------------------------------
 
 CIVILITIES = [("M.", "Monsieur"), ("Mme", "Madame"), ("Mlle", "Mademoiselle")]
+# PrestaShop's own genders (ps_gender 1 Mr, 2 Mrs): mapped from the start
+DEFAULT_CIVILITIES = [("1", "M."), ("2", "Mme")]
 VAT_RATES = [
     ("T20", "20.000", "TVA 20 %", "445711"),
     ("T10", "10.000", "TVA 10 %", "445712"),
@@ -249,6 +259,8 @@ def seed_reference_data() -> None:
 
     for code, label in CIVILITIES:
         m.Civility.create(code=code, label=label)
+    for gender, civility in DEFAULT_CIVILITIES:
+        m.Setting.create(key=f"civility.{gender}", value=civility)
     for code, rate, label, account in VAT_RATES:
         m.VatRate.create(code=code, rate=Decimal(rate), label=label, account=account)
     for code, label in JOURNALS:

@@ -384,7 +384,9 @@ class AccountingLine(BaseModel):
 
 
 class Link(BaseModel):
-    """Which Gestan record is this shop record? Unique both ways, per resource."""
+    """Which Gestan record is this shop record? One per shop record; a Gestan record may
+    stand for several (a guest and the registered account of one e-mail are one contact),
+    the flows see to it that a product stands for one only."""
 
     resource = pw.CharField(max_length=32)  # customers, products, orders...
     shop_id = pw.IntegerField()
@@ -397,7 +399,7 @@ class Link(BaseModel):
     class Meta:
         indexes = (
             (("resource", "shop_id", "shop_sub_id"), True),
-            (("resource", "gestan_id"), True),
+            (("resource", "gestan_id"), False),
         )
 
 

@@ -33,7 +33,28 @@ from tui_connector.sync.core import (
 from tui_connector.sync.shop_facts import ShopFacts, read_facts
 
 RESOURCE = "customers"
-ADD, UPDATE, UP_TO_DATE = "Ajout", "Mise à jour", "A jour"
+ADD, UPDATE, UP_TO_DATE, SKIPPED = "Ajout", "Mise à jour", "A jour", "Ignoré"
+# Customers that stand for no one: the GDPR module's (psgdpr) replaces the customer
+# of an erased account in its orders
+PLACEHOLDER_EMAILS = {"anonymous@psgdpr.com"}
+
+
+def is_placeholder(customer: dict) -> bool:
+    return customer.get("email", "").strip().lower() in PLACEHOLDER_EMAILS
+
+
+def first_of_email(customers: list[dict]) -> dict[str, str]:
+    """The customer each e-mail's contact is made from: its registered account (the
+    oldest), else its oldest guest. {e-mail: customer id}."""
+    first: dict[str, tuple] = {}
+    for customer in customers:
+        email = customer.get("email", "").strip().lower()
+        if not email or not str(customer.get("id", "")).isdigit():
+            continue
+        rank = (customer.get("is_guest") == "1", int(customer["id"]))
+        if email not in first or rank < first[email][0]:
+            first[email] = (rank, customer["id"])
+    return {email: customer_id for email, (_, customer_id) in first.items()}
 
 
 @dataclass(frozen=True)
@@ -141,6 +162,7 @@ class ContactsFlow(Flow):
         latest = self._latest_order_addresses(several)
         known = links(RESOURCE, ids)
         emails = _contacts_by_email({c.get("email", "") for c in readable})
+        first = first_of_email(readable)
         rows = []
         for customer in customers:
             if not str(customer.get("id", "")).isdigit():
@@ -148,10 +170,22 @@ class ContactsFlow(Flow):
                     unreadable_row(f"customer:{customer.get('id')}", customer, ValueError("id"))
                 )
                 continue
-            rows.append(
-                self._row(customer, by_customer.get(customer["id"], []), latest, known, emails)
-            )
+            row = self._row(customer, by_customer.get(customer["id"], []), latest, known, emails)
+            email = row.columns["email"]
+            if first.get(email, customer["id"]) != customer["id"]:
+                self._twin(row, first[email])
+            rows.append(row)
         return rows
+
+    def _twin(self, row: Row, first_id: str) -> None:
+        """Another account of an e-mail a customer of the page has (a guest checkout of a
+        registered customer, or again as a guest): the same contact, its addresses added."""
+        row.payload["twin_of"] = first_id
+        if row.action == Action.CREATE_GESTAN:
+            row.status, row.action = UPDATE, Action.UPDATE_GESTAN
+        row.reason = "; ".join(
+            filter(None, [f"même e-mail que le client {first_id}: le même contact", row.reason])
+        )
 
     def row_for(self, customer: dict, addresses: list[dict], billing: str, delivery: str) -> Row:
         """The row of one customer met elsewhere (an order's), with its addresses and the
@@ -211,6 +245,21 @@ class ContactsFlow(Flow):
         gestan_id = (
             link.gestan_id if link else emails.get(values["email"]) if values["email"] else None
         )
+        if is_placeholder(customer) and link is None:
+            return Row(
+                key=f"customer:{shop_id}",
+                origin=Origin.SHOP,
+                status=SKIPPED,
+                shop_id=shop_id,
+                columns={
+                    "last_name": values["last_name"],
+                    "first_name": values["first_name"],
+                    "email": values["email"],
+                    "label": f"{values['first_name']} {values['last_name']}".strip(),
+                },
+                reason="client de remplacement du module RGPD (comptes effacés): ignoré",
+                payload={"customer": customer, "addresses": addresses, "digest": digest},
+            )
         if link and link.content_hash == digest:
             status, action = UP_TO_DATE, None
         elif gestan_id:
@@ -254,7 +303,17 @@ class ContactsFlow(Flow):
         delivery_id = row.choices.get("delivery", "") or billing_id
         billing = next((a for a in addresses if a["id"] == billing_id), None)
         values, warning = map_customer(customer, billing, self.options)
-        contact = self.upsert_contact(row.shop_id, values, row.gestan_id)
+        twin = row.payload.get("twin_of")
+        if twin:  # the contact of the e-mail, made by its first account or now
+            found = _contacts_by_email({values["email"]}).get(values["email"])
+            contact = (
+                m.Contact.get_by_id(found)
+                if found
+                else self.upsert_contact(row.shop_id, values, None)
+            )
+            billing_id = delivery_id = ""  # the first account's addresses keep their roles
+        else:
+            contact = self.upsert_contact(row.shop_id, values, row.gestan_id)
         if self.options.addresses:
             self._write_addresses(contact, addresses, billing_id, delivery_id)
         save_link(
@@ -311,14 +370,24 @@ class ContactsFlow(Flow):
             )
             link = known.get((shop_id, 0))
             row = m.Address.get_or_none(m.Address.id == link.gestan_id) if link else None
-            if row is None:
-                row = m.Address(contact=contact)
+            if row is None:  # the same address from another account of the contact: merged
+                row = _same_address(contact, values) or m.Address(contact=contact)
+                if row.id is not None and kind == m.Address.OTHER:
+                    kind = row.kind
             for name, value in values.items():
                 setattr(row, name, value)
             row.contact = contact
             row.kind = kind
             row.save()
             save_link("addresses", shop_id, 0, row.id, date_upd=address.get("date_upd", ""))
+
+
+def _same_address(contact: m.Contact, values: dict) -> m.Address | None:
+    keys = ("last_name", "first_name", "line1", "postcode", "city", "country_code")
+    for address in m.Address.select().where(m.Address.contact == contact):
+        if all(getattr(address, k).strip().lower() == values[k].strip().lower() for k in keys):
+            return address
+    return None
 
 
 def _contacts_by_email(emails: set[str]) -> dict[str, int]:
