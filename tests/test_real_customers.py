@@ -103,3 +103,12 @@ def test_genders_1_and_2_are_mapped_from_the_start(gestan, shop, client):
             continue
         contact = m.Contact.get_by_id(link.gestan_id)
         assert contact.civility.code == {"1": "M.", "2": "Mme"}[customer["id_gender"]]
+
+
+def test_check_says_which_genders_no_civility_stands_for(gestan, shop, client):
+    from tui_connector.sync.advice import civility_advice
+
+    assert civility_advice(client) == []
+    _customer(shop.data, firstname="Sam", lastname="Doe", email="sam@exemple.fr", id_gender="3")
+    (said,) = civility_advice(client)
+    assert "genre 3" in said and "civility.3" in said

@@ -203,23 +203,25 @@ def _advice(profile: config.Profile) -> list[str]:
     import datetime as dt
 
     from tui_connector.errors import ConnectorError
+    from tui_connector.gestan.database import open_database
     from tui_connector.sync import advice
     from tui_connector.sync.runner import make_client
 
     said = []
     try:
-        with make_client(profile) as client:
-            said += advice.shipping_advice(client)
-    except ConnectorError as exc:
-        said.append(f"shipping VAT not checked: {exc}")
-    try:
-        from tui_connector.gestan.database import open_database
-
-        # an existing database only: check creates or migrates nothing
-        open_database(profile.effective_database_url(), create=False)
+        open_database(profile.effective_database_url(), create=False)  # an existing one only
+        books = True
         said += advice.books_advice(dt.date.today())
     except ConnectorError as exc:
+        books = False
         said.append(f"books not checked: {exc}")
+    try:
+        with make_client(profile) as client:
+            said += advice.shipping_advice(client)
+            if books:
+                said += advice.civility_advice(client)
+    except ConnectorError as exc:
+        said.append(f"shop's choices not checked: {exc}")
     return said
 
 

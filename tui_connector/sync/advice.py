@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tui_connector.gestan import vat_regime
+from tui_connector.gestan import settings, vat_regime
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.codec import text
 from tui_connector.prestashop.query import Filter, Query
@@ -49,6 +49,23 @@ def shipping_advice(client: SyncWebservice, facts: ShopFacts | None = None) -> l
             "de ses produits (Transport > Transporteurs)"
         )
     return said
+
+
+def civility_advice(client: SyncWebservice) -> list[str]:
+    """Genders of the shop's customers no Gestan civility stands for: those customers
+    would get none. (The Webservice has no `genders` resource: the customers say.)"""
+    mapped = settings.family_keys("civility.")
+    count: dict[str, int] = {}
+    for page in client.iter_pages("customers", Query(display=("id", "id_gender"))):
+        for customer in page:
+            gender = str(customer.get("id_gender") or "0")
+            if gender != "0" and gender not in mapped:
+                count[gender] = count.get(gender, 0) + 1
+    return [
+        f"{number} client(s) ont le genre {gender}, sans civilité Gestan: réglez "
+        f"civility.{gender} (onglet Civilités)"
+        for gender, number in sorted(count.items())
+    ]
 
 
 def books_advice(today: dt.date) -> list[str]:
