@@ -133,3 +133,14 @@ def test_a_parent_keeps_its_ean_and_follows_the_shops_price(gestan, shop, client
     flow = ProductsFlow(client)
     assert flow.execute(flow.read()).ok
     assert m.Product.get_by_id(parent.id).price_excl == 31
+
+
+def test_a_products_rate_is_its_groups_rule_for_the_shops_own_country(client, shop):
+    """A PrestaShop 9 demo shop has tax rules for its own country only."""
+    data = shop.data
+    assert data.table("countries")[21]["iso_code"] == "US"
+    for rule in data.table("tax_rules").values():
+        rule["id_country"] = "21"
+    data.insert("configurations", {"id": "7", "name": "PS_COUNTRY_DEFAULT", "value": "21"})
+    facts = read_facts(client)
+    assert facts.group_rates and facts.group_rates[1] == 20

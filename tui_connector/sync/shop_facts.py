@@ -45,7 +45,7 @@ class ShopFacts:
     languages: list[int] = field(default_factory=lambda: [1])
     countries: dict[int, dict] = field(default_factory=dict)  # id -> {iso, name}
     tax_rates: dict[int, Decimal] = field(default_factory=dict)  # tax id -> rate
-    group_rates: dict[int, Decimal] = field(default_factory=dict)  # tax rule group -> FR rate
+    group_rates: dict[int, Decimal] = field(default_factory=dict)  # tax rule group -> rate
     categories: dict[int, dict] = field(default_factory=dict)  # id -> {name, parent, depth}
     option_values: dict[int, dict] = field(default_factory=dict)  # id -> {name, group}
     option_groups: dict[int, str] = field(default_factory=dict)  # id -> public name
@@ -148,9 +148,13 @@ def read_facts(client: SyncWebservice, *, catalogue: bool = False) -> ShopFacts:
         pass
     for tax in client.list("taxes", Query(display="full")):
         facts.tax_rates[int(tax["id"])] = Decimal(tax.get("rate") or 0)
-    france = next((cid for cid, c in facts.countries.items() if c["iso"] == FRANCE_ISO), None)
+    # a product's rate is its tax group's rule for the shop's own country (a PrestaShop 9
+    # demo shop has rules for its country only), France where that country is unknown
+    home = int(facts.configuration.get("PS_COUNTRY_DEFAULT") or 0)
+    if home not in facts.countries:
+        home = next((cid for cid, c in facts.countries.items() if c["iso"] == FRANCE_ISO), 0)
     for rule in _records(client, "tax_rules"):
-        if france is not None and int(rule.get("id_country") or 0) not in (france, 0):
+        if home and int(rule.get("id_country") or 0) not in (home, 0):
             continue
         group = int(rule.get("id_tax_rules_group") or 0)
         rate = facts.tax_rates.get(int(rule.get("id_tax") or 0))
