@@ -74,9 +74,23 @@ def parse_xml(body: bytes | str) -> dict:
         raise CodecError(f"the shop sent XML that cannot be read safely ({exc})") from None
 
 
+BAD_BYTES = "\ufffd"  # what stands for bytes that are not UTF-8 (the record says so)
+
+
+def _text_of(body: bytes | str) -> str | bytes:
+    """A body as text; bytes that are not UTF-8 (one bad record in a page) become
+    U+FFFD, so the page is read and that record alone is refused by its flow."""
+    if isinstance(body, bytes):
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            return body.decode("utf-8", errors="replace")
+    return body
+
+
 def parse_json(body: bytes | str) -> Any:
     try:
-        return json.loads(body)
+        return json.loads(_text_of(body))
     except (ValueError, UnicodeDecodeError) as exc:
         raise CodecError(f"the shop sent malformed JSON ({exc})") from None
 

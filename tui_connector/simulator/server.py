@@ -362,6 +362,8 @@ class Engine:
             raise _Error(404, body=b"")
         language = int(params["language"]) if params.get("language", "").isdigit() else None
         extra = self._computed_prices(record, params) if resource == "products" else {}
+        if json_out and record.get(JSON_BREAKS):
+            return _php_warning()
         if json_out:
             return Response(
                 200, writer.json_one(resource, record, language, extra), "application/json"
@@ -541,6 +543,8 @@ class Engine:
 
     def _render_list(self, resource, records, display, writer, json_out, params) -> Response:
         language = int(params["language"]) if params.get("language", "").isdigit() else None
+        if json_out and display and any(r.get(JSON_BREAKS) for r in records):
+            return _php_warning()
         if json_out:
             return Response(
                 200, writer.json_list(resource, records, display, language), "application/json"
@@ -710,6 +714,20 @@ class Engine:
                 wire.XML_HEAD + f'<image id="{product_id}">\n{items}</image>\n' + wire.XML_TAIL
             ).encode(),
         )
+
+
+# A record PrestaShop's JSON renderer cannot print (a product with a language row
+# missing): display_errors puts a PHP warning in place of the answer, status 500. The
+# XML renderer prints it. Set `record[JSON_BREAKS] = True` to have one.
+JSON_BREAKS = "_json_breaks"
+
+
+def _php_warning() -> Response:
+    body = (
+        b"<br />\n<b>Warning</b>:  Undefined array key 2 in <b>/var/www/html/classes/"
+        b"webservice/WebserviceOutputJSON.php</b> on line <b>175</b><br />\n"
+    )
+    return Response(500, body, "text/html; charset=UTF-8")
 
 
 def _sort_key(value: Any):

@@ -125,7 +125,7 @@ class Writer:
                 + "".join(f"\t<{name}>{cdata(value)}</{name}>\n" for name, value in extra.items())
                 + body[closing:]
             )
-        return (XML_HEAD + body + XML_TAIL).encode("utf-8")
+        return (XML_HEAD + body + XML_TAIL).encode("utf-8", "surrogateescape")
 
     def xml_list(self, resource: str, records: list[dict], display) -> bytes:
         spec = resource_layout(resource)
@@ -141,14 +141,16 @@ class Writer:
                 )
         out.append(f"</{container}>\n")
         out.append(XML_TAIL)
-        return "".join(out).encode("utf-8")
+        return "".join(out).encode("utf-8", "surrogateescape")
 
     def xml_errors(self, errors: list[tuple[int, str]]) -> bytes:
         body = "".join(
             f"<error>\n<code>{cdata(code)}</code>\n<message>{cdata(message)}</message>\n</error>\n"
             for code, message in errors
         )
-        return (XML_HEAD + "<errors>\n" + body + "</errors>\n" + XML_TAIL).encode("utf-8")
+        return (XML_HEAD + "<errors>\n" + body + "</errors>\n" + XML_TAIL).encode(
+            "utf-8", "surrogateescape"
+        )
 
     def xml_schema(self, resource: str, synopsis: bool) -> bytes:
         spec = resource_layout(resource)
@@ -181,7 +183,7 @@ class Writer:
                 out.append(f"\t</{assoc['item']}>\n</{name}>\n")
             out.append("</associations>\n")
         out.append(f"</{spec['element']}>\n" + XML_TAIL)
-        return "".join(out).encode("utf-8")
+        return "".join(out).encode("utf-8", "surrogateescape")
 
     def xml_root(self, permissions: dict[str, set[str]], shop_name: str = "Webservice") -> bytes:
         out = [XML_HEAD, f'<api shopName="{_attr(shop_name)}">\n']
@@ -204,7 +206,7 @@ class Writer:
                 )
             out.append(f"</{name}>\n")
         out.append("</api>\n" + XML_TAIL)
-        return "".join(out).encode("utf-8")
+        return "".join(out).encode("utf-8", "surrogateescape")
 
     # --- JSON ---------------------------------------------------------------------
 
@@ -263,7 +265,9 @@ class Writer:
             element: self.json_record(resource, record, compact=True, language=language)
             | (extra or {})
         }
-        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode(
+            "utf-8", "surrogateescape"
+        )
 
     def json_list(self, resource: str, records: list[dict], display, language=None) -> bytes:
         if not records:
@@ -274,7 +278,9 @@ class Writer:
             fields = None if display == "full" else display
             items = [self.json_record(resource, r, fields, language=language) for r in records]
         container = resource_layout(resource).get("container", resource)
-        return json.dumps({container: items}, ensure_ascii=False, separators=(",", ":")).encode()
+        return json.dumps({container: items}, ensure_ascii=False, separators=(",", ":")).encode(
+            "utf-8", "surrogateescape"
+        )
 
     @staticmethod
     def json_errors(errors: list[tuple[int, str]]) -> bytes:

@@ -18,6 +18,7 @@ from tui_connector.gestan import settings
 from tui_connector.prestashop.client import ID_BATCH, SyncWebservice
 from tui_connector.prestashop.query import Filter, Query
 from tui_connector.sync.core import (
+    MAPPING_ERRORS,
     Action,
     Flow,
     Origin,
@@ -27,6 +28,7 @@ from tui_connector.sync.core import (
     RowResult,
     content_hash,
     links,
+    readable,
     save_link,
     unreadable_row,
 )
@@ -151,8 +153,8 @@ class ContactsFlow(Flow):
             yield rows
 
     def _page_rows(self, customers: list[dict]) -> list[Row]:
-        readable = [c for c in customers if str(c.get("id", "")).isdigit()]
-        ids = [int(c["id"]) for c in readable]
+        customers, rows = readable(customers, "customer")  # an impossible id: its own row
+        ids = [int(c["id"]) for c in customers]
         addresses = self._addresses_of(ids)
         by_customer: dict[str, list[dict]] = {}
         for address in addresses:
@@ -161,16 +163,16 @@ class ContactsFlow(Flow):
         several = [cid for cid, found in by_customer.items() if len(found) > 1]
         latest = self._latest_order_addresses(several)
         known = links(RESOURCE, ids)
-        emails = _contacts_by_email({c.get("email", "") for c in readable})
-        first = first_of_email(readable)
-        rows = []
+        emails = _contacts_by_email({c.get("email", "") for c in customers})
+        first = first_of_email(customers)
         for customer in customers:
-            if not str(customer.get("id", "")).isdigit():
-                rows.append(
-                    unreadable_row(f"customer:{customer.get('id')}", customer, ValueError("id"))
+            try:
+                row = self._row(
+                    customer, by_customer.get(customer["id"], []), latest, known, emails
                 )
+            except MAPPING_ERRORS as exc:
+                rows.append(unreadable_row(f"customer:{customer['id']}", customer, exc))
                 continue
-            row = self._row(customer, by_customer.get(customer["id"], []), latest, known, emails)
             email = row.columns["email"]
             if first.get(email, customer["id"]) != customer["id"]:
                 self._twin(row, first[email])

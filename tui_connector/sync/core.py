@@ -24,6 +24,7 @@ from tui_connector.gestan import models as m
 from tui_connector.gestan import refcache
 from tui_connector.gestan.database import write_transaction
 from tui_connector.prestashop.client import SyncWebservice
+from tui_connector.prestashop.codec import BAD_BYTES
 from tui_connector.prestashop.errors import PrestaShopError
 
 
@@ -34,6 +35,53 @@ class BadShopData(ConnectorError):
 MAPPING_ERRORS = (ValueError, ArithmeticError, KeyError, TypeError, AttributeError)
 
 
+MAX_ID = 2**32 - 1  # PrestaShop's ids are INT UNSIGNED
+
+
+def valid_id(value) -> int | None:
+    """A shop id, or None for an empty, negative, fractional or impossible one."""
+    text = str(value if value is not None else "").strip()
+    if not text.isdigit():
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
+def _bad_bytes(record, path: str = "") -> str:
+    """The first field of a record holding bytes that were not UTF-8, or ""."""
+    if isinstance(record, str):
+        return path if BAD_BYTES in record else ""
+    items = record.items() if isinstance(record, dict) else enumerate(record or [])
+    if not isinstance(record, dict | list | tuple):
+        return ""
+    for key, value in items:
+        found = _bad_bytes(value, f"{path}.{key}" if path else str(key))
+        if found:
+            return found
+    return ""
+
+
+def readable(page: list[dict], name: str) -> tuple[list[dict], list[Row]]:
+    """The records of a page a flow can read, and a blocked row for each other: an
+    impossible id, bytes that are not text. The others go on."""
+    good, bad = [], []
+    for record in page:
+        shown = record.get("id") if isinstance(record, dict) else record
+        key = f"{name}:{str(shown)[:24]}"
+        if not isinstance(record, dict) or valid_id(record.get("id")) is None:
+            bad.append(unreadable_row(key, record, ValueError(f"id {shown!r}")))
+        elif field := _bad_bytes(record):
+            row = unreadable_row(key, record, ValueError(field))
+            row.reason = (
+                f"octets illisibles (pas de l'UTF-8) dans le champ {field}: à corriger dans "
+                "la boutique"
+            )
+            bad.append(row)
+        else:
+            good.append(record)
+    return good, bad
+
+
 def unreadable_row(key: str, record: dict, error: Exception) -> Row:
     """A record we cannot map: listed, blocked with the reason, never written."""
     shop_id = record.get("id") if isinstance(record, dict) else None
@@ -41,7 +89,7 @@ def unreadable_row(key: str, record: dict, error: Exception) -> Row:
         key=key,
         origin=Origin.SHOP,
         status="Bloquée",
-        shop_id=int(shop_id) if str(shop_id or "").isdigit() else None,
+        shop_id=valid_id(shop_id),
         columns={"label": f"{key} illisible"},
         blocked=True,
         reason=f"données illisibles ({type(error).__name__}: {str(error)[:80]})",

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from tui_connector.errors import ConnectorError
 from tui_connector.gestan import accounting, invoicing, settings, vat_regime
 from tui_connector.gestan import models as m
 from tui_connector.gestan.database import write_transaction
@@ -34,8 +35,10 @@ from tui_connector.sync.core import (
     RowResult,
     links,
     read_cursor,
+    readable,
     save_link,
     unreadable_row,
+    valid_id,
     write_cursor,
 )
 from tui_connector.sync.order_changes import ChangeReader
@@ -469,13 +472,13 @@ class OrdersFlow(Flow):
         done = 0
         query = Query(filters=self._filters(), sort=("date_add_ASC", "id_ASC"))
         for page in self.client.iter_pages(RESOURCE, query):
-            ids = [int(o["id"]) for o in page if str(o.get("id", "")).isdigit()]
+            page, rows = readable(page, "order")  # one impossible id: one blocked row
+            ids = [int(o["id"]) for o in page]
             known = links(RESOURCE, ids)
             fresh = [o for o in page if (int(o["id"]), 0) not in known]
             if self.options.only_new:
                 page = fresh
             data = self._dependencies(fresh)
-            rows = []
             for order in page:
                 try:
                     rows.append(self._row(order, known, data))
@@ -516,17 +519,12 @@ class OrdersFlow(Flow):
                 client.get_many("order_slip", ids, key="id_order"),
             ]
             if not self.options.customer_id_only:
-                wanted.append(client.get_many("customers", {o["id_customer"] for o in orders}))
-                wanted.append(
-                    client.get_many(
-                        "addresses",
-                        {
-                            o[k]
-                            for o in orders
-                            for k in ("id_address_invoice", "id_address_delivery")
-                        },
-                    )
-                )
+                customers = {o.get("id_customer") for o in orders}
+                wanted.append(client.get_many("customers", _valid_ids(customers)))
+                addresses = {
+                    o.get(k) for o in orders for k in ("id_address_invoice", "id_address_delivery")
+                }
+                wanted.append(client.get_many("addresses", _valid_ids(addresses)))
             return await asyncio.gather(*wanted)
 
         found = self.client.run(fetch())
@@ -580,6 +578,8 @@ class OrdersFlow(Flow):
             self._product_links,
             self._shipping,
         )
+        if not self.options.customer_id_only:  # (else known at import)
+            plan.problems += _missing_parties(order, customer, data.addresses)
         currency = self._currency(order)
         if currency is not None:
             plan = in_euros(plan, order, currency[1])
@@ -829,6 +829,11 @@ class OrdersFlow(Flow):
         customer = row.payload["customer"]
         if customer is None:  # read with customer ids only: fetch this one now
             rows = contacts.read(only=[customer_id])
+            if not rows:
+                raise ConnectorError(
+                    f"customer {customer_id} is not in the shop (deleted?)",
+                    hint="nothing was written; the order cannot be billed to anyone",
+                )
         else:
             rows = [
                 contacts.row_for(
@@ -845,8 +850,14 @@ class OrdersFlow(Flow):
     def _address(self, row: Row, key: str) -> dict:
         address = row.payload["addresses"].get(key)
         if address is None:
-            found = self.client.get_many("addresses", [row.payload["order"][key]])
-            address = found[0] if found else {}
+            wanted = _valid_ids([row.payload["order"].get(key)])
+            found = self.client.get_many("addresses", wanted) if wanted else []
+            if not found:
+                raise ConnectorError(
+                    f"address {row.payload['order'].get(key)} of the order is not in the shop",
+                    hint="nothing was written; an invoice needs the customer's address",
+                )
+            address = found[0]
         return address
 
     def _write_order(self, order, contact, plan: Plan, row: Row, placed) -> m.SalesOrder:
@@ -1099,6 +1110,24 @@ class OrdersFlow(Flow):
         if not currency or currency == self.facts.home_currency_id:
             return None
         return self.facts.currency_iso(currency), _d(order.get("conversion_rate") or 1)
+
+
+def _missing_parties(order: dict, customer: dict | None, addresses: dict) -> list[str]:
+    """What an order lacks to be billed: its customer, its addresses (deleted in the shop)."""
+    missing = []
+    if customer is None:
+        missing.append(
+            f"client {order.get('id_customer')} absent de la boutique (supprimé?): "
+            "la commande ne peut être facturée à personne"
+        )
+    for key, role in (("id_address_invoice", "facturation"), ("id_address_delivery", "livraison")):
+        if addresses.get(order.get(key)) is None:
+            missing.append(f"adresse de {role} {order.get(key)} absente de la boutique")
+    return missing
+
+
+def _valid_ids(values) -> list[str]:
+    return sorted({str(valid_id(v)) for v in values if valid_id(v) is not None}, key=int)
 
 
 def _shop_number(order: dict) -> int:

@@ -33,6 +33,7 @@ from tui_connector.sync.core import (
     RowResult,
     content_hash,
     links,
+    readable,
     save_link,
     unreadable_row,
 )
@@ -320,7 +321,8 @@ class ProductsFlow(Flow):
         yield SpecialPrices(self.client, self.facts).read(product_links)
 
     def _page_rows(self, products: list[dict], claimed: set[int]) -> list[Row]:
-        ids = [int(p["id"]) for p in products if str(p.get("id", "")).isdigit()]
+        products, rows = readable(products, "product")  # an impossible id: its own row
+        ids = [int(p["id"]) for p in products]
         combinations = self._of_products("combinations", ids)
         stock = shop_stock(self._of_products("stock_availables", ids))
         by_product: dict[str, list[dict]] = {}
@@ -346,7 +348,6 @@ class ProductsFlow(Flow):
             )
         }
         side = GestanSide(known, gestan, claimed, self._taken)
-        rows = []
         for product, combination, unit in units:
             try:
                 if isinstance(unit, Exception):
