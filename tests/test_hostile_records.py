@@ -95,3 +95,53 @@ def test_with_customer_ids_only_a_gone_customer_fails_its_row_with_words(gestan,
     failed = [r for r in report.results if r.outcome == "failed"]
     assert [r.shop_id for r in failed] == [second] and "not in the shop" in failed[0].message
     assert [r.shop_id for r in report.results if r.outcome == "created"] == [first]
+
+
+# --- whole pages with one hostile record among good ones ----------------------------
+
+from hypothesis import HealthCheck, given  # noqa: E402
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+FIELDS = ("lastname", "firstname", "email", "company", "note", "id_gender", "is_guest")
+HOSTILE = st.one_of(
+    st.builds(
+        lambda value: {"id": value},
+        st.sampled_from(["", "0", "-1", "1.5", str(2**63), "abc", None, " 7"]),
+    ),
+    st.builds(lambda field: {field: "Dupont\ufffd"}, st.sampled_from(FIELDS)),
+    st.builds(
+        lambda field, value: {field: value},
+        st.sampled_from(FIELDS),
+        st.one_of(
+            st.none(),
+            st.integers(),
+            st.lists(st.text(max_size=5), max_size=3),
+            st.dictionaries(st.text(max_size=3), st.text(max_size=3), max_size=2),
+            st.text(max_size=300),
+        ),
+    ),
+)
+
+
+@hypothesis_settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(position=st.integers(0, 6), hostile=HOSTILE)
+def test_the_good_customers_of_a_page_are_always_imported(
+    tmp_path_factory, shop, client, position, hostile
+):
+    from tui_connector.gestan.database import open_database
+
+    database = open_database(f"sqlite:///{tmp_path_factory.mktemp('page') / 'gestan.db'}")
+    good = [dict(c) for c in list(shop.data.table("customers").values())[:6]]
+    page = list(good)
+    page.insert(position, {**good[1], "id": "5000", "email": "autre@exemple.fr", **hostile})
+    flow = ContactsFlow(client)
+    flow.facts = read_facts(client)
+    rows = flow._page_rows(page)
+    flow.execute(rows)
+    linked = {link.shop_id for link in m.Link.select().where(m.Link.resource == "customers")}
+    assert {int(c["id"]) for c in good} <= linked
+    assert len(rows) == len(page)  # the hostile one is a row too, never dropped silently
+    database.close()

@@ -24,7 +24,7 @@ from tui_connector.gestan import models as m
 from tui_connector.gestan import refcache
 from tui_connector.gestan.database import write_transaction
 from tui_connector.prestashop.client import SyncWebservice
-from tui_connector.prestashop.codec import BAD_BYTES
+from tui_connector.prestashop.codec import BAD_BYTES, Translated
 from tui_connector.prestashop.errors import PrestaShopError
 
 
@@ -61,6 +61,18 @@ def _bad_bytes(record, path: str = "") -> str:
     return ""
 
 
+def _odd_field(record: dict) -> str:
+    """The first field of a record that is not what the codec makes of a shop field (text,
+    a translation, associations), or ""."""
+    for key, value in record.items():
+        if key == "associations":
+            if not isinstance(value, dict):
+                return key
+        elif not isinstance(value, str | Translated):
+            return str(key)
+    return ""
+
+
 def readable(page: list[dict], name: str) -> tuple[list[dict], list[Row]]:
     """The records of a page a flow can read, and a blocked row for each other: an
     impossible id, bytes that are not text. The others go on."""
@@ -70,6 +82,10 @@ def readable(page: list[dict], name: str) -> tuple[list[dict], list[Row]]:
         key = f"{name}:{str(shown)[:24]}"
         if not isinstance(record, dict) or valid_id(record.get("id")) is None:
             bad.append(unreadable_row(key, record, ValueError(f"id {shown!r}")))
+        elif field := _odd_field(record):
+            row = unreadable_row(key, record, TypeError(field))
+            row.reason = f"champ {field} illisible ({type(record[field]).__name__})"
+            bad.append(row)
         elif field := _bad_bytes(record):
             row = unreadable_row(key, record, ValueError(field))
             row.reason = (
