@@ -28,7 +28,18 @@ from tui_connector.prestashop.errors import CodecError
 from tui_connector.simulator import wire
 from tui_connector.simulator.wire import Writer, resource_layout
 
-VERSIONS = {"1.6": "1.6.1.24", "1.7": "1.7.8.11", "8": "8.1.2", "9": "9.0.1"}
+VERSIONS = {"1.6": "1.6.1.24", "1.7": "1.7.8.11", "8": "8.1.2", "9": "9.0.0"}
+# What PrestaShop 9.0.0's root lists differently from 8.1.2's (tests/fixtures/prestashop/
+# 9.0.0/README.md): 64 resources, the supply orders and warehouse locations gone
+GONE_IN_9 = {
+    "supply_order_details",
+    "supply_order_histories",
+    "supply_order_receipt_histories",
+    "supply_order_states",
+    "supply_orders",
+    "warehouse_product_locations",
+}
+NEW_IN_9 = [{"name": "order_returns", "description": "The order returns", "schemas": True}]
 ALL_METHODS = {"get", "put", "post", "patch", "delete", "head"}
 READ_ONLY_RESOURCES = {
     "order_states",
@@ -192,9 +203,27 @@ class Engine:
             return True
         return method in self.permissions.get(resource, set())
 
+    def root_entries(self) -> list[dict]:
+        entries = wire.layout()["root"]
+        if self.major >= (9, 0):
+            entries = [e for e in entries if e["name"] not in GONE_IN_9] + NEW_IN_9
+            entries.sort(key=lambda e: e["name"])
+        return entries
+
     def root_permissions(self) -> dict[str, set[str]]:
-        names = [entry["name"] for entry in wire.layout()["root"]]
+        names = [entry["name"] for entry in self.root_entries()]
         return {n: {m for m in ALL_METHODS if self.allowed(n, m)} for n in names}
+
+    def _query_error(self, code: int, message: str) -> _Error:
+        """A bad filter, display or sort: 400 on 8.1.2; on 9.0.0 a 500 with the same error
+        and four PHP warnings (code 3) after it."""
+        if self.major < (9, 0):
+            return _Error(400, [(code, message)])
+        warning = (
+            "[PHP Warning #2] Trying to access array offset on value of type bool "
+            "(/srv/shop/classes/webservice/WebserviceRequest.php, line {})"
+        )
+        return _Error(500, [(code, message)] + [(3, warning.format(1319 + i)) for i in range(4)])
 
     # --- entry point ------------------------------------------------------------
 
@@ -308,7 +337,9 @@ class Engine:
         if not segments:
             if method != "GET" and method != "HEAD":
                 raise _Error(500, body=b"")
-            return Response(200, writer.xml_root(self.root_permissions()))
+            return Response(
+                200, writer.xml_root(self.root_permissions(), entries=self.root_entries())
+            )
         resource, rest = segments[0], segments[1:]
         known = {entry["name"] for entry in wire.layout()["root"]}
         if resource not in known:
@@ -456,15 +487,10 @@ class Engine:
             display = [f.strip() for f in raw_display.strip("[]").split(",") if f.strip()]
             for name in display:
                 if name not in names:
-                    raise _Error(
-                        400,
-                        [
-                            (
-                                35,
-                                f'Unable to display this field "{name}". However, '
-                                f"these are available: {', '.join(names)}",
-                            )
-                        ],
+                    raise self._query_error(
+                        35,
+                        f'Unable to display this field "{name}". However, '
+                        f"these are available: {', '.join(names)}",
                     )
         conditions = []
         for key, expression in params.items():
@@ -474,15 +500,10 @@ class Engine:
             name = match.group(1)
             if name not in usable:
                 listing = ", ".join(f'"{n}"' for n in usable)
-                raise _Error(
-                    400,
-                    [
-                        (
-                            32,
-                            f'This filter does not exist. Did you mean: "{names[-1]}"? '
-                            f"The full list is: {listing}",
-                        )
-                    ],
+                raise self._query_error(
+                    32,
+                    f'This filter does not exist. Did you mean: "{names[-1]}"? '
+                    f"The full list is: {listing}",
                 )
             condition = parse_filter(expression)
             if condition is None:  # the real shop answers a malformed filter with nothing
@@ -499,15 +520,10 @@ class Engine:
             for item in params["sort"].strip("[]").split(","):
                 name, _, direction = item.strip().rpartition("_")
                 if name not in usable or direction not in ("ASC", "DESC"):
-                    raise _Error(
-                        400,
-                        [
-                            (
-                                38,
-                                "Unable to filter by this field. However, these are "
-                                f"available: {', '.join(usable)}",
-                            )
-                        ],
+                    raise self._query_error(
+                        38,
+                        "Unable to filter by this field. However, these are "
+                        f"available: {', '.join(usable)}",
                     )
                 order.append((name, direction == "DESC"))
         for name, descending in reversed(order):

@@ -185,9 +185,14 @@ class Writer:
         out.append(f"</{spec['element']}>\n" + XML_TAIL)
         return "".join(out).encode("utf-8", "surrogateescape")
 
-    def xml_root(self, permissions: dict[str, set[str]], shop_name: str = "Webservice") -> bytes:
+    def xml_root(
+        self,
+        permissions: dict[str, set[str]],
+        shop_name: str = "Webservice",
+        entries: list[dict] | None = None,
+    ) -> bytes:
         out = [XML_HEAD, f'<api shopName="{_attr(shop_name)}">\n']
-        for entry in layout()["root"]:
+        for entry in entries if entries is not None else layout()["root"]:
             name = entry["name"]
             allowed = permissions.get(name, set())
             flags = " ".join(
