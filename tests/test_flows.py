@@ -314,6 +314,24 @@ def test_cover_images_option(demo, client, shop):
     assert bytes(m.Product.get_by_id(gestan_id).image) == b"\xff\xd8cover\xff\xd9"
 
 
+def test_cover_images_go_to_the_shop_with_a_product_made_in_gestan(demo, client, shop):
+    product = m.Product.create(
+        code="GES-IMAGE",
+        label="Affiche",
+        price_excl=12,
+        vat_rate=m.VatRate.get(m.VatRate.code == "T20"),
+        family=m.Family.get(m.Family.code == "ACC"),
+        image=b"\xff\xd8affiche\xff\xd9",
+    )
+    flow = ProductsFlow(client, cover_images=True)
+    rows = [r for r in flow.read() if r.gestan_id == product.id]
+    report = flow.execute(rows)
+    assert report.ok and "avec son image" in report.results[0].message
+    created = shop.data.table("products")[report.results[0].shop_id]
+    image = shop.data.table("images")[int(created["id_default_image"])]
+    assert image["content"] == b"\xff\xd8affiche\xff\xd9"
+
+
 # --- stock ----------------------------------------------------------------------------
 
 

@@ -648,6 +648,8 @@ class ProductsFlow(Flow):
             product.pop("position_in_category", None)  # the shop refuses it back
             product = self.client.update("products", row.shop_id, product)
             combination = None
+            if self.cover_images and target.image and not product.get("id_default_image"):
+                self.client.upload_image(row.shop_id, bytes(target.image))  # a cover at last
         # the shop's reply is what it holds now: the next read compares against it
         unit = as_linked(shop_unit(product, combination, self.facts, self.families), target)
         digest = unit.digest()
@@ -709,6 +711,10 @@ class ProductsFlow(Flow):
             self.client.patch(
                 "stock_availables", int(stock[0]["id"]), {"quantity": str(int(quantity))}
             )
+        said = f"produit {shop_id}"
+        if self.cover_images and target.image:  # its picture goes with it
+            self.client.upload_image(shop_id, bytes(target.image))
+            said += ", avec son image"
         # the shop's reply to the create is the product as it holds it (stock aside)
         save_link(
             RESOURCE,
@@ -718,9 +724,7 @@ class ProductsFlow(Flow):
             date_upd=created.get("date_upd", ""),
             digest=shop_unit(created, None, self.facts, self.families).digest(),
         )
-        return RowResult.of(
-            row, Outcome.CREATED, f"produit {shop_id}", shop_id=shop_id, gestan_id=target.id
-        )
+        return RowResult.of(row, Outcome.CREATED, said, shop_id=shop_id, gestan_id=target.id)
 
 
 def create_families_from_categories(facts: ShopFacts) -> list[str]:
