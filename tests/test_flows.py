@@ -419,3 +419,33 @@ def test_translated_names_reach_gestan_in_french(demo, client, shop):
     shop.data.table("products")[8]["name"] = Translated({1: "Honey", 2: "Miel de lavande"})
     rows = [r for r in ProductsFlow(client).read() if r.shop_id == 8]
     assert rows[0].columns["label"] == "Miel de lavande"
+
+
+def test_attributes_come_into_gestan_as_groups_values_and_each_variants_own(demo, client, shop):
+    flow = ProductsFlow(client, attributes=True)
+    assert flow.execute(flow.read()).ok
+    groups = {g.name for g in m.AttributeGroup.select()}
+    assert {"Taille", "Couleur"} <= groups
+    for combination in shop.data.table("combinations").values():
+        link = m.Link.get(
+            (m.Link.resource == "products") & (m.Link.shop_sub_id == int(combination["id"]))
+        )
+        mine = {
+            (a.value.group.name, a.value.name)
+            for a in m.ProductAttribute.select().where(m.ProductAttribute.product == link.gestan_id)
+        }
+        wanted = {
+            (
+                shop.data.table("product_options")[
+                    int(
+                        shop.data.table("product_option_values")[int(v["id"])]["id_attribute_group"]
+                    )
+                ]["public_name"].get(2),
+                shop.data.table("product_option_values")[int(v["id"])]["name"].get(2),
+            )
+            for v in combination["associations"]["product_option_values"]
+        }
+        assert mine == wanted
+    values = m.AttributeValue.select().count()
+    assert flow.execute(ProductsFlow(client, attributes=True).read()).ok
+    assert m.AttributeValue.select().count() == values  # made once

@@ -137,6 +137,30 @@ class Product(BaseModel):
     updated_at = pw.DateTimeField(default=now)
 
 
+class AttributeGroup(BaseModel):
+    """A kind of variation (Taille, Couleur): the shop's product_options."""
+
+    name = pw.CharField(max_length=128, unique=True)
+
+
+class AttributeValue(BaseModel):
+    group = pw.ForeignKeyField(AttributeGroup, backref="values", on_delete="CASCADE")
+    name = pw.CharField(max_length=128)
+
+    class Meta:
+        indexes = ((("group", "name"), True),)
+
+
+class ProductAttribute(BaseModel):
+    """What makes a variant itself: its value in each group (a combination's)."""
+
+    product = pw.ForeignKeyField(Product, backref="attributes", on_delete="CASCADE")
+    value = pw.ForeignKeyField(AttributeValue, on_delete="RESTRICT")
+
+    class Meta:
+        indexes = ((("product", "value"), True),)
+
+
 class Territory(BaseModel):
     code = pw.CharField(max_length=32, unique=True)
     label = pw.CharField(max_length=128)
@@ -459,6 +483,9 @@ ALL_MODELS: list[type[BaseModel]] = [
     Family,
     VatRate,
     Product,
+    AttributeGroup,
+    AttributeValue,
+    ProductAttribute,
     Territory,
     SpecialPrice,
     Warehouse,

@@ -254,6 +254,16 @@ class GestanSide:
         self.by_ean = {p.ean13: p for p in self.products.values() if p.ean13}
 
 
+def _linked_or_made(resource: str, shop_id: int, model, **fields):
+    """The Gestan record linked to a shop record, or one found or made now and linked."""
+    link = m.Link.get_or_none((m.Link.resource == resource) & (m.Link.shop_id == shop_id))
+    found = model.get_or_none(model.id == link.gestan_id) if link else None
+    if found is None:
+        found = model.get_or_create(**fields)[0]
+        save_link(resource, shop_id, 0, found.id)
+    return found
+
+
 def _linked_elsewhere(gestan_id: int, shop_id: int) -> bool:
     """Is this Gestan product linked to another shop product than `shop_id`?"""
     return (
@@ -281,11 +291,18 @@ def _linked_gestan_ids() -> set[int]:
 class ProductsFlow(Flow):
     name = "products"
 
-    def __init__(self, client: SyncWebservice, *, cover_images: bool | None = None):
+    def __init__(
+        self,
+        client: SyncWebservice,
+        *,
+        cover_images: bool | None = None,
+        attributes: bool | None = None,
+    ):
         super().__init__(client)
         self.cover_images = (
             settings.get_bool("sync.cover_images") if cover_images is None else cover_images
         )
+        self.attributes = settings.get_bool("sync.attributes") if attributes is None else attributes
         self.facts: ShopFacts | None = None
         self.families: dict[str, str] = {}
         self._taken: set[str] = set()
@@ -565,6 +582,8 @@ class ProductsFlow(Flow):
         if self.cover_images and product.get("id_default_image"):
             target.image = self._cover(product)
         target.save()
+        if self.attributes and row.payload.get("combination"):
+            self._write_attributes(target, row.payload["combination"])
         if create:
             quantity = Decimal(row.payload.get("quantity") or 0)
             add_stock_movement(
@@ -582,6 +601,32 @@ class ProductsFlow(Flow):
             (m.Link.resource == RESOURCE) & (m.Link.gestan_id == target.id)
         ).execute()
         return self._result(row, Outcome.CREATED if create else Outcome.UPDATED, "", target.id)
+
+    def _write_attributes(self, target: m.Product, combination: dict) -> None:
+        """The combination's values (Taille S, Couleur Blanc) as Gestan data: its groups
+        and values made once each, linked to the shop's, and the variant's own set."""
+        values = []
+        for item in combination.get("associations", {}).get("product_option_values", []):
+            value_id = int(item.get("id") or 0)
+            option = self.facts.option_values.get(value_id)
+            if option is None:
+                continue
+            name = self.facts.option_groups.get(option["group"]) or "Attribut"
+            group = _linked_or_made(
+                "product_options", option["group"], m.AttributeGroup, name=name[:128]
+            )
+            values.append(
+                _linked_or_made(
+                    "product_option_values",
+                    value_id,
+                    m.AttributeValue,
+                    group=group,
+                    name=option["name"][:128],
+                )
+            )
+        m.ProductAttribute.delete().where(m.ProductAttribute.product == target).execute()
+        for value in values:
+            m.ProductAttribute.create(product=target, value=value)
 
     def _cover(self, product: dict) -> bytes | None:
         try:
