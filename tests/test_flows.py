@@ -128,16 +128,16 @@ def test_contacts_update_link_by_email_and_unknown_civility(sqlite_gestan, clien
     existing = m.Contact.create(code="CLI-OLD", email=customer["email"].upper(), last_name="X")
     existing.email = customer["email"]
     existing.save()
-    shop.data.table("customers")[2]["id_gender"] = "2"  # no civility.2 set
+    shop.data.table("customers")[2]["id_gender"] = "3"  # no civility.3 (1 and 2 are mapped)
     rows = ContactsFlow(client).read()
     by_id = {row.shop_id: row for row in rows}
     assert by_id[1].status == "Mise à jour" and "e-mail" in by_id[1].reason
-    assert "civility.2" in by_id[2].reason
+    assert "civility.3" in by_id[2].reason
     report = ContactsFlow(client).execute(rows)
     assert m.Contact.get_by_id(existing.id).last_name == customer["lastname"]
     assert m.Contact.select().where(m.Contact.email == customer["email"]).count() == 1
     warned = next(r for r in report.results if r.shop_id == 2)
-    assert "civility.2" in warned.message
+    assert "civility.3" in warned.message
     assert (
         m.Contact.get(m.Contact.email == shop.data.table("customers")[2]["email"]).civility is None
     )  # reported, never guessed

@@ -243,7 +243,7 @@ def _start_simulator(
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
     plan.latency_ms = latency_ms or plan.latency_ms
-    data = build(orders=orders, products=products, seed=seed)
+    data = build(orders=orders, products=products, seed=seed, real_shapes=True)
     # served over HTTP only, so its id filters may use indexes
     return SimulatedShop(data, port=port, version=version, faults=plan, indexed=True)
 

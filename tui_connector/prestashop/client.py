@@ -84,6 +84,19 @@ def _title_of(html: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", html).split())[:120]
 
 
+PHP_MESSAGE = re.compile(rb"<b>(Warning|Notice|Fatal error|Parse error)</b>:\s*([^<]{0,160})")
+
+
+def _php_message(body: bytes) -> str:
+    """PHP's own error printed in place of the answer (display_errors on), or ""."""
+    found = PHP_MESSAGE.search(body[:4000])
+    if not found:
+        return ""
+    return (
+        f"{found.group(1).decode()}: {' '.join(found.group(2).decode('utf-8', 'replace').split())}"
+    )
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("Retry-After")
     if not value:
@@ -267,7 +280,10 @@ class Webservice:
             if response is not None:
                 # an empty 500 is a host hiccup; one with the shop's errors is an answer
                 retryable = response.status_code in RETRY_STATUSES or (
-                    response.status_code == 500 and idempotent and not self._shop_error(response)
+                    response.status_code == 500
+                    and idempotent
+                    and not self._shop_error(response)
+                    and not _php_message(response.content)  # it would say the same again
                 )
                 if response.status_code == 429 and not idempotent:
                     retryable = True  # refused before anything was done
@@ -355,6 +371,13 @@ class Webservice:
             )
         if status == 404 and not body.strip():
             raise NotFound(f"the shop has no {path}", status=status)
+        if status >= 500 and _php_message(body):
+            raise ShopBusy(
+                f"the shop's PHP failed on {where} ({_php_message(body)})",
+                hint="a record the shop cannot render, or a module's bug: the shop's error log "
+                "says which",
+                status=status,
+            )
         if body.strip() and ("html" in content_type or b"<html" in body[:500].lower()):
             raise SecurityFilterPage(
                 f"the shop answered {where} with an HTML page, status {status} "

@@ -167,8 +167,10 @@ def build(
     products: int | None = None,
     seed: int = 1,
     start: dt.date = dt.date(2024, 12, 1),
+    real_shapes: bool = False,
 ) -> ShopData:
-    """The demo shop: `orders` orders over two years from `start`."""
+    """The demo shop: `orders` orders over two years from `start`; with `real_shapes`,
+    the shapes real shops hold as well (what `tui-connector demo` shows)."""
     rng = random.Random(seed)
     data = ShopData()
     customers = customers or max(5, orders // 4)
@@ -176,7 +178,52 @@ def build(
     catalogue = _catalogue(data, rng, products or len(CATALOGUE))
     _customers(data, rng, customers, start)
     _orders(data, rng, orders, catalogue, start)
+    if real_shapes:
+        add_real_shapes(data)
     return data
+
+
+def add_real_shapes(data: ShopData) -> None:
+    """What the real shops hold and a made-up catalogue would not (tests/fixtures/
+    prestashop): combinations with the parent's reference (PrestaShop's own demo
+    catalogue), a product without one, a product the JSON renderer chokes on, a guest
+    with a registered twin, the GDPR module's placeholder, an order whose customer is
+    gone."""
+    from tui_connector.simulator.server import JSON_BREAKS
+
+    products = data.table("products")
+    for combination in data.table("combinations").values():
+        if combination["id_product"] == "1":
+            combination["reference"] = products[1]["reference"]
+    if 9 in products:
+        products[9]["reference"] = ""
+    if 8 in products:
+        products[8][JSON_BREAKS] = True
+    customers = data.table("customers")
+    first = customers[1]
+    stamp = "2026-11-02 10:00:00"
+    guest = data.insert(
+        "customers",
+        {**first, "id": None, "is_guest": "1", "id_default_group": "2", "date_add": stamp},
+    )
+    home = next(a for a in data.table("addresses").values() if a["id_customer"] == "1")
+    data.insert("addresses", {**home, "id": None, "id_customer": guest["id"]})
+    data.insert(
+        "customers",
+        {
+            **first,
+            "id": None,
+            "firstname": "Anonymous",
+            "lastname": "Anonymous",
+            "email": "anonymous@psgdpr.com",
+            "id_gender": "0",
+            "note": "",
+            "date_add": stamp,
+        },
+    )
+    orders = data.table("orders")
+    if orders:
+        orders[max(orders)]["id_customer"] = str(max(customers) + 100)  # deleted since
 
 
 def _reference_tables(data: ShopData) -> None:
