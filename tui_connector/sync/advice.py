@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tui_connector.gestan import settings, vat_regime
+from tui_connector.gestan import vat_regime
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.codec import text
 from tui_connector.prestashop.query import Filter, Query
+from tui_connector.sync.mapping import genders_in_use
 from tui_connector.sync.shop_facts import ShopFacts, read_facts
 
 
@@ -53,18 +54,12 @@ def shipping_advice(client: SyncWebservice, facts: ShopFacts | None = None) -> l
 
 def civility_advice(client: SyncWebservice) -> list[str]:
     """Genders of the shop's customers no Gestan civility stands for: those customers
-    would get none. (The Webservice has no `genders` resource: the customers say.)"""
-    mapped = settings.family_keys("civility.")
-    count: dict[str, int] = {}
-    for page in client.iter_pages("customers", Query(display=("id", "id_gender"))):
-        for customer in page:
-            gender = str(customer.get("id_gender") or "0")
-            if gender != "0" and gender not in mapped:
-                count[gender] = count.get(gender, 0) + 1
+    would get none."""
     return [
-        f"{number} client(s) ont le genre {gender}, sans civilité Gestan: réglez "
-        f"civility.{gender} (onglet Civilités)"
-        for gender, number in sorted(count.items())
+        f"{use.customers} client(s) ont le genre {use.id_gender}, sans civilité Gestan: "
+        f"réglez civility.{use.id_gender} (onglet Civilités)"
+        for use in genders_in_use(client)
+        if use.id_gender != "0" and not use.civility
     ]
 
 
