@@ -247,29 +247,17 @@ class ContactsFlow(Flow):
         gestan_id = (
             link.gestan_id if link else emails.get(values["email"]) if values["email"] else None
         )
+        reason = warning
         if is_placeholder(customer) and link is None:
-            return Row(
-                key=f"customer:{shop_id}",
-                origin=Origin.SHOP,
-                status=SKIPPED,
-                shop_id=shop_id,
-                columns={
-                    "last_name": values["last_name"],
-                    "first_name": values["first_name"],
-                    "email": values["email"],
-                    "label": f"{values['first_name']} {values['last_name']}".strip(),
-                },
-                reason="client de remplacement du module RGPD (comptes effacés): ignoré",
-                payload={"customer": customer, "addresses": addresses, "digest": digest},
-            )
-        if link and link.content_hash == digest:
+            status, action = SKIPPED, None
+            reason = "client de remplacement du module RGPD (comptes effacés): ignoré"
+        elif link and link.content_hash == digest:
             status, action = UP_TO_DATE, None
         elif gestan_id:
             status, action = UPDATE, Action.UPDATE_GESTAN
         else:
             status, action = ADD, Action.CREATE_GESTAN
-        reason = warning
-        if link is None and gestan_id:
+        if link is None and gestan_id and status != SKIPPED:
             reason = "; ".join(filter(None, ["lié par e-mail à un contact Gestan", warning]))
         return Row(
             key=f"customer:{shop_id}",
