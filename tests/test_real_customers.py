@@ -112,3 +112,23 @@ def test_check_says_which_genders_no_civility_stands_for(gestan, shop, client):
     _customer(shop.data, firstname="Sam", lastname="Doe", email="sam@exemple.fr", id_gender="3")
     (said,) = civility_advice(client)
     assert "genre 3" in said and "civility.3" in said
+
+
+def test_a_later_guest_checkout_never_overwrites_the_registered_contact(gestan, shop, client):
+    flow = ContactsFlow(client)
+    customers = shop.data.table("customers")
+    registered = customers[1]
+    only = [row for row in flow.read() if row.shop_id != max(customers) - 1]  # no twin yet
+    assert flow.execute(only).ok
+    guest = _customer(
+        shop.data,
+        firstname="Ines",
+        lastname="Autre-Nom",
+        email=registered["email"],
+        id_gender=registered["id_gender"],
+    )
+    (row,) = ContactsFlow(client).read(only=[int(guest["id"])])  # a page without its twin
+    assert "un contact Gestan" in row.reason
+    assert ContactsFlow(client).execute([row]).ok
+    link = m.Link.get((m.Link.resource == "customers") & (m.Link.shop_id == 1))
+    assert m.Contact.get_by_id(link.gestan_id).last_name == registered["lastname"]

@@ -175,19 +175,22 @@ class ContactsFlow(Flow):
                 continue
             email = row.columns["email"]
             if first.get(email, customer["id"]) != customer["id"]:
-                self._twin(row, first[email])
+                self._twin(row, f"le client {first[email]}")
+            elif (
+                customer.get("is_guest") == "1" and row.gestan_id and (row.shop_id, 0) not in known
+            ):  # a guest checkout of a customer Gestan has already: never overwrites it
+                self._twin(row, "un contact Gestan")
             rows.append(row)
         return rows
 
-    def _twin(self, row: Row, first_id: str) -> None:
-        """Another account of an e-mail a customer of the page has (a guest checkout of a
-        registered customer, or again as a guest): the same contact, its addresses added."""
-        row.payload["twin_of"] = first_id
+    def _twin(self, row: Row, first: str) -> None:
+        """Another account of an e-mail (a guest checkout of a registered customer, or
+        again as a guest): the same contact, its addresses added, its data kept."""
+        row.payload["twin_of"] = first
         if row.action == Action.CREATE_GESTAN:
             row.status, row.action = UPDATE, Action.UPDATE_GESTAN
-        row.reason = "; ".join(
-            filter(None, [f"même e-mail que le client {first_id}: le même contact", row.reason])
-        )
+        reasons = [f"même e-mail que {first}: le même contact", row.reason]
+        row.reason = "; ".join(r for r in reasons if r and not r.startswith("lié par e-mail"))
 
     def row_for(self, customer: dict, addresses: list[dict], billing: str, delivery: str) -> Row:
         """The row of one customer met elsewhere (an order's), with its addresses and the
