@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -373,10 +375,12 @@ def run_sync(args: argparse.Namespace, profile: config.Profile) -> int:
         reset_cursor()
         print("orders cursor reset: --since-last starts from the beginning", file=sys.stderr)
     progress = _progress_printer(sys.stderr.isatty() and not args.json)
-    with make_client(profile) as client:
+    with make_client(profile) as client, _stopped_by_signals() as stop:
         if args.orders_first and not args.dry_run:
             # what did not import (a blocked order) still blocks its products' stock rows
-            orders = make_flow("orders", client, since_last=True).stream(progress=progress)
+            orders = make_flow("orders", client, since_last=True).stream(
+                progress=progress, cancel=stop.event
+            )
             print(orders.summary(), file=sys.stderr)
         flow = make_flow(
             args.flow,
@@ -394,8 +398,16 @@ def run_sync(args: argparse.Namespace, profile: config.Profile) -> int:
         )
         if not args.dry_run:
             # page by page: read, do, forget; memory stays flat
-            report = flow.stream(progress=progress)
-            return _print_report(report, args, progress)
+            report = flow.stream(progress=progress, cancel=stop.event)
+            code = _print_report(report, args, progress)
+            if stop.signal:
+                print(
+                    f"stopped by {signal.Signals(stop.signal).name} between two rows: "
+                    "what was done is kept, the next run goes on from there",
+                    file=sys.stderr,
+                )
+                return 128 + stop.signal
+            return code
         # the plan: what has work to do; cancelled orders are listed but left unless chosen
         rows = flow.read(progress=progress)
         todo = unattended(rows)
@@ -425,6 +437,29 @@ def run_sync(args: argparse.Namespace, profile: config.Profile) -> int:
                 )
             print(f"{len(todo)} of {len(rows)} rows have something to do (dry run)")
         return EXIT_OK
+
+
+class _Stop:
+    def __init__(self):
+        self.event = threading.Event()
+        self.signal = 0
+
+    def __call__(self, signum, frame) -> None:
+        self.signal = signum
+        self.event.set()  # the run stops between two rows, its record closed
+
+
+@contextlib.contextmanager
+def _stopped_by_signals():
+    """SIGTERM and SIGINT stop a run between two rows (exit 128 + the signal's number,
+    the report printed), never in the middle of one."""
+    stop = _Stop()
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _print_report(report, args: argparse.Namespace, progress) -> int:
@@ -482,6 +517,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return HANDLERS[args.command](args, profile)
     except ConnectorError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if "--json" in (argv if argv is not None else sys.argv[1:]):  # a document, always
+            import json
+
+            print(
+                json.dumps(
+                    {"error": exc.message, "hint": exc.hint, "exit_code": exc.exit_code},
+                    ensure_ascii=False,
+                )
+            )
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -1,7 +1,8 @@
 """Errors a user can act on. Each says what went wrong and what to do about it.
 
 `exit_code` is the one the README promises: 2 bad usage or settings, 3 the
-shop or the database could not be reached or refused the key.
+shop or the database could not be reached or refused the key, 4 a run of the same
+flow is still going.
 """
 
 from __future__ import annotations
@@ -31,3 +32,9 @@ class DatabaseError(ConnectorError):
     """The Gestan database cannot be opened or used."""
 
     exit_code = 3
+
+
+class AlreadyRunning(ConnectorError):
+    """Another run of the same flow holds its lock (cron runs overlapping)."""
+
+    exit_code = 4

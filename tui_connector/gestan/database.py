@@ -200,7 +200,8 @@ def _to_5(database: pw.Database) -> None:
     """Version 5: where the customer is (VAT number, regime, mention), the customer's
     currency (FEC Montantdevise, Idevise), the seller's identity kept with each invoice;
     a product's shop reference beside its code (a reference the shop shares); one
-    contact for several customers; civilities 1 and 2 mapped; the attributes of variants."""
+    contact for several customers; civilities 1 and 2 mapped; the attributes of variants;
+    one run of a flow at a time."""
     engine = engine_of(database)
     for table, column, kind, default in COLUMNS_5:
         if column in {c.name for c in database.get_columns(table)}:
@@ -216,7 +217,9 @@ def _to_5(database: pw.Database) -> None:
     database.execute_sql("CREATE INDEX link_resource_gestan_id ON link (resource, gestan_id)")
     for gender, civility in DEFAULT_CIVILITIES:
         m.Setting.insert(key=f"civility.{gender}", value=civility).on_conflict_ignore().execute()
-    database.create_tables([m.AttributeGroup, m.AttributeValue, m.ProductAttribute], safe=True)
+    database.create_tables(
+        [m.AttributeGroup, m.AttributeValue, m.ProductAttribute, m.RunLock], safe=True
+    )
     guards.install(database, engine_of(database))
 
 

@@ -439,13 +439,23 @@ class SyncRun(BaseModel):
     flow = pw.CharField(max_length=16)
     started_at = pw.DateTimeField(default=now)
     finished_at = pw.DateTimeField(null=True)
-    status = pw.CharField(max_length=16, default="running")  # running, done, stopped, failed
+    # running, done, stopped, failed; interrupted: found running, its process gone
+    status = pw.CharField(max_length=16, default="running")
     created = pw.IntegerField(default=0)
     updated = pw.IntegerField(default=0)
     skipped = pw.IntegerField(default=0)
     failed = pw.IntegerField(default=0)
     blocked = pw.IntegerField(default=0)
     message = pw.TextField(default="")
+
+
+class RunLock(BaseModel):
+    """One run of a flow at a time: who holds it (sync/run_lock.py)."""
+
+    flow = pw.CharField(max_length=16, primary_key=True)
+    pid = pw.IntegerField()
+    host = pw.CharField(max_length=255)
+    started_at = pw.DateTimeField(default=now)
 
 
 class SyncRunLine(BaseModel):
@@ -506,6 +516,7 @@ ALL_MODELS: list[type[BaseModel]] = [
     Link,
     Cursor,
     SyncRun,
+    RunLock,
     SyncRunLine,
     MappingCache,
 ]

@@ -26,6 +26,7 @@ from tui_connector.gestan.database import write_transaction
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.codec import BAD_BYTES, Translated
 from tui_connector.prestashop.errors import PrestaShopError
+from tui_connector.sync import run_lock
 
 
 class BadShopData(ConnectorError):
@@ -325,9 +326,14 @@ class Flow(ABC):
         cancel: threading.Event | None = None,
     ) -> Report:
         run = self.start_run()
-        rows = list(rows)
-        ordered = [r for r in rows if not self.deferred(r)] + [r for r in rows if self.deferred(r)]
-        self.run_rows(run, ordered, progress=progress, cancel=cancel)
+        try:
+            rows = list(rows)
+            ordered = [r for r in rows if not self.deferred(r)]
+            ordered += [r for r in rows if self.deferred(r)]
+            self.run_rows(run, ordered, progress=progress, cancel=cancel)
+        except BaseException as exc:
+            self._abandon(run, exc)
+            raise
         return self.finish_run(run)
 
     def deferred(self, row: Row) -> bool:
@@ -345,20 +351,40 @@ class Flow(ABC):
         """
         state = self.start_run()
         later: list[Row] = []
-        for page in self.read_pages():
-            rows = unattended(page)
-            later += [row for row in rows if self.deferred(row)]
-            rows = [row for row in rows if not self.deferred(row)]
-            self.run_rows(state, rows, progress=progress, cancel=cancel)
-            if state.report.stopped or state.report.error:
-                break
-        else:
-            self.run_rows(state, later, progress=progress, cancel=cancel)
+        try:
+            for page in self.read_pages():
+                if cancel is not None and cancel.is_set():  # (a signal while reading)
+                    state.report.stopped = True
+                rows = unattended(page)
+                later += [row for row in rows if self.deferred(row)]
+                rows = [row for row in rows if not self.deferred(row)]
+                self.run_rows(state, rows, progress=progress, cancel=cancel)
+                if state.report.stopped or state.report.error:
+                    break
+            else:
+                self.run_rows(state, later, progress=progress, cancel=cancel)
+        except BaseException as exc:
+            self._abandon(state, exc)
+            raise
         return self.finish_run(state)
 
     def start_run(self) -> RunState:
+        """The run's record and the flow's lock: one run of a flow at a time."""
         refcache.clear()  # reference data is read afresh once per run
+        run_lock.acquire(self.name)
         return RunState(Report(self.name, m.now()), m.SyncRun.create(flow=self.name))
+
+    def _abandon(self, state: RunState, exc: BaseException) -> None:
+        """A run that ends on an error nothing caught: its record closed, its lock let go."""
+        try:
+            m.SyncRun.update(
+                finished_at=m.now(),
+                status="stopped" if isinstance(exc, KeyboardInterrupt) else "failed",
+                message=str(exc)[:2000] or type(exc).__name__,
+                **{k: state.report.counts[k] for k in Outcome.ALL},
+            ).where(m.SyncRun.id == state.run.id).execute()
+        finally:
+            run_lock.release(self.name)
 
     def run_rows(
         self,
@@ -426,6 +452,7 @@ class Flow(ABC):
             message=report.error,
             **{k: counts[k] for k in Outcome.ALL},
         ).where(m.SyncRun.id == state.run.id).execute()
+        run_lock.release(self.name)
         return report
 
     def _run_one(self, row: Row) -> RowResult:

@@ -1,0 +1,122 @@
+"""Cron-proof runs: one run of a flow at a time on each database, a run stopped by a
+signal closed with its report, a run left open by a dead process marked interrupted,
+a JSON document always."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tui_connector.gestan import models as m
+from tui_connector.gestan.database import open_database
+from tui_connector.simulator import demo_gestan
+from tui_connector.simulator.demo_data import build
+from tui_connector.simulator.server import SimulatedShop
+from tui_connector.sync import run_lock
+
+
+@pytest.fixture
+def slow_shop():
+    with SimulatedShop(build(orders=60, seed=12)) as running:
+        yield running
+
+
+def _prepared(shop, url: str) -> dict:
+    """Contacts and products in Gestan, then a shop slow enough that an orders run lasts
+    seconds: time for another to start beside it, or for a signal."""
+    from tui_connector.prestashop.client import SyncWebservice
+
+    from .test_orders import prepare
+
+    open_database(url)
+    demo_gestan.seed(shop.data)
+    with SyncWebservice(shop.url, shop.key) as client:
+        prepare(client)
+    m.database_proxy.obj.close()
+    shop.faults.latency_ms = 60
+    return _env(shop, url)
+
+
+def _env(shop, url: str) -> dict:
+    return dict(
+        os.environ,
+        TUI_CONNECTOR_SHOP_URL=shop.url,
+        TUI_CONNECTOR_API_KEY=shop.key,
+        TUI_CONNECTOR_DATABASE=url,
+    )
+
+
+def _start(env: dict, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tui_connector", "sync", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_two_runs_started_together_one_works_the_other_says_it_is_going(gestan_url, slow_shop):
+    env = _prepared(slow_shop, gestan_url)
+    first = _start(env, "orders", "--since-last", "--json")
+    time.sleep(2)  # the first holds the lock by now
+    second = _start(env, "orders", "--since-last", "--json")
+    second_out, second_err = second.communicate(timeout=120)
+    first_out, _ = first.communicate(timeout=300)
+    assert second.returncode == 4, second_err
+    assert "an orders run started at" in second_err and "is still going" in second_err
+    assert json.loads(second_out)["exit_code"] == 4
+    report = json.loads(first_out)
+    assert first.returncode == 0 and report["counts"]["failed"] == 0
+    open_database(gestan_url)
+    assert not m.RunLock.select().exists()  # let go at the end
+    assert m.SyncRun.select().where(m.SyncRun.flow == "orders").count() == 1
+
+
+def test_a_lock_left_by_a_dead_process_is_taken_over_and_its_run_interrupted(sqlite_gestan):
+    left = m.SyncRun.create(flow="orders")  # a run killed with -9: still "running"
+    m.RunLock.create(flow="orders", pid=_dead_pid(), host=os.uname().nodename)
+    run_lock.acquire("orders")
+    assert m.SyncRun.get_by_id(left.id).status == "interrupted"
+    assert m.RunLock.get(m.RunLock.flow == "orders").pid == os.getpid()
+    run_lock.release("orders")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_the_run_between_two_rows_and_closes_it(tmp_path, slow_shop, sig):
+    url = f"sqlite:///{tmp_path / 'gestan.db'}"
+    run = _start(_prepared(slow_shop, url), "orders", "--since-last", "--json")
+    time.sleep(3)  # orders are being imported, one by one
+    run.send_signal(sig)
+    out, err = run.communicate(timeout=120)
+    assert run.returncode == 128 + sig, err
+    assert f"stopped by {signal.Signals(sig).name}" in err
+    document = json.loads(out)
+    assert document["stopped"] is True
+    open_database(url)
+    (closed,) = m.SyncRun.select().where(m.SyncRun.flow == "orders")
+    assert closed.status == "stopped" and closed.finished_at is not None
+    assert not m.RunLock.select().exists()
+    assert m.SalesOrder.select().count() == document["counts"]["created"]
+
+
+def test_json_is_printed_on_error_too(monkeypatch, capsys):
+    from tui_connector.cli import main
+
+    monkeypatch.setenv("TUI_CONNECTOR_SHOP_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("TUI_CONNECTOR_API_KEY", "K" * 32)
+    assert main(["sync", "contacts", "--json"]) == 3
+    document = json.loads(capsys.readouterr().out)
+    assert document["exit_code"] == 3 and "cannot reach" in document["error"]

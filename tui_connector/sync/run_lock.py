@@ -1,0 +1,69 @@
+"""One run of a flow at a time, whatever starts it (two cron jobs, cron and the TUI).
+
+The lock is a row of the Gestan database (`run_lock`), so it holds across machines
+sharing one database. It names its process; a lock whose process is gone (killed,
+the machine restarted) is taken over, and the runs it left "running" are marked
+interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import peewee as pw
+
+from tui_connector.errors import AlreadyRunning
+from tui_connector.gestan import models as m
+from tui_connector.gestan.database import write_transaction
+
+
+def _alive(lock: m.RunLock) -> bool:
+    if lock.host != socket.gethostname():
+        return True  # another machine's process: it cannot be asked here
+    try:
+        os.kill(lock.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process, alive
+    return True
+
+
+def acquire(flow: str) -> None:
+    """Take the flow's lock, or say who holds it (AlreadyRunning, exit code 4)."""
+    me, host = os.getpid(), socket.gethostname()
+    try:
+        with write_transaction():
+            lock = m.RunLock.get_or_none(m.RunLock.flow == flow)
+            if lock is not None and (lock.pid, lock.host) == (me, host):
+                return  # this process holds it already (a run within a run)
+            if lock is not None and _alive(lock):
+                article = "an" if flow[:1] in "aeiou" else "a"
+                raise AlreadyRunning(
+                    f"{article} {flow} run started at {lock.started_at:%H:%M} by process "
+                    f"{lock.pid}"
+                    + (f" on {lock.host}" if lock.host != host else "")
+                    + " is still going",
+                    hint="nothing was done; run again once it has ended",
+                )
+            if lock is not None:  # its process is gone: what it left open was interrupted
+                m.RunLock.delete().where(m.RunLock.flow == flow).execute()
+                m.SyncRun.update(
+                    status="interrupted",
+                    finished_at=m.now(),
+                    message=f"process {lock.pid} ended without closing the run",
+                ).where((m.SyncRun.flow == flow) & (m.SyncRun.status == "running")).execute()
+            m.RunLock.create(flow=flow, pid=me, host=host)
+    except pw.IntegrityError:  # another process took it between our look and our write
+        raise AlreadyRunning(
+            f"another {flow} run has just started", hint="nothing was done; run again later"
+        ) from None
+
+
+def release(flow: str) -> None:
+    m.RunLock.delete().where(
+        (m.RunLock.flow == flow)
+        & (m.RunLock.pid == os.getpid())
+        & (m.RunLock.host == socket.gethostname())
+    ).execute()
