@@ -145,3 +145,21 @@ def test_the_good_customers_of_a_page_are_always_imported(
     assert {int(c["id"]) for c in good} <= linked
     assert len(rows) == len(page)  # the hostile one is a row too, never dropped silently
     database.close()
+
+
+def test_a_key_that_may_not_read_messages_imports_orders_without_comments(gestan, shop, client):
+    from tui_connector.prestashop.errors import PermissionDenied
+
+    demo_gestan.seed(shop.data)
+    prepare(client)
+    allowed = shop.engine.root_permissions()
+    shop.engine.permissions = {**allowed, "messages": set()}
+    with pytest.raises(PermissionDenied) as refused:  # the true cause, said once
+        client.list("messages")
+    assert "may not GET messages" in str(refused.value) and "tick GET for messages" in str(
+        refused.value
+    )
+    assert "Authorization" not in str(refused.value)
+    report = OrdersFlow(client, options=OrderOptions()).stream()
+    assert report.ok and report.counts["created"] > 0
+    assert any("messages" in note for note in report.notes)

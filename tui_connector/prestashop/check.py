@@ -44,6 +44,7 @@ OPTIONAL = {
         "configurations": {"get"},
         "currencies": {"get"},
         "translated_configurations": {"get"},
+        "messages": {"get"},  # customers' messages as comments; without: none
     },
 }
 

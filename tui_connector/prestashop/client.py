@@ -336,6 +336,15 @@ class Webservice:
         if status == 401:
             if 22 in codes:
                 raise self._disabled(status)
+            if 26 in codes:  # the key is right, this resource is not ticked for it
+                resource = path.split("/")[0] or "the API root"
+                raise PermissionDenied(
+                    f"the key may not {method} {resource}",
+                    hint=f"tick {method} for {resource} on the key's line in Advanced "
+                    "Parameters > Webservice",
+                    status=status,
+                    codes=codes,
+                )
             if self.auth_mode == "basic" and await self._works_with_ws_key():
                 self.auth_mode = "ws_key"
                 self.on_notice("the shop refused the Authorization header: " + HTACCESS_HINT)

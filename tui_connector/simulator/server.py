@@ -358,8 +358,17 @@ class Engine:
         if verb == "patch" and self.major < (8, 0):
             raise _Error(405, [(23, "Method PATCH is not valid")])
         if not self.allowed(resource, verb):
-            if verb in ("get", "head"):
-                raise _Error(401, [(21, "No permission for this authentication key")])
+            if verb in ("get", "head"):  # as the real shop answers (limited_messages)
+                raise _Error(
+                    401,
+                    [
+                        (
+                            26,
+                            f'Resource of type "{resource}" is not allowed with this '
+                            "authentication key",
+                        )
+                    ],
+                )
             raise _Error(405, [(23, f"Method {method} is not allowed for this resource")])
         if resource == "images":
             return self._images(method, rest, body, writer)

@@ -22,6 +22,7 @@ from tui_connector.gestan.invoicing import LineInput, split_pro_rata
 from tui_connector.gestan.money import ZERO, cents
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.codec import text
+from tui_connector.prestashop.errors import PermissionDenied, UnknownResource
 from tui_connector.prestashop.query import Filter, Query
 from tui_connector.sync.contacts import ContactOptions, ContactsFlow
 from tui_connector.sync.core import (
@@ -509,10 +510,22 @@ class OrdersFlow(Flow):
             import asyncio
 
             client = self.client.aio
+
+            async def messages() -> list[dict]:
+                """The customers' messages, for comments only: without them the orders
+                go on, and the report says they were not read."""
+                if not self.options.comments or "messages" in self._changes.missing:
+                    return []
+                try:
+                    return await client.get_many("messages", ids, key="id_order")
+                except (PermissionDenied, UnknownResource):
+                    self._changes.missing.append("messages")
+                    return []
+
             wanted = [
                 client.get_many("order_details", ids, key="id_order"),
                 client.get_many("order_cart_rules", ids, key="id_order"),
-                client.get_many("messages", ids, key="id_order"),
+                messages(),
                 client.get_many(
                     "order_payments", [o["reference"] for o in orders], key="order_reference"
                 ),
