@@ -110,3 +110,43 @@ def test_cli_unreachable_database_exits_3(monkeypatch, capsys):
     assert main(["settings", "list"]) == 3
     err = capsys.readouterr().err
     assert "cannot open the Gestan database" in err and "pw123456" not in err
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("https://admin:S3cret@boutique.example.fr", "user name or password"),
+        ("https://boutique.example.fr:99999", "port"),
+        ("https://bouti\x07que.example.fr", "control character"),
+    ],
+)
+def test_shop_addresses_are_checked_and_a_password_never_kept(url, said, monkeypatch, capsys):
+    with pytest.raises(SettingsError, match=said):
+        config.set_profile_value("shop.url", url)
+    monkeypatch.setenv("TUI_CONNECTOR_SHOP_URL", url)
+    assert main(["check"]) == 2
+    assert "S3cret" not in capsys.readouterr().err
+
+
+def test_a_profile_readable_by_others_is_made_owner_only_and_said(tmp_path, caplog):
+    config.set_profile_value("shop.api_key", KEY)
+    path = tmp_path / "profile.ini"
+    os.chmod(path, 0o644)
+    assert config.load().api_key.reveal() == KEY
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert "readable by others" in caplog.text
+
+
+def test_a_profile_that_is_not_utf8_says_so(tmp_path, capsys):
+    (tmp_path / "profile.ini").write_bytes(b"[shop]\nurl = https://caf\xe9.fr\n")
+    assert main(["settings", "get", "shop.url"]) == 2
+    assert "not UTF-8" in capsys.readouterr().err
+
+
+def test_the_key_can_be_given_on_standard_input(tmp_path, monkeypatch, capsys):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(KEY + "\n"))
+    assert main(["settings", "set", "shop.api_key", "-"]) == 0
+    assert config.load().api_key.reveal() == KEY
+    assert KEY not in capsys.readouterr().out

@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     get.add_argument("key")
     set_ = settings_commands.add_parser("set", help="validate and store a setting")
     set_.add_argument("key")
-    set_.add_argument("value")
+    set_.add_argument("value", help="the value; for shop.api_key, - reads it from standard input")
     unset = settings_commands.add_parser("unset", help="back to the default")
     unset.add_argument("key")
 
@@ -136,7 +136,10 @@ def run_settings(args: argparse.Namespace, profile: config.Profile) -> int:
         if args.action == "get":
             print(config.profile_value_for_display(profile, key))
         elif args.action == "set":
-            updated = config.set_profile_value(key, args.value)
+            value = args.value
+            if key == "shop.api_key" and value == "-":  # never in the shell's history or ps
+                value = _read_secret("Webservice key: ")
+            updated = config.set_profile_value(key, value)
             print(f"{key} = {config.profile_value_for_display(updated, key)}")
         else:
             config.set_profile_value(key, "" if key != "shop.auth_mode" else "basic")
@@ -151,6 +154,15 @@ def run_settings(args: argparse.Namespace, profile: config.Profile) -> int:
     else:
         settings.unset(key)
     return EXIT_OK
+
+
+def _read_secret(prompt: str) -> str:
+    """A secret typed (not echoed) or piped on standard input."""
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass(prompt)
+    return sys.stdin.readline().strip()
 
 
 def run_export(args: argparse.Namespace, profile: config.Profile) -> int:

@@ -10,6 +10,7 @@ or a traceback.
 from __future__ import annotations
 
 import configparser
+import logging
 import os
 import tempfile
 from dataclasses import dataclass, field, replace
@@ -18,6 +19,8 @@ from urllib.parse import urlparse
 
 from tui_connector import paths
 from tui_connector.errors import SettingsError
+
+log = logging.getLogger(__name__)
 
 
 class Secret:
@@ -80,7 +83,26 @@ def validate_shop_url(url: str) -> str:
     url = url.strip().rstrip("/")
     if not url:
         return url
+    if any(ord(char) < 32 or ord(char) == 127 for char in url):
+        raise SettingsError(
+            "the shop address holds a control character",
+            hint="type the address again, e.g. https://boutique.example.fr",
+        )
     parsed = urlparse(url)
+    if parsed.username or parsed.password:  # never kept, never printed
+        raise SettingsError(
+            "the shop address holds a user name or password (user:password@)",
+            hint="give the address without them; the Webservice key is the credential "
+            "(a host's own password protection: ask it to let /api/ through)",
+        )
+    try:
+        port = parsed.port
+    except ValueError:
+        port = -1
+    if port is not None and not 0 < port < 65536:
+        raise SettingsError(
+            f"the port of {url!r} is not one (1 to 65535)", hint="check the shop address"
+        )
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise SettingsError(
             f"{url!r} is not a shop address",
@@ -124,11 +146,17 @@ def normalise_profile_value(key: str, value: str):
 def read_file(path: Path) -> Profile:
     parser = configparser.ConfigParser(interpolation=None)
     if path.exists():
+        tighten(path)
         try:
             parser.read(path, encoding="utf-8")
         except configparser.Error as exc:
             raise SettingsError(
                 f"the profile {path} cannot be read: {exc.message.splitlines()[0]}",
+                hint="fix or delete that file, then set the values again",
+            ) from None
+        except UnicodeDecodeError:
+            raise SettingsError(
+                f"the profile {path} is not UTF-8 text",
                 hint="fix or delete that file, then set the values again",
             ) from None
     shop = parser["shop"] if parser.has_section("shop") else {}
@@ -139,6 +167,16 @@ def read_file(path: Path) -> Profile:
         auth_mode=shop.get("auth_mode", "basic"),
         database_url=database.get("url", ""),
     )
+
+
+def tighten(path: Path) -> None:
+    """A profile others may read (it holds the key) is made owner-only, and said."""
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        os.chmod(path, 0o600)
+        log.warning(
+            "the profile %s was readable by others (mode %o): now owner-only (600)", path, mode
+        )
 
 
 def load(environ: dict[str, str] | None = None) -> Profile:
@@ -152,6 +190,8 @@ def load(environ: dict[str, str] | None = None) -> Profile:
         overrides["api_key"] = Secret(env["TUI_CONNECTOR_API_KEY"].strip())
     if env.get("TUI_CONNECTOR_DATABASE"):
         overrides["database_url"] = env["TUI_CONNECTOR_DATABASE"].strip()
+    if overrides.get("shop_url") is None and profile.shop_url:
+        overrides["shop_url"] = validate_shop_url(profile.shop_url)  # a hand-edited file
     return replace(profile, **overrides)
 
 

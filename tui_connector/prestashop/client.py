@@ -378,6 +378,11 @@ class Webservice:
                 status=status,
                 codes=codes,
             )
+        if status == 404 and not path:  # nothing at /api/: not the shop's address
+            raise ShopUnreachable(
+                f"no PrestaShop Webservice answers at {self.base_url}/api/ (status 404)",
+                hint="check the shop's address; a shop in a folder is https://host/folder",
+            )
         if status == 404 and not body.strip():
             raise NotFound(f"the shop has no {path}", status=status)
         if status >= 500 and _php_message(body):
