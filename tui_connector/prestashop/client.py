@@ -27,9 +27,11 @@ from tui_connector.prestashop import codec
 from tui_connector.prestashop.codec import Record, Schema
 from tui_connector.prestashop.errors import (
     HTACCESS_HINT,
+    AnswerTooLarge,
     AuthenticationFailed,
     CodecError,
     NotFound,
+    PagingStuck,
     PermissionDenied,
     PrestaShopError,
     SecurityFilterPage,
@@ -44,6 +46,7 @@ from tui_connector.prestashop.query import Filter, Query
 from tui_connector.prestashop.versions import Capabilities, capabilities
 
 log = logging.getLogger(__name__)
+MAX_ANSWER = 256 * 2**20  # a page of 500 full orders is a few MB
 
 RETRY_STATUSES = {429, 502, 503, 504}
 METHODS = ("get", "put", "post", "patch", "delete", "head")
@@ -125,6 +128,8 @@ class Webservice:
         auth_mode: str = "basic",
         max_in_flight: int = 4,
         timeout: float = 30.0,
+        deadline: float | None = None,
+        max_answer: int = MAX_ANSWER,
         retries: int = 4,
         backoff: float = 0.5,
         max_backoff: float = 30.0,
@@ -150,6 +155,10 @@ class Webservice:
         self._next_slot = 0.0
         self._rate_lock = asyncio.Lock()
         self._timeout = timeout
+        # the whole answer, however it trickles in: a shop or proxy dripping a byte a
+        # second never trips the read timeout, which counts between two bytes
+        self._deadline = deadline if deadline is not None else max(60.0, 4 * timeout)
+        self._max_answer = max_answer
         self._transport = transport
         self._http: httpx.AsyncClient | None = None
         self.root: ShopRoot | None = None
@@ -219,15 +228,53 @@ class Webservice:
         await self._pace()
         async with self._limit:
             self.requests_made += 1
-            return await self.http.request(
+            request = self.http.build_request(
                 method,
                 f"{self.base_url}/api/{path}".rstrip("/") + ("/" if not path else ""),
                 params={**params, **key_params},
                 content=content,
                 files=files,
-                auth=auth,
                 headers={"Content-Type": "text/xml"} if content is not None else None,
             )
+            try:
+                return await asyncio.wait_for(self._bounded(request, auth), self._deadline)
+            except TimeoutError:
+                raise ShopTimeout(
+                    f"the shop did not finish its answer to {method} /api/{path} within "
+                    f"{self._deadline:.0f} s",
+                    hint="the shop, or a proxy before it, sends its answer too slowly: "
+                    "nothing was kept from it; retry later",
+                ) from None
+
+    async def _bounded(self, request: httpx.Request, auth) -> httpx.Response:
+        """The answer read as it comes, refused past the size any page can have."""
+        response = await self.http.send(request, auth=auth, stream=True)
+        try:
+            body, size = [], 0
+            async for chunk in response.aiter_bytes():  # decoded: a zip bomb counts whole
+                size += len(chunk)
+                if size > self._max_answer:
+                    raise AnswerTooLarge(
+                        f"the shop's answer to {request.method} {request.url.path} passed "
+                        f"{self._max_answer // 2**20} MB: refused",
+                        hint="no page of the Webservice is that large: a proxy or a module "
+                        "sends something else; nothing was kept from it",
+                    )
+                body.append(chunk)
+        finally:
+            await response.aclose()
+        headers = [
+            (name, value)
+            for name, value in response.headers.multi_items()
+            if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=b"".join(body),
+            request=request,
+            extensions=response.extensions,
+        )
 
     async def request(
         self,
@@ -539,6 +586,12 @@ class Webservice:
             )
             page = await self.list(resource, page_query)
             ids = [int(r["id"]) for r in page if str(r.get("id", "")).isdigit()]
+            if ids and max(ids) <= last_id:
+                raise PagingStuck(
+                    f"the shop sent {resource} up to id {max(ids)} again when asked for ids "
+                    f"above {last_id} ({self.base_url}/api/{resource})",
+                    hint="a cache before the shop ignores the query: exclude /api/ from it",
+                )
             if page:
                 yield page  # (a record with no id is the flow's to refuse)
             if len(page) < page_size or not ids:

@@ -72,6 +72,18 @@ class NotFound(PrestaShopError):
     exit_code = 1
 
 
+class AnswerTooLarge(PrestaShopError):
+    """An answer past the size a page of the Webservice can have: refused, not read."""
+
+    exit_code = 3
+
+
+class PagingStuck(PrestaShopError):
+    """A list that repeats or goes backwards (a cache ignoring the id filter)."""
+
+    exit_code = 3
+
+
 class ShopRejected(PrestaShopError):
     """A 400/500 with the shop's own error document: a bad filter, a bad value..."""
 
