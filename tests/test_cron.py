@@ -120,3 +120,63 @@ def test_json_is_printed_on_error_too(monkeypatch, capsys):
     assert main(["sync", "contacts", "--json"]) == 3
     document = json.loads(capsys.readouterr().out)
     assert document["exit_code"] == 3 and "cannot reach" in document["error"]
+
+
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        ("server closed the connection unexpectedly", "connection to the Gestan database"),
+        ("database or disk is full", "disk of the Gestan database is full"),
+        ("attempt to write a readonly database", "read-only"),
+        ("database is locked", "locked by another program"),
+    ],
+)
+def test_a_database_gone_for_the_run_is_said_in_words(error, said):
+    import peewee as pw
+
+    from tui_connector.gestan.database import database_trouble
+
+    assert said in database_trouble(pw.OperationalError(error))
+    try:  # a failed rollback hides the cause: it is found behind it
+        try:
+            raise pw.OperationalError(error)
+        except pw.OperationalError:
+            raise pw.OperationalError("cannot rollback - no transaction is active") from None
+    except pw.OperationalError as masked:
+        assert said in database_trouble(masked)
+    assert database_trouble(pw.IntegrityError("UNIQUE constraint failed: product.code")) is None
+
+
+def test_the_postgresql_connection_cut_mid_run_stops_it_with_its_cause(
+    server_databases, tmp_path, slow_shop
+):
+    import psycopg2
+
+    from tui_connector.prestashop.client import SyncWebservice
+    from tui_connector.sync.contacts import ContactsFlow
+
+    url = server_databases.get("postgresql", "unreachable")
+    if url.startswith("unreachable"):
+        pytest.skip("no PostgreSQL server")
+    from .conftest import _drop_all_tables
+
+    _drop_all_tables("postgresql", url)  # a database of its own for this test
+    database = open_database(url)
+    client = SyncWebservice(slow_shop.url, slow_shop.key)
+    flow = ContactsFlow(client)
+    rows = flow.read()
+    backend = database.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
+
+    def cut(done, total, label):  # the connection dies after the first rows
+        if done == 3:
+            admin = psycopg2.connect(url)
+            admin.autocommit = True
+            admin.cursor().execute("SELECT pg_terminate_backend(%s)", (backend,))
+            admin.close()
+
+    report = flow.execute(rows, progress=cut)
+    client.close()
+    assert "connection to the Gestan database was lost" in report.error
+    assert len(report.results) < len(rows)
+    database.close()
+    _drop_all_tables("postgresql", url)

@@ -542,3 +542,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # the database gone under us: its cause, never a traceback
+        from tui_connector.gestan.database import database_trouble
+
+        cause = database_trouble(exc)
+        if cause is None:
+            raise
+        print(f"error: {cause}", file=sys.stderr)
+        return EXIT_UNREACHABLE

@@ -80,6 +80,43 @@ def engine_of(database: pw.Database) -> str:
     return "mysql"
 
 
+# What a database error means for the run, in words: the database is gone for it
+TROUBLES = [
+    (
+        (
+            "server closed the connection",
+            "connection already closed",
+            "lost connection",
+            "has gone away",
+            "terminating connection",
+            "connection refused",
+            "broken pipe",
+        ),
+        "the connection to the Gestan database was lost",
+    ),
+    (("disk is full", "no space left", "disk full"), "the disk of the Gestan database is full"),
+    (("readonly", "read-only", "read only"), "the Gestan database is read-only"),
+    (
+        ("database is locked", "lock wait timeout"),
+        "the Gestan database stayed locked by another program",
+    ),
+]
+
+
+def database_trouble(exc: BaseException | None) -> str | None:
+    """The cause, in words, when an error means the database is gone for this run (its
+    connection, its disk): None for an error of one row (a constraint, a bad value)."""
+    while exc is not None:
+        text = str(exc).lower()
+        for needles, said in TROUBLES:
+            if any(needle in text for needle in needles):
+                return said
+        if isinstance(exc, pw.InterfaceError):
+            return "the connection to the Gestan database was lost"
+        exc = exc.__context__  # a failed rollback hides the error that led to it
+    return None
+
+
 def write_transaction(database: pw.Database | None = None):
     """A transaction that takes the write lock at once.
 

@@ -22,7 +22,7 @@ import peewee as pw
 from tui_connector.errors import ConnectorError
 from tui_connector.gestan import models as m
 from tui_connector.gestan import refcache
-from tui_connector.gestan.database import write_transaction
+from tui_connector.gestan.database import database_trouble, write_transaction
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.codec import BAD_BYTES, Translated
 from tui_connector.prestashop.errors import PrestaShopError
@@ -383,8 +383,10 @@ class Flow(ABC):
                 message=str(exc)[:2000] or type(exc).__name__,
                 **{k: state.report.counts[k] for k in Outcome.ALL},
             ).where(m.SyncRun.id == state.run.id).execute()
-        finally:
             run_lock.release(self.name)
+        except (pw.DatabaseError, pw.InterfaceError) as trouble:
+            if database_trouble(trouble) is None:
+                raise  # (a gone database: the next start closes the run)
 
     def run_rows(
         self,
@@ -407,7 +409,7 @@ class Flow(ABC):
                     with write_transaction():
                         self._run_chunk(state, chunk, progress, cancel)
                     break
-                except pw.DatabaseError as exc:  # the chunk is undone, whole
+                except (pw.DatabaseError, pw.InterfaceError) as exc:  # the chunk is undone
                     undone = len(report.results) - kept
                     del report.results[kept:]
                     state.done -= undone
@@ -415,7 +417,8 @@ class Flow(ABC):
                         # another writer won: it has let go by now, the chunk is done again
                         time.sleep(0.05 * attempt)
                         continue
-                    report.error = f"the Gestan database refused the last {undone} rows: {exc}"
+                    cause = database_trouble(exc) or f"the Gestan database refused them ({exc})"
+                    report.error = f"{cause}: the last {undone} rows were not kept"
                     return
 
     def _run_chunk(self, state: RunState, rows: list[Row], progress, cancel) -> None:
@@ -446,13 +449,20 @@ class Flow(ABC):
         report = state.report
         report.finished_at = m.now()
         counts = report.counts
-        m.SyncRun.update(
-            finished_at=report.finished_at,
-            status="stopped" if report.stopped else ("failed" if report.error else "done"),
-            message=report.error,
-            **{k: counts[k] for k in Outcome.ALL},
-        ).where(m.SyncRun.id == state.run.id).execute()
-        run_lock.release(self.name)
+        try:
+            m.SyncRun.update(
+                finished_at=report.finished_at,
+                status="stopped" if report.stopped else ("failed" if report.error else "done"),
+                message=report.error,
+                **{k: counts[k] for k in Outcome.ALL},
+            ).where(m.SyncRun.id == state.run.id).execute()
+            run_lock.release(self.name)
+        except (pw.DatabaseError, pw.InterfaceError) as exc:
+            cause = database_trouble(exc)
+            if cause is None:
+                raise
+            # the database is gone: the report says so; the next start closes the run
+            report.error = report.error or cause
         return report
 
     def _run_one(self, row: Row) -> RowResult:
@@ -466,9 +476,9 @@ class Flow(ABC):
         except (PrestaShopError, ConnectorError) as exc:
             # exit code 3: the shop or the database is gone, the next rows would fail alike
             return RowResult.of(row, Outcome.FAILED, str(exc), fatal=exc.exit_code == 3)
-        except pw.DatabaseError as exc:
-            if is_deadlock(exc):
-                raise  # the chunk's transaction is gone: run_rows does the chunk again
+        except (pw.DatabaseError, pw.InterfaceError) as exc:
+            if is_deadlock(exc) or database_trouble(exc):
+                raise  # the chunk's transaction is gone: run_rows says why
             detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
             return RowResult.of(
                 row, Outcome.FAILED, detail, fatal=isinstance(exc, pw.OperationalError)
