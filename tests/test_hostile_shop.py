@@ -109,3 +109,44 @@ def test_a_page_sent_again_and_again_stops_the_read_naming_the_url(hostile):
         assert len(next(pages)) == 500
         with pytest.raises(PagingStuck, match=f"{url}/api/customers"):
             next(pages)
+
+
+class Pages(Hostile):
+    def do_GET(self) -> None:
+        if self.behaviour == "redirect":
+            self.send_response(301)
+            self.send_header("Location", "https://www.boutique.example.fr/api/")
+            self.end_headers()
+            return
+        if self.path.split("?")[0].rstrip("/") == "/api":
+            self._send(ROOT, "text/xml")
+            return
+        page = b"<!DOCTYPE html><html><head><title>Maintenance</title></head></html>"
+        self._send(page, "text/xml")  # an HTML page that says it is XML
+
+
+def test_a_redirect_says_where_to_and_an_html_page_as_xml_is_a_page():
+    from tui_connector.prestashop.errors import SecurityFilterPage, ShopUnreachable
+
+    def serve(behaviour: str) -> str:
+        handler = type("Handler", (Pages,), {"behaviour": behaviour})
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    servers: list = []
+    try:
+        with (
+            SyncWebservice(serve("redirect"), "K" * 32, retries=0) as client,
+            pytest.raises(ShopUnreachable, match=r"www\.boutique\.example\.fr"),
+        ):
+            client.connect()
+        with (
+            SyncWebservice(serve("page"), "K" * 32, retries=0, prefer_json=False) as client,
+            pytest.raises(SecurityFilterPage, match="Maintenance"),
+        ):
+            client.list("customers")
+    finally:
+        for server in servers:
+            server.shutdown()

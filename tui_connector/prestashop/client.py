@@ -366,8 +366,19 @@ class Webservice:
         body = response.content
         content_type = response.headers.get("Content-Type", "")
         where = f"{method} /api/{path}"
+        if 300 <= status < 400:
+            target = response.headers.get("Location", "")
+            raise ShopUnreachable(
+                f"the shop answers {where} with a redirect (status {status}) to {target or '?'}",
+                hint="give shop.url the address it redirects to (https, www, a folder)",
+            )
+        looks_html = body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))
         if 200 <= status < 300:
-            if expect in ("xml", "json") and "html" in content_type and body.strip():
+            if (
+                expect in ("xml", "json")
+                and ("html" in content_type or looks_html)
+                and (body.strip())
+            ):
                 title = _title_of(body.decode("utf-8", "replace"))
                 raise SecurityFilterPage(
                     f"the shop sent an HTML page instead of {expect.upper()} for {where} "
