@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tui_connector.gestan import models as m
+from tui_connector.gestan import settings
 from tui_connector.simulator import demo_gestan
 from tui_connector.simulator.demo_data import build
 from tui_connector.simulator.server import JSON_BREAKS, SimulatedShop
@@ -163,3 +164,40 @@ def test_a_key_that_may_not_read_messages_imports_orders_without_comments(gestan
     report = OrdersFlow(client, options=OrderOptions()).stream()
     assert report.ok and report.counts["created"] > 0
     assert any("messages" in note for note in report.notes)
+
+
+PRODUCT_FIELDS = ("reference", "ean13", "price", "id_tax_rules_group", "id_category_default")
+HOSTILE_PRODUCT = st.one_of(
+    st.builds(lambda value: {"id": value}, st.sampled_from(["", "0", "-2", "9.5", str(2**40)])),
+    st.builds(lambda field: {field: "x\ufffdy"}, st.sampled_from(PRODUCT_FIELDS)),
+    st.builds(
+        lambda field, value: {field: value},
+        st.sampled_from(PRODUCT_FIELDS),
+        st.one_of(st.none(), st.integers(), st.text(max_size=40), st.lists(st.text(), max_size=2)),
+    ),
+)
+
+
+@hypothesis_settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(position=st.integers(0, 6), hostile=HOSTILE_PRODUCT)
+def test_the_good_products_of_a_page_are_always_imported(
+    tmp_path_factory, shop, client, position, hostile
+):
+    from tui_connector.gestan.database import open_database
+
+    database = open_database(f"sqlite:///{tmp_path_factory.mktemp('page') / 'gestan.db'}")
+    demo_gestan.seed(shop.data)
+    simple = [p for p in shop.data.table("products").values() if p["product_type"] == "standard"]
+    good = [dict(p) for p in simple[:5]]
+    page = list(good)
+    page.insert(position, {**good[1], "id": "4000", "reference": "AUTRE-REF", **hostile})
+    flow = ProductsFlow(client)
+    flow.facts = read_facts(client, catalogue=True)
+    flow.families = settings.family_keys("family.")
+    rows = flow._page_rows(page, set())
+    flow.execute(rows)
+    linked = {link.shop_id for link in m.Link.select().where(m.Link.resource == "products")}
+    assert {int(p["id"]) for p in good} <= linked
+    database.close()
