@@ -21,14 +21,16 @@ def test_check_against_the_simulator(monkeypatch, capsys):
 
 
 def test_check_names_what_a_limited_key_lacks(monkeypatch, capsys):
-    permissions = {"customers": {"get"}, "addresses": {"get"}, "countries": {"get"}}
+    from tui_connector.sync.contacts import ContactsFlow
+
+    permissions = {resource: {"get"} for resource in ContactsFlow.NEEDS}
     with SimulatedShop(build(orders=5), permissions=permissions) as shop:
         monkeypatch.setenv("TUI_CONNECTOR_SHOP_URL", shop.url)
         monkeypatch.setenv("TUI_CONNECTOR_API_KEY", shop.key)
         assert main(["check"]) == 1
         out = capsys.readouterr().out
         assert "contacts ready" in out
-        assert "orders   missing orders: GET" in out
+        assert "orders   missing order_details: GET" in out
 
 
 def test_check_exit_3_on_wrong_key_or_no_shop(monkeypatch, capsys):

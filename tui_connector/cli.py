@@ -190,6 +190,7 @@ def run_check(args: argparse.Namespace, profile: config.Profile) -> int:
 
     from tui_connector.prestashop.check import check
     from tui_connector.prestashop.client import Webservice
+    from tui_connector.sync.runner import flow_needs
 
     if not profile.shop_url or not profile.api_key:
         raise SettingsError(
@@ -204,7 +205,7 @@ def run_check(args: argparse.Namespace, profile: config.Profile) -> int:
             auth_mode=profile.auth_mode,
             on_notice=lambda m: print(f"note: {m}", file=sys.stderr),
         ) as client:
-            return await check(client)
+            return await check(client, flow_needs())
 
     report = asyncio.run(run())
     report.warnings += _advice(profile)
@@ -319,6 +320,7 @@ def run_demo(args: argparse.Namespace, profile: config.Profile) -> int:
     from tui_connector.prestashop.check import check
     from tui_connector.prestashop.client import Webservice
     from tui_connector.simulator import demo_gestan
+    from tui_connector.sync.runner import flow_needs
 
     shop = _start_simulator(args.orders).start()
     _live(shop, DEMO_LIFE_SECONDS, seed=1)  # the demo shop lives: read again to follow it
@@ -331,7 +333,7 @@ def run_demo(args: argparse.Namespace, profile: config.Profile) -> int:
 
     async def run():
         async with Webservice(shop.url, shop.key) as client:
-            return await check(client)
+            return await check(client, flow_needs())
 
     report = asyncio.run(run())
     print(f"demo shop: {shop.url} ({args.orders} orders), demo Gestan: {database_url}")

@@ -6,47 +6,7 @@ from dataclasses import dataclass, field
 
 from tui_connector.prestashop.client import ShopRoot, Webservice
 
-# Resource -> methods each flow needs; optional ones only warn.
-FLOW_NEEDS: dict[str, dict[str, set[str]]] = {
-    "contacts": {"customers": {"get"}, "addresses": {"get"}, "countries": {"get"}},
-    "products": {
-        "products": {"get", "post", "put"},
-        "combinations": {"get", "post", "put"},
-        "categories": {"get"},
-        "product_options": {"get"},
-        "product_option_values": {"get"},
-        "tax_rule_groups": {"get"},
-        "tax_rules": {"get"},
-        "taxes": {"get"},
-        "stock_availables": {"get", "put"},
-    },
-    "stock": {"stock_availables": {"get", "put"}, "products": {"get"}, "combinations": {"get"}},
-    "orders": {
-        "orders": {"get"},
-        "order_details": {"get"},
-        "order_states": {"get"},
-        "order_payments": {"get"},
-        "order_slip": {"get"},
-        "order_histories": {"get"},
-        "order_cart_rules": {"get"},
-        "customers": {"get"},
-        "addresses": {"get"},
-        "countries": {"get"},
-        "taxes": {"get"},
-        "carriers": {"get"},
-    },
-}
-OPTIONAL = {
-    "products": {"images": {"get", "post"}, "specific_prices": {"get", "post", "put"}},
-    # the time zone and state ids (else 8.1 defaults), orders in other currencies, the
-    # prefix of the shop's invoice numbers (invoices.numbering = shop)
-    "orders": {
-        "configurations": {"get"},
-        "currencies": {"get"},
-        "translated_configurations": {"get"},
-        "messages": {"get"},  # customers' messages as comments; without: none
-    },
-}
+Needs = dict[str, set[str]]  # resource -> methods
 
 
 @dataclass
@@ -68,7 +28,7 @@ class CheckReport:
             f"version  PrestaShop {self.version}",
             f"auth     {self.auth_mode}",
         ]
-        for flow in FLOW_NEEDS:
+        for flow in self.missing:
             lacks = self.missing.get(flow) or []
             lines.append(f"{flow:<9}{'ready' if not lacks else 'missing ' + '; '.join(lacks)}")
         lines += [f"warning  {w}" for w in self.warnings]
@@ -84,15 +44,16 @@ def missing_for(root: ShopRoot, needs: dict[str, set[str]]) -> list[str]:
     return result
 
 
-async def check(client: Webservice) -> CheckReport:
+async def check(client: Webservice, flows: dict[str, tuple[Needs, Needs]]) -> CheckReport:
+    """What the key lacks for each flow: `flows` {name: (needs, goes on without)}, as the
+    flows declare them (sync.runner.flow_needs)."""
     root = await client.connect()
     report = CheckReport(
         client.base_url, root.capabilities.label, client.auth_mode, root.permissions
     )
-    for flow, needs in FLOW_NEEDS.items():
+    for flow, (needs, optional) in flows.items():
         report.missing[flow] = missing_for(root, needs)
-    for flow, needs in OPTIONAL.items():
-        for lack in missing_for(root, needs):
+        for lack in missing_for(root, optional):
             report.warnings.append(f"{flow}: optional {lack}")
     if not root.capabilities.json_output:
         report.warnings.append("no JSON output before 1.7: reads are slower (XML)")

@@ -186,6 +186,7 @@ class Engine:
         self.permissions = permissions
         self.faults = faults or Faults()
         self.requests = 0
+        self.asked: set[tuple[str, str]] = set()  # (resource, method) every request named
         self.gone = False
         self._random = random.Random(self.faults.seed)
         self._times: list[float] = []
@@ -334,6 +335,8 @@ class Engine:
 
     def _route(self, method, segments, params, body, writer: Writer, json_out) -> Response:
         verb = method.lower()
+        if segments:
+            self.asked.add((segments[0], "put" if verb == "patch" else verb))  # what a flow used
         if not segments:
             if method != "GET" and method != "HEAD":
                 raise _Error(500, body=b"")

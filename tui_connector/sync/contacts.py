@@ -32,7 +32,7 @@ from tui_connector.sync.core import (
     save_link,
     unreadable_row,
 )
-from tui_connector.sync.shop_facts import ShopFacts, read_facts
+from tui_connector.sync.shop_facts import FACTS_NEEDS, FACTS_OPTIONAL, ShopFacts, read_facts
 
 RESOURCE = "customers"
 ADD, UPDATE, UP_TO_DATE, SKIPPED = "Ajout", "Mise à jour", "A jour", "Ignoré"
@@ -124,6 +124,9 @@ def map_customer(customer: dict, billing: dict | None, options: ContactOptions) 
 
 class ContactsFlow(Flow):
     name = "contacts"
+    # orders: the addresses of a customer's latest order are proposed
+    NEEDS = {**FACTS_NEEDS, "customers": {"get"}, "addresses": {"get"}, "orders": {"get"}}
+    OPTIONAL = FACTS_OPTIONAL
 
     def __init__(self, client: SyncWebservice, options: ContactOptions | None = None):
         super().__init__(client)

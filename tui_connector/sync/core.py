@@ -289,6 +289,10 @@ class Flow(ABC):
     """read() decides, writes nothing; execute() does the selected rows, one transaction each."""
 
     name = ""
+    # What the flow asks of the Webservice {resource: methods}: what it cannot do
+    # without, and what it goes on without (`check` says both; a test holds them true)
+    NEEDS: dict[str, set[str]] = {}
+    OPTIONAL: dict[str, set[str]] = {}
 
     def __init__(self, client: SyncWebservice):
         self.client = client

@@ -55,7 +55,7 @@ from tui_connector.sync.order_life import (
     OrderLife,
 )
 from tui_connector.sync.products import add_stock_movement, initial_stock_dates
-from tui_connector.sync.shop_facts import ShopFacts, read_facts
+from tui_connector.sync.shop_facts import FACTS_NEEDS, FACTS_OPTIONAL, ShopFacts, read_facts
 from tui_connector.sync.shop_vat import GoodsLine, goods_vat
 
 RESOURCE = "orders"
@@ -423,6 +423,25 @@ def _move_cursor(date: str, order_id: int) -> None:
 
 class OrdersFlow(Flow):
     name = "orders"
+    NEEDS = {
+        **FACTS_NEEDS,
+        **{
+            resource: {"get"}
+            for resource in (
+                "orders",
+                "order_details",
+                "order_states",
+                "order_payments",
+                "order_slip",
+                "order_histories",
+                "order_cart_rules",
+                "customers",
+                "addresses",
+            )
+        },
+    }
+    # customers' messages as comments; the others: facts with defaults
+    OPTIONAL = {**FACTS_OPTIONAL, "messages": {"get"}}
 
     def __init__(
         self,

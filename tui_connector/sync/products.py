@@ -37,7 +37,13 @@ from tui_connector.sync.core import (
     save_link,
     unreadable_row,
 )
-from tui_connector.sync.shop_facts import ShopFacts, read_facts
+from tui_connector.sync.shop_facts import (
+    CATALOGUE_NEEDS,
+    FACTS_NEEDS,
+    FACTS_OPTIONAL,
+    ShopFacts,
+    read_facts,
+)
 from tui_connector.sync.special_prices import SpecialPrices
 
 RESOURCE = "products"
@@ -290,6 +296,18 @@ def _linked_gestan_ids() -> set[int]:
 
 class ProductsFlow(Flow):
     name = "products"
+    NEEDS = {
+        **FACTS_NEEDS,
+        **CATALOGUE_NEEDS,
+        "products": {"get", "post", "put"},
+        "combinations": {"get", "put"},
+        "stock_availables": {"get", "put"},
+    }
+    OPTIONAL = {
+        **FACTS_OPTIONAL,
+        "specific_prices": {"get", "post", "put"},  # special prices, both ways
+        "images": {"get", "post"},  # cover images (sync.cover_images)
+    }
 
     def __init__(
         self,

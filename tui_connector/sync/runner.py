@@ -23,6 +23,11 @@ FLOWS = {
 }
 
 
+def flow_needs() -> dict[str, tuple[dict[str, set[str]], dict[str, set[str]]]]:
+    """What each flow asks of the Webservice, as the flows declare it: for `check`."""
+    return {name: (flow.NEEDS, flow.OPTIONAL) for name, flow in FLOWS.items()}
+
+
 def make_client(profile: config.Profile, **kwargs) -> SyncWebservice:
     if not profile.shop_url or not profile.api_key:
         raise SettingsError(

@@ -19,7 +19,7 @@ from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.sync import mapping
 from tui_connector.sync.core import Flow, Report
 from tui_connector.sync.orders import cursor_value, reset_cursor
-from tui_connector.sync.runner import make_client, make_flow
+from tui_connector.sync.runner import flow_needs, make_client, make_flow
 
 FLOW_TITLES = {
     "contacts": "Contacts",
@@ -67,7 +67,7 @@ class Session:
 
     def check(self) -> CheckReport:
         with self.client() as client:
-            report = client.run(check(client.aio))
+            report = client.run(check(client.aio, flow_needs()))
         self.version = report.version
         return report
 

@@ -34,6 +34,18 @@ CONFIGURATION = {
     "PS_INVOICE_USE_YEAR": "0",
     "PS_INVOICE_YEAR_POS": "0",
 }
+# What read_facts reads: needed, and what it does without (the defaults stand)
+FACTS_NEEDS = {"languages": {"get"}, "countries": {"get"}, "taxes": {"get"}, "tax_rules": {"get"}}
+FACTS_OPTIONAL = {
+    "configurations": {"get"},
+    "currencies": {"get"},
+    "translated_configurations": {"get"},
+}
+CATALOGUE_NEEDS = {
+    "categories": {"get"},
+    "product_options": {"get"},
+    "product_option_values": {"get"},
+}
 # Settings per language: `configurations` never gives them (the real shop's fact 22),
 # `translated_configurations` does, to a key allowed to read it.
 TRANSLATED = ("PS_INVOICE_PREFIX", "PS_CREDIT_SLIP_PREFIX")

@@ -12,7 +12,7 @@ from decimal import Decimal
 from tui_connector.gestan import models as m
 from tui_connector.prestashop.errors import PermissionDenied, UnknownResource
 from tui_connector.sync.core import Action, Flow, Origin, Outcome, Progress, Row, RowResult, links
-from tui_connector.sync.orders import awaiting_import
+from tui_connector.sync.orders import OrdersFlow, awaiting_import
 from tui_connector.sync.products import RESOURCE as PRODUCTS
 
 UP_TO_DATE, UPDATE_SHOP, UNMANAGED = "A jour", "Mise à jour Prestashop", "Non géré"
@@ -28,6 +28,10 @@ def gestan_quantities() -> dict[int, Decimal]:
 
 class StockFlow(Flow):
     name = "stock"
+    # and what the orders flow reads: the shop's quantities moved for orders Gestan has
+    # not imported yet must not be undone
+    NEEDS = {**OrdersFlow.NEEDS, "stock_availables": {"get", "put"}}
+    OPTIONAL = OrdersFlow.OPTIONAL
 
     def read(self, progress: Progress | None = None) -> list[Row]:
         rows_of_shop = [s for page in self.client.iter_pages("stock_availables") for s in page]
