@@ -195,3 +195,22 @@ def test_the_postgresql_connection_cut_mid_run_stops_it_with_its_cause(
     assert len(report.results) < len(rows)
     database.close()
     _drop_all_tables("postgresql", url)
+
+
+def test_a_run_stops_at_its_deadline_between_two_rows(sqlite_gestan, slow_shop):
+    from tui_connector.gestan import settings
+    from tui_connector.prestashop.client import SyncWebservice
+    from tui_connector.sync.contacts import ContactsFlow
+
+    settings.set_value("sync.max_minutes", "1")
+    client = SyncWebservice(slow_shop.url, slow_shop.key)
+    flow = ContactsFlow(client)
+    rows = flow.read()
+    state = flow.start_run()
+    state.deadline = time.monotonic()  # as if the minute had gone by
+    flow.run_rows(state, rows)
+    report = flow.finish_run(state)
+    assert report.stopped and not report.results
+    assert any("sync.max_minutes" in note for note in report.notes)
+    assert m.SyncRun.get_by_id(state.run.id).status == "stopped"
+    client.close()

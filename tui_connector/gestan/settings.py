@@ -115,6 +115,13 @@ def _days(raw: str) -> str:
     return str(int(value))
 
 
+def _minutes(raw: str) -> str:
+    value = raw.strip()
+    if not value.isdigit() or int(value) > 24 * 60:
+        raise ValueError("a whole number of minutes, from 0 (no limit) to 1440")
+    return str(int(value))
+
+
 def _one_of(*choices: str) -> Callable[[str], str]:
     def check(raw: str) -> str:
         value = raw.strip().lower()
@@ -185,6 +192,13 @@ SPECS: list[SettingSpec] = [
     ),
     _spec(
         "territory.<code>", "text", "", "shop countries/groups of a Gestan territory", _territory
+    ),
+    _spec(
+        "sync.max_minutes",
+        "text",
+        "120",
+        "a run stops between two rows after this many minutes (0: never); the next goes on",
+        _minutes,
     ),
     _spec("display.only_new", "bool", "false", "list only rows not yet imported"),
     _spec("orders.customer_id_only", "bool", "false", "read orders without customer names"),

@@ -21,7 +21,7 @@ import peewee as pw
 
 from tui_connector.errors import ConnectorError
 from tui_connector.gestan import models as m
-from tui_connector.gestan import refcache
+from tui_connector.gestan import refcache, settings
 from tui_connector.gestan.database import database_trouble, write_transaction
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.codec import BAD_BYTES, Translated
@@ -283,6 +283,17 @@ class RunState:
     run: m.SyncRun
     done: int = 0
     total: int = 0
+    deadline: float = float("inf")  # time.monotonic() past which the run stops (a cron's)
+
+    def past_deadline(self) -> bool:
+        if time.monotonic() <= self.deadline:
+            return False
+        if not self.report.stopped:
+            self.report.notes.append(
+                "arrêtée à l'heure limite de la run (sync.max_minutes): la suivante reprend"
+            )
+        self.report.stopped = True
+        return True
 
 
 class Flow(ABC):
@@ -357,8 +368,8 @@ class Flow(ABC):
         later: list[Row] = []
         try:
             for page in self.read_pages():
-                if cancel is not None and cancel.is_set():  # (a signal while reading)
-                    state.report.stopped = True
+                if (cancel is not None and cancel.is_set()) or state.past_deadline():
+                    state.report.stopped = True  # (a signal or the deadline while reading)
                 rows = unattended(page)
                 later += [row for row in rows if self.deferred(row)]
                 rows = [row for row in rows if not self.deferred(row)]
@@ -376,7 +387,12 @@ class Flow(ABC):
         """The run's record and the flow's lock: one run of a flow at a time."""
         refcache.clear()  # reference data is read afresh once per run
         run_lock.acquire(self.name)
-        return RunState(Report(self.name, m.now()), m.SyncRun.create(flow=self.name))
+        minutes = int(settings.get("sync.max_minutes"))
+        return RunState(
+            Report(self.name, m.now()),
+            m.SyncRun.create(flow=self.name),
+            deadline=time.monotonic() + 60 * minutes if minutes else float("inf"),
+        )
 
     def _abandon(self, state: RunState, exc: BaseException) -> None:
         """A run that ends on an error nothing caught: its record closed, its lock let go."""
@@ -428,7 +444,7 @@ class Flow(ABC):
     def _run_chunk(self, state: RunState, rows: list[Row], progress, cancel) -> None:
         report = state.report
         for row in rows:
-            if cancel is not None and cancel.is_set():
+            if (cancel is not None and cancel.is_set()) or state.past_deadline():
                 report.stopped = True
                 return
             result = self._run_one(row)
