@@ -42,6 +42,8 @@ INVOICING = [
     ("invoices.date", "Date de facture: order (la commande) ou shop (celle de la boutique)"),
     ("invoices.late", "Commande antérieure à la dernière facture: hold (gardée) ou today"),
     ("invoices.numbering", "Numéros: gestan (sa série) ou shop (ceux de la boutique)"),
+    ("invoices.shop_prefix", "Préfixe des factures de la boutique (vide: le sien, lu)"),
+    ("sync.max_minutes", "Une exécution s'arrête après tant de minutes (0: jamais)"),
     ("accounting.eu_account", "Compte des ventes sans TVA à des entreprises de l'UE"),
     ("accounting.export_account", "Compte des ventes à l'exportation"),
 ]
