@@ -144,3 +144,18 @@ def test_a_products_rate_is_its_groups_rule_for_the_shops_own_country(client, sh
     data.insert("configurations", {"id": "7", "name": "PS_COUNTRY_DEFAULT", "value": "21"})
     facts = read_facts(client)
     assert facts.group_rates and facts.group_rates[1] == 20
+
+
+def test_a_made_code_never_becomes_the_shops_reference(gestan, shop, client):
+    from tui_connector.sync.products import _reference_for_shop
+
+    _catalogue(client)
+    combination = shop.data.table("combinations")[1]
+    link = m.Link.get((m.Link.resource == "products") & (m.Link.shop_sub_id == 1))
+    variant = m.Product.get_by_id(link.gestan_id)
+    assert variant.code != variant.shop_reference == combination["reference"]
+    assert _reference_for_shop(variant, combination["reference"]) == combination["reference"]
+    empty = m.Product(code="PS5", shop_reference="")
+    assert _reference_for_shop(empty, "") == ""  # an empty reference stays empty
+    made_in_gestan = m.Product(code="GES-X", shop_reference="")
+    assert _reference_for_shop(made_in_gestan, "GES-X") == "GES-X"

@@ -132,3 +132,16 @@ def test_a_later_guest_checkout_never_overwrites_the_registered_contact(gestan, 
     assert ContactsFlow(client).execute([row]).ok
     link = m.Link.get((m.Link.resource == "customers") & (m.Link.shop_id == 1))
     assert m.Contact.get_by_id(link.gestan_id).last_name == registered["lastname"]
+
+
+def test_an_orders_guest_checkout_never_overwrites_the_registered_contact(gestan, shop, client):
+    """The orders flow imports a customer it meets: a guest twin is that contact too."""
+    flow = ContactsFlow(client)
+    registered = shop.data.table("customers")[1]
+    assert flow.execute([r for r in flow.read() if r.shop_id == 1]).ok
+    guest = _customer(shop.data, firstname="X", lastname="Autre", email=registered["email"])
+    row = ContactsFlow(client).row_for(guest, [], "", "")
+    assert "un contact Gestan" in row.reason
+    assert ContactsFlow(client).execute([row]).ok
+    link = m.Link.get((m.Link.resource == "customers") & (m.Link.shop_id == 1))
+    assert m.Contact.get_by_id(link.gestan_id).last_name == registered["lastname"]

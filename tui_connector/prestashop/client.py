@@ -33,6 +33,7 @@ from tui_connector.prestashop.errors import (
     NotFound,
     PagingStuck,
     PermissionDenied,
+    PhpFailed,
     PrestaShopError,
     SecurityFilterPage,
     ShopBusy,
@@ -444,7 +445,7 @@ class Webservice:
         if status == 404 and not body.strip():
             raise NotFound(f"the shop has no {path}", status=status)
         if status >= 500 and _php_message(body):
-            raise ShopBusy(
+            raise PhpFailed(
                 f"the shop's PHP failed on {where} ({_php_message(body)})",
                 hint="a record the shop cannot render, or a module's bug: the shop's error log "
                 "says which",
@@ -528,8 +529,8 @@ class Webservice:
         try:
             return await self._read(resource, {**params, "output_format": "JSON"}, True, many=True)
         except (ShopBusy, SecurityFilterPage) as exc:
-            if exc.status != 500:
-                raise
+            if exc.status != 500 or not (isinstance(exc, SecurityFilterPage) or exc.php_failed):
+                raise  # (an empty 500, already retried: the shop is down, not its JSON)
             # PrestaShop's JSON renderer fails on some records (a translation row missing:
             # a PHP warning in place of the answer, status 500); its XML renderer does not
             self.on_notice(f"the shop could not give {resource} in JSON (status 500): read in XML")
@@ -573,7 +574,7 @@ class Webservice:
         """
         query = query or Query()
         if "id" in query.filters or query.sort:
-            offset = 0
+            offset, previous = 0, None
             while True:
                 page_query = Query(
                     query.display,
@@ -584,6 +585,14 @@ class Webservice:
                     query.id_shop,
                 )
                 page = await self.list(resource, page_query)
+                ids = [r.get("id") for r in page]
+                if page and ids == previous:
+                    raise PagingStuck(
+                        f"the shop sent the same page of {resource} again at offset {offset} "
+                        f"({self.base_url}/api/{resource})",
+                        hint="a cache before the shop ignores the query: exclude /api/ from it",
+                    )
+                previous = ids
                 if page:
                     yield page
                 if len(page) < page_size:

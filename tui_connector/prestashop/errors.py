@@ -43,6 +43,8 @@ class ShopTimeout(PrestaShopError):
 class ShopBusy(PrestaShopError):
     """429 or 5xx after every retry."""
 
+    php_failed = False
+
 
 class AuthenticationFailed(PrestaShopError):
     """The key is wrong or inactive (401)."""
@@ -70,6 +72,12 @@ class NotFound(PrestaShopError):
     """No record with that id (404, empty body)."""
 
     exit_code = 1
+
+
+class PhpFailed(ShopBusy):
+    """PHP's own error printed in place of the answer (a record the shop cannot render)."""
+
+    php_failed = True
 
 
 class AnswerTooLarge(PrestaShopError):

@@ -179,10 +179,8 @@ class ContactsFlow(Flow):
             email = row.columns["email"]
             if first.get(email, customer["id"]) != customer["id"]:
                 self._twin(row, f"le client {first[email]}")
-            elif (
-                customer.get("is_guest") == "1" and row.gestan_id and (row.shop_id, 0) not in known
-            ):  # a guest checkout of a customer Gestan has already: never overwrites it
-                self._twin(row, "un contact Gestan")
+            else:
+                self._guest_of_a_contact(row, customer, known)
             rows.append(row)
         return rows
 
@@ -201,7 +199,15 @@ class ContactsFlow(Flow):
         known = links(RESOURCE, [int(customer["id"])])
         latest = {customer["id"]: (billing, delivery)}
         emails = _contacts_by_email({customer.get("email", "")})
-        return self._row(customer, addresses, latest, known, emails)
+        row = self._row(customer, addresses, latest, known, emails)
+        self._guest_of_a_contact(row, customer, known)
+        return row
+
+    def _guest_of_a_contact(self, row: Row, customer: dict, known: dict) -> None:
+        """A guest checkout of a customer Gestan has already: that contact, never
+        overwritten by it."""
+        if customer.get("is_guest") == "1" and row.gestan_id and (row.shop_id, 0) not in known:
+            self._twin(row, "un contact Gestan")
 
     def _addresses_of(self, ids: list[int]) -> list[dict]:
         """The addresses of a page of customers: one request for the page's id range."""

@@ -387,12 +387,16 @@ class Flow(ABC):
         """The run's record and the flow's lock: one run of a flow at a time."""
         refcache.clear()  # reference data is read afresh once per run
         run_lock.acquire(self.name)
-        minutes = int(settings.get("sync.max_minutes"))
-        return RunState(
-            Report(self.name, m.now()),
-            m.SyncRun.create(flow=self.name),
-            deadline=time.monotonic() + 60 * minutes if minutes else float("inf"),
-        )
+        try:
+            minutes = int(settings.get("sync.max_minutes"))
+            return RunState(
+                Report(self.name, m.now()),
+                m.SyncRun.create(flow=self.name),
+                deadline=time.monotonic() + 60 * minutes if minutes else float("inf"),
+            )
+        except BaseException:
+            run_lock.release(self.name)  # never a lock without its run
+            raise
 
     def _abandon(self, state: RunState, exc: BaseException) -> None:
         """A run that ends on an error nothing caught: its record closed, its lock let go."""

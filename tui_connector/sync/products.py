@@ -149,11 +149,12 @@ def unique_code(unit: Unit, shop_id: int, sub_id: int) -> str:
     return unit.code if unit.code.endswith(suffix) else f"{unit.code[: 64 - len(suffix)]}{suffix}"
 
 
-def _reference_for_shop(target: m.Product) -> str:
+def _reference_for_shop(target: m.Product, in_shop: str) -> str:
     """What Gestan sends as the shop's reference: its code, unless the code was made
-    because the shop's reference is shared (then the shop keeps its own)."""
-    derived = target.shop_reference and target.code != target.shop_reference
-    return target.shop_reference if derived else target.code
+    because the shop's reference (`in_shop`, shared or empty) could not be one: then
+    the shop keeps its own."""
+    made = target.code != target.shop_reference and in_shop.strip() == target.shop_reference
+    return in_shop if made else target.code
 
 
 def as_linked(unit: Unit, target: m.Product) -> Unit:
@@ -691,7 +692,7 @@ class ProductsFlow(Flow):
             product = self.client.get("products", row.shop_id, complete=True)
             combination = self.client.get("combinations", row.shop_sub_id, complete=True)
             combination.update(
-                reference=_reference_for_shop(target),
+                reference=_reference_for_shop(target, combination.get("reference", "")),
                 ean13=ours.ean13 if valid_ean13(ours.ean13) else "",
                 price=str((ours.price_excl - _price(product.get("price"))).quantize(SIX)),
             )
@@ -702,7 +703,7 @@ class ProductsFlow(Flow):
             if isinstance(name, Translated):
                 name = Translated({**name, self.facts.language: ours.label})
             product.update(
-                reference=_reference_for_shop(target),
+                reference=_reference_for_shop(target, product.get("reference", "")),
                 price=str(ours.price_excl),
                 active="1" if ours.active else "0",
                 name=name or ours.label,

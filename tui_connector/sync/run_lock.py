@@ -30,14 +30,22 @@ def _alive(lock: m.RunLock) -> bool:
     return True
 
 
+_held: dict[str, int] = {}  # flow -> how many runs of this process hold its lock
+
+
 def acquire(flow: str) -> None:
-    """Take the flow's lock, or say who holds it (AlreadyRunning, exit code 4)."""
+    """Take the flow's lock, or say who holds it (AlreadyRunning, exit code 4). A run
+    within a run of this process shares it; the last to end lets it go."""
     me, host = os.getpid(), socket.gethostname()
+    if _held.get(flow):
+        _held[flow] += 1
+        return
     try:
         with write_transaction():
             lock = m.RunLock.get_or_none(m.RunLock.flow == flow)
             if lock is not None and (lock.pid, lock.host) == (me, host):
-                return  # this process holds it already (a run within a run)
+                m.RunLock.delete().where(m.RunLock.flow == flow).execute()  # left by an error
+                lock = None
             if lock is not None and _alive(lock):
                 article = "an" if flow[:1] in "aeiou" else "a"
                 raise AlreadyRunning(
@@ -55,6 +63,7 @@ def acquire(flow: str) -> None:
                     message=f"process {lock.pid} ended without closing the run",
                 ).where((m.SyncRun.flow == flow) & (m.SyncRun.status == "running")).execute()
             m.RunLock.create(flow=flow, pid=me, host=host)
+        _held[flow] = 1
     except pw.IntegrityError:  # another process took it between our look and our write
         raise AlreadyRunning(
             f"another {flow} run has just started", hint="nothing was done; run again later"
@@ -62,6 +71,10 @@ def acquire(flow: str) -> None:
 
 
 def release(flow: str) -> None:
+    if _held.get(flow, 0) > 1:
+        _held[flow] -= 1
+        return
+    _held.pop(flow, None)
     m.RunLock.delete().where(
         (m.RunLock.flow == flow)
         & (m.RunLock.pid == os.getpid())
