@@ -55,3 +55,22 @@ def test_demo_runs_with_nothing_configured(capsys):
 def test_bad_fault_spec_is_a_usage_error(capsys):
     assert main(["simulator", "--faults", "explode=1"]) == 2
     assert "unknown fault" in capsys.readouterr().err
+
+
+def test_demo_never_touches_the_users_profile(tmp_path, capsys):
+    from tui_connector import paths
+
+    profile = paths.profile_path()
+    profile.parent.mkdir(parents=True, exist_ok=True)
+    profile.write_text("[shop]\nurl = https://production.example.fr\n", encoding="utf-8")
+    before = profile.read_bytes()
+    assert main(["demo", "--orders", "5", "--exit", "--data", str(tmp_path / "demo")]) == 0
+    assert profile.read_bytes() == before
+    assert (tmp_path / "demo" / "demo-gestan.db").exists()  # kept where asked
+    assert main(["demo", "--orders", "5", "--exit"]) == 0
+    assert profile.read_bytes() == before and paths.profile_path() == profile
+
+
+def test_the_application_without_a_terminal_says_what_to_use(capsys):
+    assert main([]) == 2  # pytest's standard input is no terminal
+    assert "sync" in capsys.readouterr().err

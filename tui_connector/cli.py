@@ -112,6 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="the simulator and a demo Gestan, nothing to set up")
     demo.add_argument("--orders", type=_positive, default=200)
     demo.add_argument("--exit", action="store_true", help="check the demo shop, then stop")
+    demo.add_argument(
+        "--data",
+        type=Path,
+        help="keep the demo's profile and database in this folder (else a temporary one, "
+        "gone when the demo ends)",
+    )
     return parser
 
 
@@ -313,9 +319,33 @@ DEMO_LIFE_SECONDS = 30
 
 
 def run_demo(args: argparse.Namespace, profile: config.Profile) -> int:
+    import os
+    import shutil
+    import tempfile
+
+    # The demo never touches the user's files: its profile and database are its own,
+    # in --data or a temporary folder (two demos at once do not meet)
+    folder = args.data or Path(tempfile.mkdtemp(prefix="tui-connector-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    previous = os.environ.get("TUI_CONNECTOR_CONFIG")
+    os.environ["TUI_CONNECTOR_CONFIG"] = str(folder / "profile.ini")
+    demo_file = folder / "demo-gestan.db"
+    for stale in demo_file.parent.glob(demo_file.name + "*"):  # a fresh demo every time
+        stale.unlink()
+    try:
+        return _demo(args, demo_file)
+    finally:
+        if previous is None:
+            os.environ.pop("TUI_CONNECTOR_CONFIG", None)
+        else:
+            os.environ["TUI_CONNECTOR_CONFIG"] = previous
+        if args.data is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _demo(args: argparse.Namespace, demo_file: Path) -> int:
     import asyncio
 
-    from tui_connector import paths
     from tui_connector.gestan.database import open_database
     from tui_connector.prestashop.check import check
     from tui_connector.prestashop.client import Webservice
@@ -324,9 +354,6 @@ def run_demo(args: argparse.Namespace, profile: config.Profile) -> int:
 
     shop = _start_simulator(args.orders).start()
     _live(shop, DEMO_LIFE_SECONDS, seed=1)  # the demo shop lives: read again to follow it
-    demo_file = paths.data_dir() / "demo-gestan.db"
-    for stale in demo_file.parent.glob(demo_file.name + "*"):  # a fresh demo every time
-        stale.unlink()
     database_url = f"sqlite:///{demo_file}"
     open_database(database_url)
     demo_gestan.seed(shop.data)
@@ -343,7 +370,7 @@ def run_demo(args: argparse.Namespace, profile: config.Profile) -> int:
         return EXIT_OK
     from tui_connector.ui.app import run as run_tui
 
-    # the demo's own profile, in memory only: nothing of the user's is touched
+    # the demo's own profile (what Paramètres saves goes to the demo's folder)
     demo_profile = config.Profile(
         shop_url=shop.url, api_key=config.Secret(shop.key), database_url=database_url
     )
@@ -525,6 +552,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         profile = config.load()
         if args.command is None:  # the application, on the configured shop
+            if not (sys.stdin.isatty() and sys.stdout.isatty()):
+                raise SettingsError(
+                    "tui-connector is a terminal application and there is no terminal here",
+                    hint="from cron or a script use `tui-connector sync ...` (see --help)",
+                )
             from tui_connector.ui.app import run as run_tui
 
             return run_tui(profile)
