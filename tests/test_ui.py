@@ -351,3 +351,25 @@ async def test_an_order_held_for_its_date_is_invoiced_today_on_the_users_word(se
         invoice = m.Invoice.get(m.Invoice.order == link.gestan_id)
         assert invoice.date == today
         assert m.Invoice.select().count() == 2  # the others stay held
+
+
+async def test_escape_closes_the_filter_home_and_end_go_to_the_ends_no_is_the_default(session):
+    app = ConnectorApp(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_flow(pilot, "1")
+        await pilot.press("slash", "m", "a")
+        await pilot.press("escape")  # closes the filter, the screen and its rows stay
+        assert app.screen is screen and screen.rows
+        table = screen.query_one("#rows")
+        await pilot.press("end")
+        assert table.cursor_row == table.row_count - 1
+        await pilot.press("home")
+        assert table.cursor_row == 0
+        await pilot.press("escape", "4")
+        await settle(pilot)
+        m.Cursor.create(name="orders", value="2025-01-01 00:00:00|12")
+        await pilot.press("z")
+        assert isinstance(app.screen, Confirm)
+        await pilot.press("enter")  # the default answer is No
+        await settle(pilot)
+        assert m.Cursor.select().count() == 1

@@ -67,7 +67,9 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         Binding("h", "toggle_unmanaged", "Non gérés", id="unmanaged"),
         Binding("z", "reset_cursor", "Remise à zéro", id="reset_cursor"),
         Binding("t", "invoice_today", "Facturer ce jour", id="invoice_today"),
-        Binding("escape", "app.pop_screen", "Retour", id="back"),
+        Binding("escape", "back", "Retour", id="back"),
+        Binding("home", "first_row", "Début", show=False, priority=True),
+        Binding("end", "last_row", "Fin", show=False, priority=True),
     ]
 
     def __init__(self, session: Session, flow: str):
@@ -318,6 +320,30 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         for row in workable:
             row.selected = value
         self._fill()
+
+    def action_back(self) -> None:
+        """Escape closes the filter first (its rows kept); then it leaves the screen."""
+        box = self.query_one("#filter", Input)
+        if box.display and box.has_focus:
+            box.display = False
+            self.query_one(DataTable).focus()
+            return
+        self.app.pop_screen()
+
+    def _to_row(self, first: bool) -> None:
+        focused = self.focused
+        if isinstance(focused, Input):  # in a text box: its own start or end
+            (focused.action_home if first else focused.action_end)()
+            return
+        table = self.query_one(DataTable)
+        if table.row_count:
+            table.move_cursor(row=0 if first else table.row_count - 1)
+
+    def action_first_row(self) -> None:
+        self._to_row(True)
+
+    def action_last_row(self) -> None:
+        self._to_row(False)
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)

@@ -66,6 +66,10 @@ class Confirm(ModalScreen[bool]):
                     yield Button("Oui (o)", id="yes", variant="warning")
                     yield Button("Non (n)", id="no")
 
+    def on_mount(self) -> None:
+        if not self.only_ok:  # Enter on a question never does the destructive thing
+            self.query_one("#no", Button).focus()
+
     @on(Button.Pressed, "#yes")
     def action_yes(self) -> None:
         self.dismiss(True)
