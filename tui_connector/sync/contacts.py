@@ -30,6 +30,7 @@ from tui_connector.sync.core import (
     links,
     readable,
     save_link,
+    shop_total,
     unreadable_row,
 )
 from tui_connector.sync.shop_facts import FACTS_NEEDS, FACTS_OPTIONAL, ShopFacts, read_facts
@@ -147,12 +148,13 @@ class ContactsFlow(Flow):
             pages: Iterable[list[dict]] = [self.client.get_many("customers", only)]
         else:
             pages = self.client.iter_pages("customers")
+        total = len(only) if only else shop_total(self.client, "customers", None, progress)
         done = 0
         for customers in pages:
             rows = self._page_rows(customers)
             done += len(rows)
             if progress:
-                progress(done, done, "clients lus")
+                progress(done, max(total, done), "clients lus")
             yield rows
 
     def _page_rows(self, customers: list[dict]) -> list[Row]:

@@ -251,6 +251,17 @@ class Report:
 Progress = Callable[[int, int, str], None]  # done, total, label
 
 
+def shop_total(client, resource: str, filters=None, progress: Progress | None = None) -> int:
+    """How many records a read will go through, from the shop's own list of ids: asked
+    only when someone watches the progress, and 0 (unknown) if the shop will not say."""
+    if progress is None:
+        return 0
+    try:
+        return len(client.ids(resource, filters))
+    except ConnectorError:
+        return 0
+
+
 def is_deadlock(exc: Exception) -> bool:
     """MariaDB's 1213 or PostgreSQL's 40P01: the server chose this transaction to undo.
 

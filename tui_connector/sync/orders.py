@@ -38,6 +38,7 @@ from tui_connector.sync.core import (
     read_cursor,
     readable,
     save_link,
+    shop_total,
     unreadable_row,
     valid_id,
     write_cursor,
@@ -489,8 +490,9 @@ class OrdersFlow(Flow):
         """The rows, a page of orders at a time (500), with their dependencies batched, in
         the order they were placed; then what changed in the shop since the last run."""
         self._prepare_read()
-        done = 0
         query = Query(filters=self._filters(), sort=("date_add_ASC", "id_ASC"))
+        total = shop_total(self.client, RESOURCE, query.filters, progress)
+        done = 0
         for page in self.client.iter_pages(RESOURCE, query):
             page, rows = readable(page, "order")  # one impossible id: one blocked row
             ids = [int(o["id"]) for o in page]
@@ -506,7 +508,7 @@ class OrdersFlow(Flow):
                     rows.append(unreadable_row(f"order:{order.get('id')}", order, exc))
             done += len(rows)
             if progress:
-                progress(done, done, "commandes lues")
+                progress(done, max(total, done), "commandes lues")
             yield rows
         yield from self._changes.pages(self, progress)
 

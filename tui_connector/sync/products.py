@@ -35,6 +35,7 @@ from tui_connector.sync.core import (
     links,
     readable,
     save_link,
+    shop_total,
     unreadable_row,
 )
 from tui_connector.sync.shop_facts import (
@@ -344,12 +345,13 @@ class ProductsFlow(Flow):
         self._taken = set()
         # Gestan products already paired with a shop product, by link or by reference
         claimed: set[int] = set(_linked_gestan_ids())
+        total = shop_total(self.client, "products", None, progress)
         done = 0
         for products in self.client.iter_pages("products"):
             rows = self._page_rows(products, claimed)
-            done += len(rows)
+            done += len(products)
             if progress:
-                progress(done, done, "produits lus")
+                progress(done, max(total, done), "produits lus")
             yield rows
         claimed |= _linked_gestan_ids()  # and those a streamed run has just created
         yield from self._gestan_pages(claimed)
