@@ -113,7 +113,7 @@ def test_queries_are_validated_and_dates_get_date_1():
     assert params["sort"] == "[date_upd_ASC,id_ASC]"
     assert Query(filters={"name": Filter.contains("mug")}).params()["filter[name]"] == "%[mug]%"
     for bad in ("a]|[b", "x,y", "1|2"):
-        with pytest.raises(errors.BadQuery, match="escape"):
+        with pytest.raises(errors.BadQuery, match="échapper"):
             Filter.equals(bad)
     with pytest.raises(errors.BadQuery):
         Query(limit=(0, 0)).params()
@@ -131,7 +131,7 @@ async def test_wrong_key(shop, mock):
     )
     with pytest.raises(errors.AuthenticationFailed) as caught:
         await shop.connect()
-    assert "refused the API key" in str(caught.value) and KEY not in str(caught.value)
+    assert "refusé la clé API" in str(caught.value) and KEY not in str(caught.value)
     assert caught.value.exit_code == 3
 
 
@@ -160,9 +160,9 @@ async def test_webservice_disabled(shop, mock):
         b"</errors></prestashop>"
     )
     mock.get("/api/").mock(return_value=httpx.Response(503, headers=XML, content=body))
-    with pytest.raises(errors.WebserviceDisabled, match="disabled") as caught:
+    with pytest.raises(errors.WebserviceDisabled, match="désactivé") as caught:
         await shop.connect()
-    assert "Advanced Parameters" in caught.value.hint
+    assert "Paramètres avancés" in caught.value.hint
 
 
 async def test_permission_denied_names_the_resource(shop, mock):
@@ -216,7 +216,7 @@ async def test_html_security_page_is_named(shop, mock, status):
     )
     with pytest.raises(errors.SecurityFilterPage, match="Not Acceptable!") as caught:
         await shop.list("orders")
-    assert "security filter" in caught.value.hint
+    assert "filtre de sécurité" in caught.value.hint
 
 
 async def test_malformed_xml_says_so(shop, mock):
@@ -224,7 +224,7 @@ async def test_malformed_xml_says_so(shop, mock):
     mock.get("/api/orders").mock(
         return_value=httpx.Response(200, headers=XML, content=capture("orders_full.xml")[:5000])
     )
-    with pytest.raises(errors.CodecError, match="malformed XML"):
+    with pytest.raises(errors.CodecError, match="XML mal formé"):
         await shop.list("orders")
 
 
@@ -246,7 +246,7 @@ async def test_retries_429_503_with_backoff_and_retry_after(shop, mock, sleeps):
 async def test_gives_up_after_the_retries_with_a_clear_error(shop, mock, sleeps):
     await shop.connect()
     route = mock.get("/api/orders").mock(return_value=httpx.Response(503))
-    with pytest.raises(errors.ShopBusy, match="kept failing"):
+    with pytest.raises(errors.ShopBusy, match="échoue toujours"):
         await shop.list("orders")
     assert route.call_count == 4  # the first try and 3 retries
     assert len(sleeps) == 3
@@ -255,10 +255,10 @@ async def test_gives_up_after_the_retries_with_a_clear_error(shop, mock, sleeps)
 async def test_connection_errors_and_timeouts(shop, mock, sleeps):
     await shop.connect()
     mock.get("/api/orders").mock(side_effect=httpx.ConnectError("Connection refused"))
-    with pytest.raises(errors.ShopUnreachable, match="cannot reach the shop"):
+    with pytest.raises(errors.ShopUnreachable, match="impossible de joindre la boutique"):
         await shop.list("orders")
     mock.get("/api/carts").mock(side_effect=httpx.ReadTimeout("slow"))
-    with pytest.raises(errors.ShopTimeout, match="did not answer"):
+    with pytest.raises(errors.ShopTimeout, match="n'a pas répondu"):
         await shop.list("carts")
     flaky = iter([httpx.ConnectError("x"), httpx.Response(200, headers=JSON, content=b"[]")])
 
@@ -350,7 +350,7 @@ async def test_old_shops_are_refused(sleeps, mock):
             200, headers={**XML, "PSWS-Version": "1.4.11"}, content=ROOT_XML
         )
     )
-    with pytest.raises(errors.UnsupportedVersion, match=r"older than 1\.5"):
+    with pytest.raises(errors.UnsupportedVersion, match=r"antérieur à 1\.5"):
         await Webservice(URL, KEY, sleep=sleeps).connect()
 
 
@@ -366,7 +366,7 @@ def test_plain_http_to_a_remote_host_is_warned():
     notices = []
     Webservice("http://shop.example", KEY, on_notice=notices.append)
     Webservice("http://127.0.0.1:8080", KEY, on_notice=notices.append)
-    assert len(notices) == 1 and "in clear" in notices[0]
+    assert len(notices) == 1 and "en clair" in notices[0]
 
 
 async def test_the_key_never_leaks(shop, mock, caplog):

@@ -24,14 +24,14 @@ class CheckReport:
 
     def lines(self) -> list[str]:
         lines = [
-            f"shop     {self.url}",
-            f"version  PrestaShop {self.version}",
-            f"auth     {self.auth_mode}",
+            f"boutique   {self.url}",
+            f"version    PrestaShop {self.version}",
+            f"auth       {self.auth_mode}",
         ]
         for flow in self.missing:
             lacks = self.missing.get(flow) or []
-            lines.append(f"{flow:<9}{'ready' if not lacks else 'missing ' + '; '.join(lacks)}")
-        lines += [f"warning  {w}" for w in self.warnings]
+            lines.append(f"{flow:<11}{'prêt' if not lacks else 'manque ' + '; '.join(lacks)}")
+        lines += [f"attention  {w}" for w in self.warnings]
         return lines
 
 
@@ -54,7 +54,7 @@ async def check(client: Webservice, flows: dict[str, tuple[Needs, Needs]]) -> Ch
     for flow, (needs, optional) in flows.items():
         report.missing[flow] = missing_for(root, needs)
         for lack in missing_for(root, optional):
-            report.warnings.append(f"{flow}: optional {lack}")
+            report.warnings.append(f"{flow}: facultatif {lack}")
     if not root.capabilities.json_output:
-        report.warnings.append("no JSON output before 1.7: reads are slower (XML)")
+        report.warnings.append("pas de sortie JSON avant 1.7: les lectures sont plus lentes (XML)")
     return report

@@ -51,6 +51,7 @@ MAX_ANSWER = 256 * 2**20  # a page of 500 full orders is a few MB
 
 RETRY_STATUSES = {429, 502, 503, 504}
 METHODS = ("get", "put", "post", "patch", "delete", "head")
+API_ROOT = "la racine de l'API"  # what a key may not use when the path is empty
 ID_BATCH = 100  # ids per filter[id]=[1|2|...]: keeps URLs well under 2,000 characters
 
 
@@ -168,8 +169,8 @@ class Webservice:
         parsed = urlparse(self.base_url)
         if parsed.scheme == "http" and not is_loopback(parsed.hostname):
             self.on_notice(
-                f"{parsed.hostname} is reached over plain http: the API key travels in clear. "
-                "Use https:// if the shop offers it."
+                f"{parsed.hostname} est joint en http simple: la clé API circule en clair. "
+                "Utilisez https:// si la boutique le propose."
             )
 
     def __repr__(self) -> str:
@@ -241,10 +242,10 @@ class Webservice:
                 return await asyncio.wait_for(self._bounded(request, auth), self._deadline)
             except TimeoutError:
                 raise ShopTimeout(
-                    f"the shop did not finish its answer to {method} /api/{path} within "
+                    f"la boutique n'a pas fini sa réponse à {method} /api/{path} en "
                     f"{self._deadline:.0f} s",
-                    hint="the shop, or a proxy before it, sends its answer too slowly: "
-                    "nothing was kept from it; retry later",
+                    hint="la boutique, ou un proxy devant elle, envoie sa réponse trop lentement: "
+                    "rien n'en a été gardé; réessayez plus tard",
                 ) from None
 
     async def _bounded(self, request: httpx.Request, auth) -> httpx.Response:
@@ -256,10 +257,10 @@ class Webservice:
                 size += len(chunk)
                 if size > self._max_answer:
                     raise AnswerTooLarge(
-                        f"the shop's answer to {request.method} {request.url.path} passed "
-                        f"{self._max_answer // 2**20} MB: refused",
-                        hint="no page of the Webservice is that large: a proxy or a module "
-                        "sends something else; nothing was kept from it",
+                        f"la réponse de la boutique à {request.method} {request.url.path} "
+                        f"dépasse {self._max_answer // 2**20} Mo: refusée",
+                        hint="aucune page du Webservice n'est aussi grande: un proxy ou un module "
+                        "envoie autre chose; rien n'en a été gardé",
                     )
                 body.append(chunk)
         finally:
@@ -311,17 +312,17 @@ class Webservice:
             except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as exc:
                 if not idempotent or attempt >= self.retries:
                     raise ShopTimeout(
-                        f"the shop did not answer {method} /api/{path} within "
+                        f"la boutique n'a pas répondu à {method} /api/{path} en "
                         f"{self._timeout:.0f} s ({type(exc).__name__})",
-                        hint="the shop is slow or overloaded: retry later, or lower the "
-                        "number of requests in flight",
+                        hint="la boutique est lente ou surchargée: réessayez plus tard, ou "
+                        "réduisez le nombre de requêtes simultanées",
                     ) from None
             except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
                 if not idempotent or attempt >= self.retries:
                     raise ShopUnreachable(
-                        f"the connection to the shop broke during {method} /api/{path} "
+                        f"la connexion à la boutique a été coupée pendant {method} /api/{path} "
                         f"({type(exc).__name__})",
-                        hint="a proxy or the shop cut the answer short; retry later",
+                        hint="un proxy ou la boutique a interrompu la réponse; réessayez plus tard",
                     ) from None
             except httpx.HTTPError as exc:
                 raise self._unreachable(exc) from None
@@ -350,16 +351,17 @@ class Webservice:
         text = str(exc) or type(exc).__name__
         if "CERTIFICATE" in text.upper() or "SSL" in text.upper():
             return ShopUnreachable(
-                f"the TLS certificate of {host} could not be verified ({text[:120]})",
-                hint="check the URL (https://...) and the shop's certificate",
+                f"le certificat TLS de {host} n'a pas pu être vérifié ({text[:120]})",
+                hint="vérifiez l'adresse (https://...) et le certificat de la boutique",
             )
         if "Name or service not known" in text or "nodename" in text or "getaddrinfo" in text:
             return ShopUnreachable(
-                f"the name {host} cannot be resolved", hint="check the shop URL for a typo"
+                f"le nom {host} est introuvable (DNS)",
+                hint="vérifiez l'adresse de la boutique: une faute de frappe?",
             )
         return ShopUnreachable(
-            f"cannot reach the shop at {self.base_url} ({text[:120]})",
-            hint="check the URL and that the shop is online",
+            f"impossible de joindre la boutique à {self.base_url} ({text[:120]})",
+            hint="vérifiez l'adresse et que la boutique est en ligne",
         )
 
     async def _check(self, method, path, params, content, files, response, expect):
@@ -370,8 +372,10 @@ class Webservice:
         if 300 <= status < 400:
             target = response.headers.get("Location", "")
             raise ShopUnreachable(
-                f"the shop answers {where} with a redirect (status {status}) to {target or '?'}",
-                hint="give shop.url the address it redirects to (https, www, a folder)",
+                f"la boutique répond à {where} par une redirection (statut {status}) vers "
+                f"{target or '?'}",
+                hint="donnez à shop.url l'adresse vers laquelle elle redirige (https, www, "
+                "un dossier)",
             )
         looks_html = body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))
         if 200 <= status < 300:
@@ -382,10 +386,11 @@ class Webservice:
             ):
                 title = _title_of(body.decode("utf-8", "replace"))
                 raise SecurityFilterPage(
-                    f"the shop sent an HTML page instead of {expect.upper()} for {where} "
-                    f"(status {status}, page title: {title!r})",
-                    hint="a security filter (mod_security, a firewall) or a host error page "
-                    "answers in place of the Webservice: ask the host to allow /api/",
+                    f"la boutique a envoyé une page HTML au lieu de {expect.upper()} pour {where} "
+                    f"(statut {status}, titre de la page: {title!r})",
+                    hint="un filtre de sécurité (mod_security, un pare-feu) ou une page d'erreur "
+                    "de l'hébergeur répond à la place du Webservice: demandez à l'hébergeur "
+                    "d'autoriser /api/",
                     status=status,
                 )
             return response
@@ -396,34 +401,34 @@ class Webservice:
             if 22 in codes:
                 raise self._disabled(status)
             if 26 in codes:  # the key is right, this resource is not ticked for it
-                resource = path.split("/")[0] or "the API root"
+                resource = path.split("/")[0] or API_ROOT
                 raise PermissionDenied(
-                    f"the key may not {method} {resource}",
-                    hint=f"tick {method} for {resource} on the key's line in Advanced "
-                    "Parameters > Webservice",
+                    f"la clé n'a pas le droit {method} sur {resource}",
+                    hint=f"cochez {method} pour {resource} sur la ligne de la clé dans "
+                    "Paramètres avancés > Webservice",
                     status=status,
                     codes=codes,
                 )
             if self.auth_mode == "basic" and await self._works_with_ws_key():
                 self.auth_mode = "ws_key"
-                self.on_notice("the shop refused the Authorization header: " + HTACCESS_HINT)
+                self.on_notice("la boutique a refusé l'en-tête Authorization: " + HTACCESS_HINT)
                 response = await self.request(
                     method, path, params=params, content=content, files=files, expect=expect
                 )
                 return response
             if codes and 20 not in codes and 21 in codes:
                 raise PermissionDenied(
-                    f"the key may not {method} {path.split('/')[0] or 'the API root'}",
-                    hint="tick this resource and method for the key in Advanced Parameters > "
-                    "Webservice",
+                    f"la clé n'a pas le droit {method} sur {path.split('/')[0] or API_ROOT}",
+                    hint="cochez cette ressource et cette méthode pour la clé dans "
+                    "Paramètres avancés > Webservice",
                     status=status,
                     codes=codes,
                 )
             raise AuthenticationFailed(
-                "the shop refused the API key"
-                + (f" ({detail})" if detail else " (no key received)"),
-                hint="check the key (tui-connector settings set shop.api_key ...) and that it is "
-                "active in Advanced Parameters > Webservice",
+                "la boutique a refusé la clé API"
+                + (f" ({detail})" if detail else " (aucune clé reçue)"),
+                hint="vérifiez la clé (tui-connector settings set shop.api_key ...) et qu'elle "
+                "est active dans Paramètres avancés > Webservice",
                 status=status,
                 codes=codes,
             )
@@ -431,58 +436,62 @@ class Webservice:
             raise self._disabled(status)
         if status in (403, 405) and not ("html" in content_type and not errors):
             raise PermissionDenied(
-                f"the shop does not allow {where}" + (f": {detail}" if detail else ""),
-                hint="tick this resource and method for the key in Advanced Parameters > "
-                "Webservice",
+                f"la boutique n'autorise pas {where}" + (f": {detail}" if detail else ""),
+                hint="cochez cette ressource et cette méthode pour la clé dans "
+                "Paramètres avancés > Webservice",
                 status=status,
                 codes=codes,
             )
         if status == 404 and not path:  # nothing at /api/: not the shop's address
             raise ShopUnreachable(
-                f"no PrestaShop Webservice answers at {self.base_url}/api/ (status 404)",
-                hint="check the shop's address; a shop in a folder is https://host/folder",
+                f"aucun Webservice PrestaShop ne répond à {self.base_url}/api/ (statut 404)",
+                hint="vérifiez l'adresse de la boutique; une boutique dans un dossier s'écrit "
+                "https://hote/dossier",
             )
         if status == 404 and not body.strip():
-            raise NotFound(f"the shop has no {path}", status=status)
+            raise NotFound(f"la boutique n'a pas {path}", status=status)
         if status >= 500 and _php_message(body):
             raise PhpFailed(
-                f"the shop's PHP failed on {where} ({_php_message(body)})",
-                hint="a record the shop cannot render, or a module's bug: the shop's error log "
-                "says which",
+                f"le PHP de la boutique a échoué sur {where} ({_php_message(body)})",
+                hint="un enregistrement que la boutique ne sait pas afficher, ou le bogue d'un "
+                "module: le journal d'erreurs de la boutique dit lequel",
                 status=status,
             )
         if body.strip() and ("html" in content_type or b"<html" in body[:500].lower()):
             raise SecurityFilterPage(
-                f"the shop answered {where} with an HTML page, status {status} "
-                f"({_title_of(body.decode('utf-8', 'replace')) or 'no title'})",
-                hint="a security filter (mod_security, a firewall) or a host error page is in the "
-                "way: ask the host to allow the Webservice's requests to /api/",
+                f"la boutique a répondu à {where} par une page HTML, statut {status} "
+                f"({_title_of(body.decode('utf-8', 'replace')) or 'sans titre'})",
+                hint="un filtre de sécurité (mod_security, un pare-feu) ou une page d'erreur de "
+                "l'hébergeur s'interpose: demandez à l'hébergeur d'autoriser les requêtes du "
+                "Webservice vers /api/",
                 status=status,
             )
         if 27 in codes:
             raise UnknownResource(
-                f"the shop has no resource {path.split('/')[0]!r}",
-                hint="an older PrestaShop, or a module that adds it is missing",
+                f"la boutique n'a pas de ressource {path.split('/')[0]!r}",
+                hint="un PrestaShop plus ancien, ou il manque le module qui l'ajoute",
                 status=status,
                 codes=codes,
             )
         if status in RETRY_STATUSES or (status >= 500 and not errors):
             raise ShopBusy(
-                f"the shop kept failing {where} (status {status}) after {self.retries} retries",
-                hint="the shop is overloaded or limits requests: retry later, or set a "
-                "lower request rate",
+                f"la boutique échoue toujours sur {where} (statut {status}) après "
+                f"{self.retries} nouvelles tentatives",
+                hint="la boutique est surchargée ou limite les requêtes: réessayez plus tard, "
+                "ou réduisez le débit des requêtes",
                 status=status,
             )
         raise ShopRejected(
-            f"the shop refused {where} (status {status})" + (f": {detail}" if detail else ""),
+            f"la boutique a refusé {where} (statut {status})" + (f": {detail}" if detail else ""),
             status=status,
             codes=codes,
         )
 
     def _disabled(self, status: int) -> WebserviceDisabled:
         return WebserviceDisabled(
-            "the shop's Webservice is disabled",
-            hint="enable it in Advanced Parameters > Webservice (Enable PrestaShop's webservice)",
+            "le Webservice de la boutique est désactivé",
+            hint="activez-le dans Paramètres avancés > Webservice (Activer le service web de "
+            "PrestaShop)",
             status=status,
         )
 
@@ -533,7 +542,9 @@ class Webservice:
                 raise  # (an empty 500, already retried: the shop is down, not its JSON)
             # PrestaShop's JSON renderer fails on some records (a translation row missing:
             # a PHP warning in place of the answer, status 500); its XML renderer does not
-            self.on_notice(f"the shop could not give {resource} in JSON (status 500): read in XML")
+            self.on_notice(
+                f"la boutique n'a pas pu donner {resource} en JSON (statut 500): lu en XML"
+            )
             return await self._read(resource, params, False, many=True)
 
     async def _read(self, path: str, params: dict, json_format: bool, *, many: bool):
@@ -559,9 +570,9 @@ class Webservice:
             return codec.decode_one(response.content, json_format=json_format)
         except CodecError as exc:
             raise CodecError(
-                f"{exc.message} (from {response.request.method} {response.request.url.path})",
-                hint="the answer was cut short or altered on its way: retry; if it persists, "
-                "a proxy or module is damaging the shop's answers",
+                f"{exc.message} (réponse à {response.request.method} {response.request.url.path})",
+                hint="la réponse a été tronquée ou altérée en chemin: réessayez; si cela "
+                "persiste, un proxy ou un module abîme les réponses de la boutique",
             ) from None
 
     async def iter_pages(
@@ -588,9 +599,9 @@ class Webservice:
                 ids = [r.get("id") for r in page]
                 if page and ids == previous:
                     raise PagingStuck(
-                        f"the shop sent the same page of {resource} again at offset {offset} "
+                        f"la boutique a renvoyé la même page de {resource} au décalage {offset} "
                         f"({self.base_url}/api/{resource})",
-                        hint="a cache before the shop ignores the query: exclude /api/ from it",
+                        hint="un cache devant la boutique ignore la requête: excluez-en /api/",
                     )
                 previous = ids
                 if page:
@@ -608,9 +619,9 @@ class Webservice:
             ids = [int(r["id"]) for r in page if str(r.get("id", "")).isdigit()]
             if ids and max(ids) <= last_id:
                 raise PagingStuck(
-                    f"the shop sent {resource} up to id {max(ids)} again when asked for ids "
-                    f"above {last_id} ({self.base_url}/api/{resource})",
-                    hint="a cache before the shop ignores the query: exclude /api/ from it",
+                    f"la boutique a renvoyé {resource} jusqu'à l'id {max(ids)} alors que les ids "
+                    f"au-delà de {last_id} étaient demandés ({self.base_url}/api/{resource})",
+                    hint="un cache devant la boutique ignore la requête: excluez-en /api/",
                 )
             if page:
                 yield page  # (a record with no id is the flow's to refuse)
@@ -664,7 +675,7 @@ class Webservice:
 
     async def schema(self, resource: str, kind: str = "synopsis") -> Schema:
         if kind not in ("blank", "synopsis"):
-            raise ValueError("schema is blank or synopsis")
+            raise ValueError("le schéma est blank ou synopsis")
         if (resource, kind) not in self._schemas:
             response = await self.request("GET", resource, params={"schema": kind})
             self._schemas[resource, kind] = codec.decode_schema(response.content)
@@ -705,7 +716,7 @@ class Webservice:
         first POST too: for a write that may be done again after a rollback.
         """
         if record.get("id"):
-            raise ValueError("a record to create has no id")
+            raise ValueError("un enregistrement à créer n'a pas d'id")
         _, body = await self._writable(resource, record)
         if look_first and find_existing:
             found = await self.list(resource, Query(filters=find_existing))
@@ -729,8 +740,9 @@ class Webservice:
                 if len(found) == 1:
                     return found[0]
             raise CodecError(
-                f"the shop created a {resource} record but its answer was damaged",
-                hint="the next read finds it by its reference; nothing is sent twice",
+                f"la boutique a créé un enregistrement {resource} mais sa réponse était abîmée",
+                hint="la prochaine lecture le retrouve par sa référence; rien n'est envoyé "
+                "deux fois",
             ) from None
 
     async def update(self, resource: str, record_id: int, record: Mapping[str, Any]) -> Record:
@@ -778,7 +790,7 @@ class Webservice:
             "GET", f"images/products/{int(product_id)}/{int(image_id)}", expect="image"
         )
         if not response.headers.get("Content-Type", "").startswith("image/"):
-            raise CodecError(f"image {image_id} of product {product_id} is not an image")
+            raise CodecError(f"l'image {image_id} du produit {product_id} n'est pas une image")
         return response.content
 
 

@@ -64,14 +64,16 @@ def _scalar(value: Any) -> str:
 def parse_xml(body: bytes | str) -> dict:
     """XML to nested dicts, with entity expansion off (no billion laughs, no XXE)."""
     if isinstance(body, bytes) and not body.strip():
-        raise CodecError("the shop sent an empty body where XML was expected")
+        raise CodecError("la boutique a envoyé une réponse vide là où du XML était attendu")
     try:
         # Whitespace is kept: a city may really be "Paris " in the shop.
         return xmltodict.parse(body, disable_entities=True, strip_whitespace=False)
     except ExpatError as exc:
-        raise CodecError(f"the shop sent malformed XML ({exc})") from None
+        raise CodecError(f"la boutique a envoyé du XML mal formé ({exc})") from None
     except ValueError as exc:  # entities refused, bad encoding
-        raise CodecError(f"the shop sent XML that cannot be read safely ({exc})") from None
+        raise CodecError(
+            f"la boutique a envoyé du XML qui ne peut être lu sans risque ({exc})"
+        ) from None
 
 
 BAD_BYTES = "\ufffd"  # what stands for bytes that are not UTF-8 (the record says so)
@@ -92,7 +94,7 @@ def parse_json(body: bytes | str) -> Any:
     try:
         return json.loads(_text_of(body))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise CodecError(f"the shop sent malformed JSON ({exc})") from None
+        raise CodecError(f"la boutique a envoyé du JSON mal formé ({exc})") from None
 
 
 def _xml_value(node: Any) -> Any:
@@ -102,7 +104,7 @@ def _xml_value(node: Any) -> Any:
     if isinstance(node, list):  # a field given twice: keep the last, as PHP does
         return _xml_value(node[-1])
     if not isinstance(node, dict):
-        raise CodecError(f"unexpected XML node {type(node).__name__}")
+        raise CodecError(f"nœud XML inattendu {type(node).__name__}")
     children = {k: v for k, v in node.items() if not k.startswith(("@", "#"))}
     if not children:
         return _scalar(node.get("#text"))
@@ -124,7 +126,7 @@ def _language_id(value: Any) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise CodecError(f"a language id that is not a number: {value!r}") from None
+        raise CodecError(f"un id de langue qui n'est pas un nombre: {value!r}") from None
 
 
 def _xml_associations(node: Any) -> dict[str, list[dict]]:
@@ -158,7 +160,9 @@ def _xml_record(node: Any) -> Record:
     if node is None or (isinstance(node, str) and not node.strip()):
         return {}
     if not isinstance(node, dict):
-        raise CodecError("expected a record in the shop's XML, found text")
+        raise CodecError(
+            "un enregistrement était attendu dans le XML de la boutique, c'est du texte"
+        )
     record: Record = {}
     for key, value in node.items():
         if key.startswith(("@", "#")):
@@ -195,7 +199,7 @@ def _json_record(node: Any) -> Record:
     if isinstance(node, list) and not node:  # schema of a record with no fields
         return {}
     if not isinstance(node, dict):
-        raise CodecError("expected a record in the shop's JSON")
+        raise CodecError("un enregistrement était attendu dans le JSON de la boutique")
     record: Record = {}
     for key, value in node.items():
         if key == "associations":
@@ -218,12 +222,14 @@ def _json_record(node: Any) -> Record:
 
 def _root(document: Any) -> dict:
     if not isinstance(document, dict) or "prestashop" not in document:
-        raise CodecError("the document is not a PrestaShop Webservice answer (no <prestashop>)")
+        raise CodecError(
+            "le document n'est pas une réponse du Webservice PrestaShop (pas de <prestashop>)"
+        )
     root = document["prestashop"]
     if root is None or (isinstance(root, str) and not root.strip()):
         return {}
     if not isinstance(root, dict):
-        raise CodecError("the <prestashop> element holds text, not records")
+        raise CodecError("l'élément <prestashop> contient du texte, pas des enregistrements")
     return {k: v for k, v in root.items() if not k.startswith(("@", "#"))}
 
 
@@ -234,7 +240,7 @@ def decode_list(body: bytes | str, *, json_format: bool = False) -> list[Record]
         if document == [] or document == {}:
             return []
         if not isinstance(document, dict) or len(document) != 1:
-            raise CodecError("expected one list in the shop's JSON")
+            raise CodecError("une seule liste était attendue dans le JSON de la boutique")
         (items,) = document.values()
         if items == [] or items is None:
             return []
@@ -245,12 +251,14 @@ def decode_list(body: bytes | str, *, json_format: bool = False) -> list[Record]
     if not root:
         return []
     if len(root) != 1:
-        raise CodecError(f"expected one list in the shop's XML, found {sorted(root)}")
+        raise CodecError(
+            f"une seule liste était attendue dans le XML de la boutique, trouvé {sorted(root)}"
+        )
     (container,) = root.values()
     if container is None or (isinstance(container, str) and not container.strip()):
         return []
     if not isinstance(container, dict):
-        raise CodecError("expected records in the list, found text")
+        raise CodecError("des enregistrements étaient attendus dans la liste, c'est du texte")
     items: list = []
     for key, value in container.items():
         if key.startswith(("@", "#")):
@@ -264,12 +272,15 @@ def decode_one(body: bytes | str, *, json_format: bool = False) -> Record:
     if json_format:
         document = parse_json(body)
         if not isinstance(document, dict) or len(document) != 1:
-            raise CodecError("expected one record in the shop's JSON")
+            raise CodecError("un seul enregistrement était attendu dans le JSON de la boutique")
         (node,) = document.values()
         return _json_record(node)
     root = _root(parse_xml(body))
     if len(root) != 1:
-        raise CodecError(f"expected one record in the shop's XML, found {sorted(root) or 'none'}")
+        raise CodecError(
+            f"un seul enregistrement était attendu dans le XML de la boutique, trouvé "
+            f"{sorted(root) or 'aucun'}"
+        )
     (node,) = root.values()
     return _xml_record(node)
 
@@ -346,7 +357,7 @@ def decode_schema(body: bytes | str) -> Schema:
     """A schema, always asked in XML (the JSON one loses the attributes)."""
     root = _root(parse_xml(body))
     if len(root) != 1:
-        raise CodecError("expected one resource in the schema")
+        raise CodecError("une seule ressource était attendue dans le schéma")
     ((element, node),) = root.items()
     schema = Schema(element)
     for name, value in (node or {}).items():

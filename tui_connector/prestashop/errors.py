@@ -9,9 +9,9 @@ from __future__ import annotations
 from tui_connector.errors import ConnectorError
 
 HTACCESS_HINT = (
-    "your host strips the Authorization header (CGI/FastCGI). Add to the shop's .htaccess: "
-    "RewriteRule .* - [E=HTTP_AUTHORIZATION:%{HTTP:Authorization}] "
-    "- meanwhile tui-connector sends the key as ?ws_key= (settings: shop.auth_mode ws_key)"
+    "votre hébergeur supprime l'en-tête Authorization (CGI/FastCGI). Ajoutez au .htaccess "
+    "de la boutique: RewriteRule .* - [E=HTTP_AUTHORIZATION:%{HTTP:Authorization}] "
+    "- en attendant, tui-connector envoie la clé en ?ws_key= (réglage: shop.auth_mode ws_key)"
 )
 
 

@@ -31,9 +31,9 @@ def _value(value: object) -> str:
     text = str(value)
     if FORBIDDEN.search(text):
         raise BadQuery(
-            f"cannot search the shop for {text!r}",
-            hint="the Webservice has no way to escape [ ] | , in a filter value: "
-            "search for a part of it without those characters",
+            f"impossible de chercher {text!r} dans la boutique",
+            hint="le Webservice ne sait pas échapper [ ] | , dans la valeur d'un filtre: "
+            "cherchez-en une partie sans ces caractères",
         )
     return text
 
@@ -50,7 +50,7 @@ class Filter:
     def any_of(cls, values: Iterable[object]) -> Filter:
         items = [_value(v) for v in values]
         if not items:
-            raise BadQuery("an any-of filter needs at least one value")
+            raise BadQuery("un filtre « l'un de » demande au moins une valeur")
         return cls("[" + "|".join(items) + "]")
 
     @classmethod
@@ -80,7 +80,7 @@ class Filter:
 
 def _field(name: str) -> str:
     if not FIELD.fullmatch(name):
-        raise BadQuery(f"{name!r} is not a field name of the Webservice")
+        raise BadQuery(f"{name!r} n'est pas un nom de champ du Webservice")
     return name
 
 
@@ -109,14 +109,16 @@ class Query:
             for item in self.sort:
                 name, _, direction = item.rpartition("_")
                 if direction not in ("ASC", "DESC"):
-                    raise BadQuery(f"sort {item!r} must end with _ASC or _DESC")
+                    raise BadQuery(f"le tri {item!r} doit finir par _ASC ou _DESC")
                 _field(name)
                 needs_date |= bool(DATE_FIELDS.search(name))
             params["sort"] = "[" + ",".join(self.sort) + "]"
         if self.limit is not None:
             offset, count = self.limit
             if not (isinstance(offset, int) and isinstance(count, int)) or offset < 0 or count < 1:
-                raise BadQuery(f"limit needs a whole offset >= 0 and count >= 1, not {self.limit}")
+                raise BadQuery(
+                    f"la limite demande un décalage entier >= 0 et un nombre >= 1, pas {self.limit}"
+                )
             params["limit"] = f"{offset},{count}"
         if needs_date:  # without it the shop refuses date filters (code 32) or ignores them
             params["date"] = "1"

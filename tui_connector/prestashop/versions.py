@@ -22,8 +22,8 @@ def parse_version(header: str | None) -> tuple[int, ...]:
     """'8.1.2' -> (8, 1, 2); refuses what is not a PrestaShop version."""
     if not header or not re.fullmatch(r"\d+(\.\d+)*", header.strip()):
         raise UnsupportedVersion(
-            f"the server did not say which PrestaShop it is (PSWS-Version: {header!r})",
-            hint="check the shop URL: it should be the shop's base address, not /admin or /api",
+            f"le serveur n'a pas dit quel PrestaShop il est (PSWS-Version: {header!r})",
+            hint="vérifiez l'adresse de la boutique: c'est son adresse de base, ni /admin ni /api",
         )
     return tuple(int(part) for part in header.strip().split("."))
 
@@ -52,11 +52,11 @@ class Capabilities:
 def capabilities(header: str | None) -> Capabilities:
     version = parse_version(header)
     if version == (0,):  # what a 401 says: not a version at all
-        raise UnsupportedVersion("the shop answered without a version (PSWS-Version: 0)")
+        raise UnsupportedVersion("la boutique a répondu sans version (PSWS-Version: 0)")
     if version < MINIMUM:
         raise UnsupportedVersion(
-            f"PrestaShop {'.'.join(map(str, version))} is older than 1.5, whose Webservice "
-            "tui-connector needs",
-            hint="upgrade the shop to 1.5 or later",
+            f"PrestaShop {'.'.join(map(str, version))} est antérieur à 1.5, dont tui-connector "
+            "a besoin du Webservice",
+            hint="mettez la boutique à jour en 1.5 ou plus récent",
         )
     return Capabilities(version)
