@@ -187,7 +187,7 @@ def test_family_sales_account_is_used_for_its_products(gestan):
 def test_validated_invoice_cannot_be_changed_or_deleted_and_a_credit_note_cancels(gestan):
     invoice = invoicing.issue(contact(), [goods("10.00", total_incl="12.00")], date=DAY)
     invoice.total_incl = D("1.00")
-    with pytest.raises(invoicing.InvoiceLocked, match="credit note"):
+    with pytest.raises(invoicing.InvoiceLocked, match="émettez un avoir"):
         invoice.save()
     with pytest.raises(invoicing.InvoiceLocked):
         m.Invoice.get_by_id(invoice.id).delete_instance()
@@ -200,7 +200,7 @@ def test_validated_invoice_cannot_be_changed_or_deleted_and_a_credit_note_cancel
     entry = accounting.post_invoice(credit)
     assert ("411", D("0"), D("12.00")) in lines_of(entry)
     assert ("707", D("10.00"), D("0")) in lines_of(entry)
-    with pytest.raises(ConnectorError, match="already cancelled"):
+    with pytest.raises(ConnectorError, match="déjà annulée"):
         invoicing.cancel(m.Invoice.get_by_id(invoice.id))
 
 
@@ -273,7 +273,7 @@ def test_fec_has_the_legal_columns_and_formats(gestan, tmp_path):
 
 
 def test_siren_is_checked(gestan):
-    with pytest.raises(SettingsError, match="check digit"):
+    with pytest.raises(SettingsError, match="clé de contrôle"):
         settings.set_value("company.siren", "732829321")
 
 

@@ -59,7 +59,7 @@ def test_amounts_keep_their_cents_where_floats_would_not(gestan):
 
 def test_too_many_decimals_is_refused_not_rounded(gestan):
     contact = make_contact()
-    with pytest.raises(ValueError, match="more than 2 decimals"):
+    with pytest.raises(ValueError, match="plus de 2 décimales"):
         m.SalesOrder.create(
             number="CMD1", contact=contact, date=m.now(), total_incl=Decimal("10.005")
         )
@@ -175,9 +175,9 @@ def test_newer_database_is_refused_with_a_clear_message(gestan_url):
     database = open_database(gestan_url)
     m.Meta.update(value=str(SCHEMA_VERSION + 1)).where(m.Meta.key == "schema_version").execute()
     database.close()
-    with pytest.raises(DatabaseError, match="newer than this tui-connector") as caught:
+    with pytest.raises(DatabaseError, match="plus récente que celle") as caught:
         open_database(gestan_url)
-    assert "upgrade" in caught.value.hint
+    assert "mettez tui-connector à jour" in caught.value.hint
 
 
 def test_sqlite_runs_with_wal_and_foreign_keys(sqlite_gestan):
@@ -199,5 +199,5 @@ def test_unreachable_server_says_what_to_fix_without_the_password():
 
 
 def test_unknown_scheme_is_refused():
-    with pytest.raises(DatabaseError, match="unknown database URL scheme"):
+    with pytest.raises(DatabaseError, match="type d'adresse de base de données inconnu"):
         make_database("oracle://x/y")

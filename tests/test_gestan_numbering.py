@@ -117,5 +117,5 @@ def test_lettering_codes():
 def test_numbers_are_only_given_inside_a_transaction(gestan):
     from tui_connector.gestan.numbering import next_value
 
-    with pytest.raises(RuntimeError, match="inside the transaction"):
+    with pytest.raises(RuntimeError, match="dans la transaction"):
         next_value("invoice:FA")

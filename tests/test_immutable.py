@@ -143,8 +143,8 @@ def test_closing_a_year_opens_the_next_with_the_customers_balances(gestan, tmp_p
     assert opening.date == dt.date(2027, 1, 1) and opening.fiscal_year.code == "2027"
     lines = {(x.account_number, x.aux_number): (x.debit, x.credit) for x in opening.lines}
     assert lines == {("411", "411C2"): (D("24.00"), D(0)), ("890", ""): (D(0), D("24.00"))}
-    with pytest.raises(ConnectorError, match="closed"):  # the ORM's way in
+    with pytest.raises(ConnectorError, match="est clos"):  # the ORM's way in
         accounting.post_invoice(invoicing.issue(owing, [line], date=DAY))
     assert fec.export("2026", tmp_path / "after.txt").read_text() == before
-    with pytest.raises(ConnectorError, match="closed already"):
+    with pytest.raises(ConnectorError, match="déjà clos"):
         accounting.close_year("2026")

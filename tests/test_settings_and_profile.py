@@ -22,7 +22,7 @@ def test_booleans_are_typed_and_validated(gestan):
     assert settings.get("invoices.create") is True
     settings.set_value("invoices.create", "0")
     assert settings.get("invoices.create") is False
-    with pytest.raises(SettingsError, match="true or false"):
+    with pytest.raises(SettingsError, match="oui ou non"):
         settings.set_value("invoices.create", "peut-être")
 
 
@@ -30,9 +30,9 @@ def test_keys_with_ids_check_what_they_point_to(gestan):
     settings.set_value("civility.1", "M.")
     settings.set_value("civility.2", "Mme")
     assert settings.family_keys("civility.") == {"1": "M.", "2": "Mme"}
-    with pytest.raises(SettingsError, match="no Gestan civility"):
+    with pytest.raises(SettingsError, match="aucune civilité Gestan"):
         settings.set_value("civility.3", "Dr")
-    with pytest.raises(SettingsError, match="no Gestan family"):
+    with pytest.raises(SettingsError, match="aucune famille Gestan"):
         settings.set_value("family.4", "VET")
     m.Family.create(code="VET", label="Vêtements")
     settings.set_value("family.4", "VET")
@@ -48,9 +48,9 @@ def test_accounts_territories_and_unknown_keys(gestan):
     )
     with pytest.raises(SettingsError, match="country:"):
         settings.set_value("territory.EXPORT", "belgium")
-    with pytest.raises(SettingsError, match="unknown setting"):
+    with pytest.raises(SettingsError, match="réglage inconnu"):
         settings.set_value("invoices.creat", "true")
-    with pytest.raises(SettingsError, match="no Gestan product"):
+    with pytest.raises(SettingsError, match="aucun produit Gestan"):
         settings.set_value("shipping.product", "PORT")
 
 
@@ -85,7 +85,7 @@ def test_profile_file_is_owner_only_and_env_overrides_it(tmp_path, monkeypatch):
 
 
 def test_bad_profile_values_say_what_to_fix():
-    with pytest.raises(SettingsError, match="shop's base URL"):
+    with pytest.raises(SettingsError, match="adresse de base de la boutique"):
         config.set_profile_value("shop.url", "boutique")
     with pytest.raises(SettingsError, match="Webservice"):
         config.set_profile_value("shop.api_key", "short")
@@ -101,7 +101,7 @@ def test_cli_settings_round_trip(tmp_path, monkeypatch, capsys):
     assert "invoices.mark_paid = true" in out
     assert KEY not in out
     assert main(["settings", "set", "invoices.mark_paid", "maybe"]) == 2
-    assert "true or false" in capsys.readouterr().err
+    assert "oui ou non" in capsys.readouterr().err
     assert main(["settings", "get", "no.such.key"]) == 2
 
 
@@ -109,15 +109,15 @@ def test_cli_unreachable_database_exits_3(monkeypatch, capsys):
     monkeypatch.setenv("TUI_CONNECTOR_DATABASE", "postgresql://u:pw123456@127.0.0.1:1/x")
     assert main(["settings", "list"]) == 3
     err = capsys.readouterr().err
-    assert "cannot open the Gestan database" in err and "pw123456" not in err
+    assert "impossible d'ouvrir la base Gestan" in err and "pw123456" not in err
 
 
 @pytest.mark.parametrize(
     ("url", "said"),
     [
-        ("https://admin:S3cret@boutique.example.fr", "user name or password"),
+        ("https://admin:S3cret@boutique.example.fr", "nom d'utilisateur ou un mot de passe"),
         ("https://boutique.example.fr:99999", "port"),
-        ("https://bouti\x07que.example.fr", "control character"),
+        ("https://bouti\x07que.example.fr", "caractère de contrôle"),
     ],
 )
 def test_shop_addresses_are_checked_and_a_password_never_kept(url, said, monkeypatch, capsys):
@@ -134,13 +134,13 @@ def test_a_profile_readable_by_others_is_made_owner_only_and_said(tmp_path, capl
     os.chmod(path, 0o644)
     assert config.load().api_key.reveal() == KEY
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert "readable by others" in caplog.text
+    assert "lisible par d'autres" in caplog.text
 
 
 def test_a_profile_that_is_not_utf8_says_so(tmp_path, capsys):
     (tmp_path / "profile.ini").write_bytes(b"[shop]\nurl = https://caf\xe9.fr\n")
     assert main(["settings", "get", "shop.url"]) == 2
-    assert "not UTF-8" in capsys.readouterr().err
+    assert "pas du texte UTF-8" in capsys.readouterr().err
 
 
 def test_the_key_can_be_given_on_standard_input(tmp_path, monkeypatch, capsys):

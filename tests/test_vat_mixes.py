@@ -392,7 +392,7 @@ def test_a_seller_vat_number_is_checked_against_its_siren(sqlite_gestan):
     from tui_connector.errors import SettingsError
 
     assert settings.set_value("company.vat_number", "fr 44 732 829 320") == "FR44732829320"
-    with pytest.raises(SettingsError, match="do not match the SIREN"):
+    with pytest.raises(SettingsError, match="ne correspondent pas au SIREN"):
         settings.set_value("company.vat_number", "FR45732829320")
 
 

@@ -54,7 +54,7 @@ class Secret:
     __str__ = masked
 
     def __reduce__(self):  # pickling would write the key in clear
-        raise TypeError("a Secret is not pickled")
+        raise TypeError("un Secret ne se sérialise pas (pickle)")
 
 
 AUTH_MODES = ("basic", "ws_key")
@@ -85,15 +85,17 @@ def validate_shop_url(url: str) -> str:
         return url
     if any(ord(char) < 32 or ord(char) == 127 for char in url):
         raise SettingsError(
-            "the shop address holds a control character",
-            hint="type the address again, e.g. https://boutique.example.fr",
+            "l'adresse de la boutique contient un caractère de contrôle",
+            hint="tapez de nouveau l'adresse, par exemple https://boutique.example.fr",
         )
     parsed = urlparse(url)
     if parsed.username or parsed.password:  # never kept, never printed
         raise SettingsError(
-            "the shop address holds a user name or password (user:password@)",
-            hint="give the address without them; the Webservice key is the credential "
-            "(a host's own password protection: ask it to let /api/ through)",
+            "l'adresse de la boutique contient un nom d'utilisateur ou un mot de passe "
+            "(utilisateur:motdepasse@)",
+            hint="donnez l'adresse sans eux; c'est la clé Webservice qui sert d'identifiant "
+            "(si l'hébergeur protège le site par mot de passe: demandez-lui de laisser passer "
+            "/api/)",
         )
     try:
         port = parsed.port
@@ -101,12 +103,13 @@ def validate_shop_url(url: str) -> str:
         port = -1
     if port is not None and not 0 < port < 65536:
         raise SettingsError(
-            f"the port of {url!r} is not one (1 to 65535)", hint="check the shop address"
+            f"le port de {url!r} n'est pas valable (1 à 65535)",
+            hint="vérifiez l'adresse de la boutique",
         )
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise SettingsError(
-            f"{url!r} is not a shop address",
-            hint="give the shop's base URL, e.g. https://boutique.example.fr",
+            f"{url!r} n'est pas une adresse de boutique",
+            hint="donnez l'adresse de base de la boutique, par exemple https://boutique.example.fr",
         )
     if url.endswith("/api"):
         url = url[: -len("/api")]
@@ -117,8 +120,8 @@ def validate_api_key(key: str) -> str:
     key = key.strip()
     if key and (len(key) < 16 or not key.isalnum()):
         raise SettingsError(
-            "this does not look like a Webservice key",
-            hint="copy the 32-character key from Advanced Parameters > Webservice",
+            "ceci ne ressemble pas à une clé Webservice",
+            hint="copiez la clé de 32 caractères depuis Paramètres avancés > Webservice",
         )
     return key
 
@@ -130,17 +133,18 @@ def normalise_profile_value(key: str, value: str):
         return Secret(validate_api_key(value))
     if key == "shop.auth_mode":
         if value not in AUTH_MODES:
-            raise SettingsError(f"shop.auth_mode is one of {', '.join(AUTH_MODES)}")
+            raise SettingsError(f"shop.auth_mode vaut {' ou '.join(AUTH_MODES)}")
         return value
     if key == "database.url":
         scheme = urlparse(value).scheme.split("+")[0]
         if value and scheme not in ("sqlite", "postgresql", "postgres", "mysql", "mariadb"):
             raise SettingsError(
-                f"unknown database URL {value!r}",
-                hint="sqlite:///path, postgresql://user@host/db or mysql://user@host/db",
+                f"adresse de base de données inconnue {value!r}",
+                hint="sqlite:///chemin, postgresql://utilisateur@hote/base ou "
+                "mysql://utilisateur@hote/base",
             )
         return value.strip()
-    raise SettingsError(f"unknown profile key {key!r}")
+    raise SettingsError(f"clé de profil inconnue {key!r}")
 
 
 def read_file(path: Path) -> Profile:
@@ -151,13 +155,13 @@ def read_file(path: Path) -> Profile:
             parser.read(path, encoding="utf-8")
         except configparser.Error as exc:
             raise SettingsError(
-                f"the profile {path} cannot be read: {exc.message.splitlines()[0]}",
-                hint="fix or delete that file, then set the values again",
+                f"le profil {path} est illisible: {exc.message.splitlines()[0]}",
+                hint="corrigez ou supprimez ce fichier, puis réglez de nouveau les valeurs",
             ) from None
         except UnicodeDecodeError:
             raise SettingsError(
-                f"the profile {path} is not UTF-8 text",
-                hint="fix or delete that file, then set the values again",
+                f"le profil {path} n'est pas du texte UTF-8",
+                hint="corrigez ou supprimez ce fichier, puis réglez de nouveau les valeurs",
             ) from None
     shop = parser["shop"] if parser.has_section("shop") else {}
     database = parser["database"] if parser.has_section("database") else {}
@@ -175,7 +179,10 @@ def tighten(path: Path) -> None:
     if mode & 0o077:
         os.chmod(path, 0o600)
         log.warning(
-            "the profile %s was readable by others (mode %o): now owner-only (600)", path, mode
+            "le profil %s était lisible par d'autres (mode %o): désormais réservé à son "
+            "propriétaire (600)",
+            path,
+            mode,
         )
 
 

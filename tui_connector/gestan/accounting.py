@@ -52,7 +52,8 @@ def fiscal_year_for(date: dt.date) -> m.FiscalYear:
     if found:
         if found.closed:
             raise ConnectorError(
-                f"fiscal year {found.code} is closed: nothing can be posted on {date:%d/%m/%Y}"
+                f"l'exercice {found.code} est clos: rien ne peut être comptabilisé au "
+                f"{date:%d/%m/%Y}"
             )
         return found
     code = str(date.year)
@@ -105,15 +106,15 @@ def write_entry(
     credit = sum((p.credit for p in postings), ZERO)
     if debit != credit or not postings:
         raise UnbalancedEntry(
-            f"entry '{label}' does not balance: debit {debit}, credit {credit}",
-            hint="nothing was posted; check the invoice's VAT lines",
+            f"l'écriture « {label} » n'est pas équilibrée: débit {debit}, crédit {credit}",
+            hint="rien n'a été comptabilisé; vérifiez les lignes de TVA de la facture",
         )
     with write_transaction():
         journal = refcache.cached(
             ("journal", journal_code), lambda: m.Journal.get_or_none(m.Journal.code == journal_code)
         )
         if journal is None:
-            raise ConnectorError(f"no journal {journal_code!r} in Gestan")
+            raise ConnectorError(f"aucun journal {journal_code!r} dans Gestan")
         year = fiscal_year_for(date)
         entry = m.AccountingEntry.create(
             journal=journal,
@@ -181,9 +182,9 @@ def contact_account(contact: m.Contact) -> str:
 def post_invoice(invoice: m.Invoice) -> m.AccountingEntry:
     """Post a validated invoice (or credit note) to the sales journal."""
     if invoice.status != m.Invoice.VALIDATED:
-        raise ConnectorError("only a validated invoice can be posted")
+        raise ConnectorError("seule une facture validée peut être comptabilisée")
     if m.AccountingEntry.select().where(m.AccountingEntry.invoice == invoice).exists():
-        raise ConnectorError(f"invoice {invoice.number} is already posted")
+        raise ConnectorError(f"la facture {invoice.number} est déjà comptabilisée")
     contact = invoice.contact
     title = "Avoir" if invoice.kind == m.Invoice.CREDIT_NOTE else "Facture"
     label = f"{title} {invoice.number} {contact.display_name}"
@@ -347,9 +348,9 @@ def close_year(code: str) -> m.AccountingEntry | None:
     with write_transaction():
         year = m.FiscalYear.get_or_none(m.FiscalYear.code == code)
         if year is None:
-            raise ConnectorError(f"no fiscal year {code!r} in Gestan")
+            raise ConnectorError(f"aucun exercice {code!r} dans Gestan")
         if year.closed:
-            raise ConnectorError(f"fiscal year {code} is closed already")
+            raise ConnectorError(f"l'exercice {code} est déjà clos")
         balances: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
         lines = (
             m.AccountingLine.select(

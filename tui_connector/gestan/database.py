@@ -18,7 +18,7 @@ from tui_connector.gestan import guards, refcache
 from tui_connector.gestan import models as m
 from tui_connector.gestan.fields import FIELD_TYPES
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def _mask_url(url: str) -> str:
@@ -57,8 +57,9 @@ def make_database(url: str) -> pw.Database:
     name = parsed.path.lstrip("/")
     if not name:
         raise DatabaseError(
-            f"the database URL {_mask_url(url)} names no database",
-            hint="add the database name at the end, e.g. postgresql://user@host/gestan",
+            f"l'adresse de base de données {_mask_url(url)} ne nomme aucune base",
+            hint="ajoutez le nom de la base à la fin, par exemple "
+            "postgresql://utilisateur@hote/gestan",
         )
     if scheme in ("postgres", "postgresql"):
         common = {k: v for k, v in common.items() if v is not None}
@@ -67,8 +68,9 @@ def make_database(url: str) -> pw.Database:
         common["password"] = common["password"] or ""
         return pw.MySQLDatabase(name, charset="utf8mb4", field_types=FIELD_TYPES["mysql"], **common)
     raise DatabaseError(
-        f"unknown database URL scheme {parsed.scheme!r}",
-        hint="use sqlite:///path, postgresql://user@host/db or mysql://user@host/db",
+        f"type d'adresse de base de données inconnu {parsed.scheme!r}",
+        hint="utilisez sqlite:///chemin, postgresql://utilisateur@hote/base ou "
+        "mysql://utilisateur@hote/base",
     )
 
 
@@ -92,13 +94,13 @@ TROUBLES = [
             "connection refused",
             "broken pipe",
         ),
-        "the connection to the Gestan database was lost",
+        "la connexion à la base Gestan a été perdue",
     ),
-    (("disk is full", "no space left", "disk full"), "the disk of the Gestan database is full"),
-    (("readonly", "read-only", "read only"), "the Gestan database is read-only"),
+    (("disk is full", "no space left", "disk full"), "le disque de la base Gestan est plein"),
+    (("readonly", "read-only", "read only"), "la base Gestan est en lecture seule"),
     (
         ("database is locked", "lock wait timeout"),
-        "the Gestan database stayed locked by another program",
+        "la base Gestan est restée verrouillée par un autre programme",
     ),
 ]
 
@@ -112,7 +114,7 @@ def database_trouble(exc: BaseException | None) -> str | None:
             if any(needle in text for needle in needles):
                 return said
         if isinstance(exc, pw.InterfaceError):
-            return "the connection to the Gestan database was lost"
+            return "la connexion à la base Gestan a été perdue"
         exc = exc.__context__  # a failed rollback hides the error that led to it
     return None
 
@@ -137,9 +139,9 @@ def open_database(url: str, *, create: bool = True) -> pw.Database:
         database.connect(reuse_if_open=True)
     except pw.OperationalError as exc:
         raise DatabaseError(
-            f"cannot open the Gestan database {_mask_url(url)}: {_first_line(exc)}",
-            hint="check TUI_CONNECTOR_DATABASE (or database.url in the profile) "
-            "and that the server is running",
+            f"impossible d'ouvrir la base Gestan {_mask_url(url)}: {_first_line(exc)}",
+            hint="vérifiez TUI_CONNECTOR_DATABASE (ou database.url dans le profil) "
+            "et que le serveur fonctionne",
         ) from None
     m.database_proxy.initialize(database)
     refcache.clear()  # another database, other reference data
@@ -158,8 +160,9 @@ def stored_version(database: pw.Database) -> int | None:
     row = m.Meta.get_or_none(m.Meta.key == "schema_version")
     if row is None:
         raise DatabaseError(
-            "this database has a meta table but no schema version",
-            hint="it was not made by tui-connector; point TUI_CONNECTOR_DATABASE elsewhere",
+            "cette base a une table meta mais pas de version de schéma",
+            hint="elle n'a pas été créée par tui-connector; faites pointer "
+            "TUI_CONNECTOR_DATABASE ailleurs",
         )
     return int(row.value)
 
@@ -168,7 +171,9 @@ def ensure_schema(database: pw.Database, *, create: bool = True) -> None:
     version = stored_version(database)
     if version is None:
         if not create:
-            raise DatabaseError("the Gestan database is empty", hint="run tui-connector once")
+            raise DatabaseError(
+                "la base Gestan est vide", hint="lancez tui-connector une première fois"
+            )
         with write_transaction(database):
             database.create_tables(m.ALL_MODELS)
             seed_reference_data()
@@ -177,9 +182,9 @@ def ensure_schema(database: pw.Database, *, create: bool = True) -> None:
         return
     if version > SCHEMA_VERSION:
         raise DatabaseError(
-            f"this Gestan database has schema version {version}, newer than this "
-            f"tui-connector understands ({SCHEMA_VERSION})",
-            hint="upgrade tui-connector (pip install -U tui-connector)",
+            f"cette base Gestan a la version de schéma {version}, plus récente que celle "
+            f"que ce tui-connector comprend ({SCHEMA_VERSION})",
+            hint="mettez tui-connector à jour (pip install -U tui-connector)",
         )
     for target in range(version + 1, SCHEMA_VERSION + 1):
         with write_transaction(database):
@@ -260,7 +265,12 @@ def _to_5(database: pw.Database) -> None:
     guards.install(database, engine_of(database))
 
 
-MIGRATIONS = {2: _to_2, 3: _to_3, 4: _to_4, 5: _to_5}
+def _to_6(database: pw.Database) -> None:
+    """Version 6: the guards say why they refuse in French (the triggers made afresh)."""
+    guards.install(database, engine_of(database))
+
+
+MIGRATIONS = {2: _to_2, 3: _to_3, 4: _to_4, 5: _to_5, 6: _to_6}
 
 
 # --- what a new Gestan holds --------------------------------------------------

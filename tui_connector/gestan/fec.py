@@ -91,13 +91,13 @@ def export(year_code: str, output: Path | None = None, *, separator: str = "\t")
     year = m.FiscalYear.get_or_none(m.FiscalYear.code == year_code)
     if year is None:
         raise ConnectorError(
-            f"no fiscal year {year_code} in Gestan",
-            hint="nothing was posted that year; check --year",
+            f"aucun exercice {year_code} dans Gestan",
+            hint="rien n'a été comptabilisé cette année-là; vérifiez --year",
         )
     siren = settings.get("company.siren")
     if not siren:
         raise SettingsError(
-            "the FEC file is named after the company's SIREN, which is not set",
+            "le fichier FEC porte le SIREN de l'entreprise, qui n'est pas réglé",
             hint="tui-connector settings set company.siren 123456789",
         )
     path = output or Path(file_name(siren, year))

@@ -25,9 +25,9 @@ class ExactDecimalField(peewee.DecimalField):
         number = to_decimal(value)
         quantized = number.quantize(self._exp)
         if quantized != number:
-            raise ValueError(f"{self.name}: {number} has more than {self.decimal_places} decimals")
+            raise ValueError(f"{self.name}: {number} a plus de {self.decimal_places} décimales")
         if len(quantized.as_tuple().digits) > self.max_digits:
-            raise ValueError(f"{self.name}: {number} has more than {self.max_digits} digits")
+            raise ValueError(f"{self.name}: {number} a plus de {self.max_digits} chiffres")
         return str(quantized)
 
     def python_value(self, value):

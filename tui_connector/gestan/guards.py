@@ -15,8 +15,12 @@ from __future__ import annotations
 
 import peewee as pw
 
-LOCKED = "tui-connector: validated invoices and posted entries cannot change; issue a credit note"
-CLOSED = "tui-connector: this fiscal year is closed; post in an open year"
+# (no apostrophe in them: they are quoted into SQL)
+LOCKED = (
+    "tui-connector: une facture validée ou une écriture comptabilisée ne change plus; "
+    "émettez un avoir"
+)
+CLOSED = "tui-connector: cet exercice est clos; comptabilisez dans un exercice ouvert"
 
 # (table, event, condition on OLD/NEW, message): one trigger each
 INVOICE_VALIDATED = "(SELECT status FROM invoice WHERE id = {row}.invoice_id) = 'validated'"

@@ -48,16 +48,16 @@ def guard_invoice_change(invoice: m.Invoice) -> None:
     stored = m.Invoice.select(m.Invoice.status).where(m.Invoice.id == invoice.id).scalar()
     if stored == m.Invoice.VALIDATED:
         raise InvoiceLocked(
-            f"invoice {invoice.number} is validated and cannot be changed",
-            hint="issue a credit note (avoir) to cancel it",
+            f"la facture {invoice.number} est validée et ne peut plus être modifiée",
+            hint="émettez un avoir pour l'annuler",
         )
 
 
 def guard_invoice_delete(invoice: m.Invoice) -> None:
     if invoice.status == m.Invoice.VALIDATED or invoice.number:
         raise InvoiceLocked(
-            f"invoice {invoice.number} is validated and cannot be deleted",
-            hint="issue a credit note (avoir) to cancel it",
+            f"la facture {invoice.number} est validée et ne peut pas être supprimée",
+            hint="émettez un avoir pour l'annuler",
         )
 
 
@@ -69,7 +69,7 @@ def split_pro_rata(amount: Decimal, weights: dict[Decimal, Decimal]) -> dict[Dec
     """
     total_weight = sum(weights.values(), ZERO)
     if not weights or total_weight == 0:
-        raise ValueError("nothing to split over")
+        raise ValueError("rien sur quoi répartir")
     sign = -1 if amount < 0 else 1
     whole_cents = int(abs(cents(amount)) * 100)
     raw = {key: Decimal(whole_cents) * w / total_weight for key, w in weights.items()}
@@ -220,16 +220,16 @@ def validate(invoice: m.Invoice, *, number: str | None = None) -> m.Invoice:
     with write_transaction():
         current = m.Invoice.get_by_id(invoice.id)
         if current.status == m.Invoice.VALIDATED:
-            raise InvoiceLocked(f"invoice {current.number} is already validated")
+            raise InvoiceLocked(f"la facture {current.number} est déjà validée")
         if number is None:
             sequence = next_value(f"invoice:{current.series}")
             number = f"{current.series}{sequence:06d}"
         elif m.Invoice.select().where(m.Invoice.number == number).exists():
             raise ConnectorError(
-                f"the number {number} is already on another Gestan invoice",
-                hint="the shop and Gestan both numbered invoices with this prefix: give the "
-                "Gestan series another prefix (invoices.series) or the shop's "
-                "(PS_INVOICE_PREFIX)",
+                f"le numéro {number} est déjà celui d'une autre facture Gestan",
+                hint="la boutique et Gestan ont tous deux numéroté des factures avec ce préfixe: "
+                "donnez un autre préfixe à la série Gestan (invoices.series) ou à celle de la "
+                "boutique (PS_INVOICE_PREFIX)",
             )
         current.number = number
         current.status = m.Invoice.VALIDATED
@@ -336,7 +336,7 @@ def credit_note(
     credited, positive; never more than the invoice still bills, line by line. It says
     what the invoice said of where the customer is and of the currency."""
     if invoice.status != m.Invoice.VALIDATED:
-        raise ConnectorError("only a validated invoice needs a credit note; delete the draft")
+        raise ConnectorError("seule une facture validée demande un avoir; supprimez le brouillon")
     left = {_line_key(line): line for line in remaining(invoice)}
     for line in lines:
         still = left.get(_line_key(line))
@@ -346,18 +346,20 @@ def credit_note(
         )
         if too_much:
             raise ConnectorError(
-                f"a credit note of {line.total_incl:.2f} for '{line.label}' is more than "
-                f"invoice {invoice.number} still bills for it",
-                hint="nothing was written; the shop's refund and Gestan's invoice differ",
+                f"un avoir de {line.total_incl:.2f} pour « {line.label} » dépasse ce que la "
+                f"facture {invoice.number} facture encore pour cette ligne",
+                hint="rien n'a été écrit; le remboursement de la boutique et la facture Gestan "
+                "diffèrent",
             )
     still = sum((line.total_incl for line in left.values()), ZERO)
     asked = sum((line.total_incl for line in lines), ZERO)
     if asked > still:
         raise ConnectorError(
-            f"a credit note of {asked:.2f} is more than invoice {invoice.number} still bills "
-            f"({still:.2f})",
-            hint="nothing was written; the shop refunded more than the customer was billed "
-            "(a voucher left out of the refund?): make the refund in the shop again",
+            f"un avoir de {asked:.2f} dépasse ce que la facture {invoice.number} facture "
+            f"encore ({still:.2f})",
+            hint="rien n'a été écrit; la boutique a remboursé plus que ce qui a été facturé au "
+            "client (un bon de réduction oublié dans le remboursement?): refaites le "
+            "remboursement dans la boutique",
         )
     negative = [
         replace(
@@ -367,7 +369,7 @@ def credit_note(
         if line.total_excl or line.total_incl
     ]
     if not negative:
-        raise ConnectorError(f"nothing to credit on invoice {invoice.number}")
+        raise ConnectorError(f"rien à créditer sur la facture {invoice.number}")
     return issue(
         invoice.contact,
         negative,
@@ -396,8 +398,8 @@ def _in_currency(invoice: m.Invoice, euros: Decimal) -> Decimal | None:
 def cancel(invoice: m.Invoice, *, date: dt.date | None = None) -> m.Invoice:
     """Issue the credit note (avoir) that cancels what a validated invoice still bills."""
     if invoice.status != m.Invoice.VALIDATED:
-        raise ConnectorError("only a validated invoice needs a credit note; delete the draft")
+        raise ConnectorError("seule une facture validée demande un avoir; supprimez le brouillon")
     left = remaining(invoice)
     if not left:
-        raise ConnectorError(f"invoice {invoice.number} is already cancelled by a credit note")
+        raise ConnectorError(f"la facture {invoice.number} est déjà annulée par un avoir")
     return credit_note(invoice, left, date=date or dt.date.today())

@@ -13,7 +13,7 @@ def to_decimal(value: object) -> Decimal:
     if isinstance(value, Decimal):
         return value
     if isinstance(value, (bool, float)):
-        raise TypeError(f"refusing inexact money value {value!r}: pass a str or Decimal")
+        raise TypeError(f"montant inexact refusé {value!r}: passez un str ou un Decimal")
     if isinstance(value, int):
         return Decimal(value)
     if value is None or value == "":
@@ -21,9 +21,9 @@ def to_decimal(value: object) -> Decimal:
     try:
         result = Decimal(str(value).strip())
     except InvalidOperation:
-        raise ValueError(f"not a number: {value!r}") from None
+        raise ValueError(f"pas un nombre: {value!r}") from None
     if not result.is_finite():
-        raise ValueError(f"not a finite number: {value!r}")
+        raise ValueError(f"pas un nombre fini: {value!r}")
     return result
 
 

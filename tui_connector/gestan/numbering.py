@@ -15,7 +15,7 @@ from tui_connector.gestan import models as m
 def next_value(key: str) -> int:
     database = m.database_proxy.obj
     if not database.in_transaction():
-        raise RuntimeError("numbers are given inside the transaction that uses them")
+        raise RuntimeError("les numéros sont donnés dans la transaction qui les utilise")
     increment = m.Sequence.update(last_value=m.Sequence.last_value + 1).where(m.Sequence.key == key)
     # Update first: an INSERT IGNORE on an existing row takes a shared lock on
     # MariaDB, and two such shared locks upgrading to write locks deadlock.

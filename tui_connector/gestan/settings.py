@@ -26,15 +26,15 @@ def _bool(raw: str) -> str:
         return "true"
     if word in FALSE_WORDS:
         return "false"
-    raise ValueError("expected true or false (oui/non, 1/0 also work)")
+    raise ValueError("oui ou non attendu (true/false, 1/0 marchent aussi)")
 
 
 def _account(raw: str) -> str:
     number = raw.strip().upper()
     if not re.fullmatch(r"[1-8][0-9]{2}[0-9A-Z]{0,17}", number):
         raise ValueError(
-            "expected an account number of the plan comptable, starting with its "
-            "3 digits (e.g. 512000)"
+            "un numéro de compte du plan comptable est attendu, commençant par ses "
+            "3 chiffres (par exemple 512000)"
         )
     return number
 
@@ -43,7 +43,7 @@ def _exists(model, field, what: str) -> Callable[[str], str]:
     def check(raw: str) -> str:
         code = raw.strip()
         if code and not model.select().where(field == code).exists():
-            raise ValueError(f"no Gestan {what} has the code {code!r}")
+            raise ValueError(f"{what} Gestan n'a le code {code!r}")
         return code
 
     return check
@@ -52,7 +52,7 @@ def _exists(model, field, what: str) -> Callable[[str], str]:
 def _required(check: Callable[[str], str]) -> Callable[[str], str]:
     def run(raw: str) -> str:
         if not raw.strip():
-            raise ValueError("a value is needed (unset the key to remove it)")
+            raise ValueError("une valeur est nécessaire (unset sur la clé pour l'enlever)")
         return check(raw)
 
     return run
@@ -62,7 +62,7 @@ def _territory(raw: str) -> str:
     """`country:FR,country:BE,group:3` -> the shop's countries (ISO) and customer groups (ids)."""
     tokens = [t.strip() for t in raw.split(",") if t.strip()]
     if not tokens:
-        raise ValueError("expected country:<ISO code> and/or group:<id>, comma separated")
+        raise ValueError("country:<code ISO> et/ou group:<id> attendus, séparés par des virgules")
     canonical = []
     for token in tokens:
         kind, _, value = token.partition(":")
@@ -74,7 +74,8 @@ def _territory(raw: str) -> str:
             canonical.append(f"group:{int(value)}")
         else:
             raise ValueError(
-                f"{token!r} is not country:<ISO code> (e.g. country:FR) or group:<id> (group:3)"
+                f"{token!r} n'est ni country:<code ISO> (par exemple country:FR) ni group:<id> "
+                "(group:3)"
             )
     return ",".join(dict.fromkeys(canonical))
 
@@ -84,13 +85,13 @@ def _siren(raw: str) -> str:
     if not digits:
         return ""  # not set
     if not re.fullmatch(r"\d{9}", digits):
-        raise ValueError("a SIREN has 9 digits")
+        raise ValueError("un SIREN a 9 chiffres")
     total = 0
     for index, char in enumerate(reversed(digits)):
         value = int(char) * (2 if index % 2 else 1)
         total += value - 9 if value > 9 else value
     if total % 10:
-        raise ValueError("this SIREN fails its check digit (Luhn): check for a typo")
+        raise ValueError("ce SIREN a une clé de contrôle fausse (Luhn): vérifiez la saisie")
     return digits
 
 
@@ -101,24 +102,28 @@ def _vat_number(raw: str) -> str:
         return ""  # not set
     found = re.fullmatch(r"FR(\d{2})(\d{9})", value)
     if not found:
-        raise ValueError("a French VAT number is FR, 2 digits and the 9 digits of the SIREN")
+        raise ValueError(
+            "un numéro de TVA français s'écrit FR, 2 chiffres et les 9 chiffres du SIREN"
+        )
     key, siren = int(found.group(1)), int(found.group(2))
     if key != (12 + 3 * (siren % 97)) % 97:
-        raise ValueError("the 2 digits after FR do not match the SIREN: check for a typo")
+        raise ValueError(
+            "les 2 chiffres après FR ne correspondent pas au SIREN: vérifiez la saisie"
+        )
     return value
 
 
 def _days(raw: str) -> str:
     value = raw.strip()
     if not value.isdigit() or int(value) > 60:
-        raise ValueError("a whole number of days, from 0 to 60")
+        raise ValueError("un nombre entier de jours, de 0 à 60")
     return str(int(value))
 
 
 def _minutes(raw: str) -> str:
     value = raw.strip()
     if not value.isdigit() or int(value) > 24 * 60:
-        raise ValueError("a whole number of minutes, from 0 (no limit) to 1440")
+        raise ValueError("un nombre entier de minutes, de 0 (sans limite) à 1440")
     return str(int(value))
 
 
@@ -126,7 +131,7 @@ def _one_of(*choices: str) -> Callable[[str], str]:
     def check(raw: str) -> str:
         value = raw.strip().lower()
         if value not in choices:
-            raise ValueError(f"one of {', '.join(choices)}")
+            raise ValueError(f"l'une des valeurs {', '.join(choices)}")
         return value
 
     return check
@@ -139,7 +144,7 @@ def _text(raw: str) -> str:
 def _series(raw: str) -> str:
     value = raw.strip().upper()
     if not re.fullmatch(r"[A-Z0-9-]{1,8}", value):
-        raise ValueError("1 to 8 capitals, digits or dashes")
+        raise ValueError("1 à 8 majuscules, chiffres ou tirets")
     return value
 
 
@@ -164,160 +169,172 @@ def _spec(pattern, kind, default, description, normalise=None) -> SettingSpec:
 
 
 SPECS: list[SettingSpec] = [
-    _spec("sync.addresses", "bool", "true", "import the customers' addresses"),
-    _spec("sync.comments", "bool", "true", "copy customer messages and notes"),
-    _spec("sync.phones", "bool", "true", "take phone numbers from the addresses"),
-    _spec("sync.cover_images", "bool", "false", "import the products' cover images"),
-    _spec("sync.attributes", "bool", "false", "import attribute groups and values"),
+    _spec("sync.addresses", "bool", "true", "importer les adresses des clients"),
+    _spec("sync.comments", "bool", "true", "copier les messages et notes des clients"),
+    _spec("sync.phones", "bool", "true", "prendre les numéros de téléphone dans les adresses"),
+    _spec("sync.cover_images", "bool", "false", "importer l'image de couverture des produits"),
+    _spec("sync.attributes", "bool", "false", "importer les groupes et valeurs d'attributs"),
     _spec(
         "shipping.product",
         "text",
         "",
-        "Gestan product code used for shipping lines (empty: the generic 'Frais de port' product)",
-        _exists(m.Product, m.Product.code, "product"),
+        "code du produit Gestan des lignes de port (vide: le produit générique « Frais de port »)",
+        _exists(m.Product, m.Product.code, "aucun produit"),
     ),
     _spec(
         "civility.<id_gender>",
         "text",
         "",
-        "Gestan civility for a shop id_gender",
-        _required(_exists(m.Civility, m.Civility.code, "civility")),
+        "civilité Gestan d'un id_gender de la boutique",
+        _required(_exists(m.Civility, m.Civility.code, "aucune civilité")),
     ),
     _spec(
         "family.<ps_category_id>",
         "text",
         "",
-        "Gestan family for a shop category",
-        _required(_exists(m.Family, m.Family.code, "family")),
+        "famille Gestan d'une catégorie de la boutique",
+        _required(_exists(m.Family, m.Family.code, "aucune famille")),
     ),
     _spec(
-        "territory.<code>", "text", "", "shop countries/groups of a Gestan territory", _territory
+        "territory.<code>",
+        "text",
+        "",
+        "pays/groupes de la boutique d'un territoire Gestan",
+        _territory,
     ),
     _spec(
         "sync.max_minutes",
         "text",
         "120",
-        "a run stops between two rows after this many minutes (0: never); the next goes on",
+        "une exécution s'arrête entre deux lignes après ce nombre de minutes (0: jamais);"
+        " la suivante reprend",
         _minutes,
     ),
-    _spec("display.only_new", "bool", "false", "list only rows not yet imported"),
-    _spec("orders.customer_id_only", "bool", "false", "read orders without customer names"),
-    _spec("invoices.create", "bool", "false", "validate an invoice for each imported order"),
-    _spec("invoices.mark_paid", "bool", "false", "record the payment of paid orders"),
-    _spec("invoices.series", "text", "FA", "invoice number prefix (series)", _series),
+    _spec("display.only_new", "bool", "false", "n'afficher que les lignes pas encore importées"),
+    _spec("orders.customer_id_only", "bool", "false", "lire les commandes sans le nom des clients"),
+    _spec("invoices.create", "bool", "false", "valider une facture pour chaque commande importée"),
+    _spec("invoices.mark_paid", "bool", "false", "enregistrer le règlement des commandes payées"),
+    _spec("invoices.series", "text", "FA", "préfixe des numéros de facture (série)", _series),
     _spec(
         "invoices.when",
         "text",
         "import",
-        "when an order is invoiced: import (at once) or paid (once the shop has its payment)",
+        "quand une commande est facturée: import (tout de suite) ou paid (une fois son paiement"
+        " reçu par la boutique)",
         _one_of("import", "paid"),
     ),
     _spec(
         "invoices.numbering",
         "text",
         "gestan",
-        "who numbers invoices: gestan (its own series) or shop (the shop's invoice and credit"
-        " slip numbers, when the shop is the invoicing system: Gestan issues no invoice of its"
-        " own, only the credit note of a cancellation the shop made no slip for)",
+        "qui numérote les factures: gestan (sa propre série) ou shop (les numéros de facture et"
+        " d'avoir de la boutique, quand la boutique est le système de facturation: Gestan"
+        " n'émet aucune facture à lui, seulement l'avoir d'une annulation pour laquelle la"
+        " boutique n'a pas fait d'avoir)",
         _one_of("gestan", "shop"),
     ),
     _spec(
         "invoices.shop_prefix",
         "text",
         "",
-        "the prefix the shop prints its invoice numbers with (empty: the shop's"
-        " PS_INVOICE_PREFIX, read from translated_configurations)",
+        "le préfixe que la boutique imprime devant ses numéros de facture (vide: le"
+        " PS_INVOICE_PREFIX de la boutique, lu dans translated_configurations)",
     ),
     _spec(
         "invoices.date",
         "text",
         "order",
-        "an invoice's date: order (the day it was placed) or shop (the shop's invoice date)",
+        "date d'une facture: order (le jour de la commande) ou shop (la date de facture de la"
+        " boutique)",
         _one_of("order", "shop"),
     ),
     _spec(
         "invoices.late",
         "text",
         "hold",
-        "an order older than the series' last invoice: hold (left, with the reason) or today"
-        " (invoiced today, after the run's other orders)",
+        "une commande plus ancienne que la dernière facture de la série: hold (laissée, avec"
+        " la raison) ou today (facturée aujourd'hui, après les autres commandes de l'exécution)",
         _one_of("hold", "today"),
     ),
     _spec(
         "orders.lookback_days",
         "text",
         "2",
-        "days before the last import that each orders run reads again for orders not yet linked",
+        "jours avant le dernier import que chaque import de commandes relit, pour les commandes"
+        " pas encore liées",
         _days,
     ),
-    _spec("accounting.enabled", "bool", "false", "post sales and bank entries"),
-    _spec("accounting.bank_account", "text", "512", "bank account for payments", _account),
+    _spec("accounting.enabled", "bool", "false", "passer les écritures de ventes et de banque"),
+    _spec("accounting.bank_account", "text", "512", "compte de banque des règlements", _account),
     _spec(
         "accounting.default_account",
         "text",
         "707",
-        "sales account where no family account applies",
+        "compte de ventes quand aucun compte de famille ne s'applique",
         _account,
     ),
     _spec(
         "payment.<module>",
         "text",
         "",
-        "account for the money of a shop payment module (e.g. payment.ps_checkpayment = 5112);"
-        " the bank account otherwise",
+        "compte de l'argent d'un module de paiement de la boutique (par exemple"
+        " payment.ps_checkpayment = 5112); sinon le compte de banque",
         _required(_account),
     ),
     _spec(
         "accounting.eu_account",
         "text",
         "7071",
-        "sales account of goods sold without VAT to businesses of other EU countries",
+        "compte de ventes des marchandises vendues sans TVA à des entreprises d'autres pays"
+        " de l'UE",
         _account,
     ),
     _spec(
         "accounting.export_account",
         "text",
         "7072",
-        "sales account of goods exported outside the EU, without VAT",
+        "compte de ventes des marchandises exportées hors de l'UE, sans TVA",
         _account,
     ),
-    _spec("accounting.shipping_account", "text", "7085", "account for shipping", _account),
-    _spec("accounting.discount_account", "text", "709", "account for discounts", _account),
+    _spec("accounting.shipping_account", "text", "7085", "compte des frais de port", _account),
+    _spec("accounting.discount_account", "text", "709", "compte des remises", _account),
     _spec(
         "accounting.sales_journal",
         "text",
         "VE",
-        "sales journal code",
-        _required(_exists(m.Journal, m.Journal.code, "journal")),
+        "code du journal des ventes",
+        _required(_exists(m.Journal, m.Journal.code, "aucun journal")),
     ),
     _spec(
         "accounting.bank_journal",
         "text",
         "BQ",
-        "bank journal code",
-        _required(_exists(m.Journal, m.Journal.code, "journal")),
+        "code du journal de banque",
+        _required(_exists(m.Journal, m.Journal.code, "aucun journal")),
     ),
-    _spec("company.name", "text", "", "the seller's name, printed on invoices"),
-    _spec("company.siren", "text", "", "the seller's SIREN (FEC file name)", _siren),
-    _spec("company.address", "text", "", "the seller's address, printed on invoices"),
+    _spec("company.name", "text", "", "nom du vendeur, imprimé sur les factures"),
+    _spec("company.siren", "text", "", "SIREN du vendeur (nom du fichier FEC)", _siren),
+    _spec("company.address", "text", "", "adresse du vendeur, imprimée sur les factures"),
     _spec(
-        "company.vat_number", "text", "", "the seller's VAT number (FR + key + SIREN)", _vat_number
+        "company.vat_number", "text", "", "numéro de TVA du vendeur (FR + clé + SIREN)", _vat_number
     ),
-    _spec("company.legal_form", "text", "", "the seller's legal form (SARL, SAS, EI...)"),
-    _spec("company.capital", "text", "", "the seller's share capital (e.g. 10 000 €)"),
-    _spec("company.rcs", "text", "", "the seller's registration (e.g. RCS Lyon 123 456 789)"),
+    _spec("company.legal_form", "text", "", "forme juridique du vendeur (SARL, SAS, EI...)"),
+    _spec("company.capital", "text", "", "capital social du vendeur (par exemple 10 000 €)"),
+    _spec(
+        "company.rcs", "text", "", "immatriculation du vendeur (par exemple RCS Lyon 123 456 789)"
+    ),
     _spec(
         "invoices.payment_terms",
         "text",
         "Payée à la commande",
-        "payment terms printed on invoices",
+        "conditions de paiement imprimées sur les factures",
     ),
     _spec(
         "invoices.late_wording",
         "text",
         "En cas de retard de paiement: pénalités au taux de trois fois l'intérêt légal et"
         " indemnité forfaitaire de 40 € pour frais de recouvrement (C. com. L441-10)",
-        "late-payment wording printed on invoices",
+        "mention sur les retards de paiement imprimée sur les factures",
     ),
 ]
 
@@ -327,7 +344,7 @@ def spec_for(key: str) -> SettingSpec:
         if spec.regex.match(key):
             return spec
     known = ", ".join(s.pattern for s in SPECS)
-    raise SettingsError(f"unknown setting {key!r}", hint=f"known keys: {known}")
+    raise SettingsError(f"réglage inconnu {key!r}", hint=f"clés connues: {known}")
 
 
 def parse(spec: SettingSpec, stored: str) -> Any:
@@ -343,7 +360,7 @@ def get(key: str) -> Any:
 def get_bool(key: str) -> bool:
     value = get(key)
     if not isinstance(value, bool):
-        raise SettingsError(f"{key} is not a yes/no setting")
+        raise SettingsError(f"{key} n'est pas un réglage oui/non")
     return value
 
 
@@ -353,7 +370,7 @@ def set_value(key: str, raw: str) -> str:
     try:
         value = spec.normalise(str(raw))
     except ValueError as exc:
-        raise SettingsError(f"invalid value for {key}: {exc}") from None
+        raise SettingsError(f"valeur invalide pour {key}: {exc}") from None
     with m.database_proxy.atomic():
         # Select first: MariaDB counts changed rows, not matched ones, on UPDATE.
         if m.Setting.select().where(m.Setting.key == key).exists():
@@ -375,7 +392,7 @@ def set_many(values: list[tuple[str, str]], *, unset_keys: list[str] = ()) -> No
         try:
             checked.append((key, spec.normalise(str(raw))))
         except ValueError as exc:
-            raise SettingsError(f"invalid value for {key}: {exc}") from None
+            raise SettingsError(f"valeur invalide pour {key}: {exc}") from None
     for key in unset_keys:
         spec_for(key)
     with m.database_proxy.atomic():
