@@ -113,7 +113,7 @@ def test_a_deadlock_undoes_the_chunk_and_does_it_again(gestan, persistent):
         flow.apply = deadlocking
         report = flow.execute(rows)
         if persistent:
-            assert "refused them" in report.error and "rows were not kept" in report.error
+            assert "les a refusées" in report.error and "pas été gardées" in report.error
             assert m.Contact.select().count() == len(report.results) == 20  # the first chunk
             assert calls[victim.key] == ContactsFlow.DEADLOCK_ATTEMPTS
         else:

@@ -94,7 +94,9 @@ def test_with_customer_ids_only_a_gone_customer_fails_its_row_with_words(gestan,
     rows = [row for row in flow.read() if row.shop_id in (first, second)]
     report = flow.execute(rows)
     failed = [r for r in report.results if r.outcome == "failed"]
-    assert [r.shop_id for r in failed] == [second] and "not in the shop" in failed[0].message
+    assert [r.shop_id for r in failed] == [second] and "n'est pas dans la boutique" in failed[
+        0
+    ].message
     assert [r.shop_id for r in report.results if r.outcome == "created"] == [first]
 
 
@@ -157,9 +159,8 @@ def test_a_key_that_may_not_read_messages_imports_orders_without_comments(gestan
     shop.engine.permissions = {**allowed, "messages": set()}
     with pytest.raises(PermissionDenied) as refused:  # the true cause, said once
         client.list("messages")
-    assert "may not GET messages" in str(refused.value) and "tick GET for messages" in str(
-        refused.value
-    )
+    assert "pas le droit GET sur messages" in str(refused.value)
+    assert "cochez GET pour messages" in str(refused.value)
     assert "Authorization" not in str(refused.value)
     report = OrdersFlow(client, options=OrderOptions()).stream()
     assert report.ok and report.counts["created"] > 0

@@ -414,7 +414,7 @@ def import_customer(
     flow = ContactsFlow(client, options)
     rows = flow.read(only=[shop_id])
     if not rows:
-        raise KeyError(f"customer {shop_id} is not in the shop")
+        raise KeyError(f"le client {shop_id} n'est pas dans la boutique")
     row = rows[0]
     if row.action is None:
         return m.Contact.get_by_id(row.gestan_id)

@@ -236,15 +236,15 @@ class Report:
     def summary(self) -> str:
         c = self.counts
         text = (
-            f"{self.flow}: {c['created']} created, {c['updated']} updated, "
-            f"{c['skipped']} skipped, {c['failed']} failed, {c['blocked']} blocked"
+            f"{self.flow}: créées {c['created']}, mises à jour {c['updated']}, "
+            f"laissées {c['skipped']}, en erreur {c['failed']}, bloquées {c['blocked']}"
         )
         if self.stopped:
-            text += " (stopped)"
+            text += " (arrêtée)"
         if self.error:
-            text += f"\n  run ended: {self.error}"
+            text += f"\n  exécution interrompue: {self.error}"
         for note in self.notes:
-            text += f"\n  note: {note}"
+            text += f"\n  remarque: {note}"
         return text
 
 
@@ -452,8 +452,8 @@ class Flow(ABC):
                         # another writer won: it has let go by now, the chunk is done again
                         time.sleep(0.05 * attempt)
                         continue
-                    cause = database_trouble(exc) or f"the Gestan database refused them ({exc})"
-                    report.error = f"{cause}: the last {undone} rows were not kept"
+                    cause = database_trouble(exc) or f"la base Gestan les a refusées ({exc})"
+                    report.error = f"{cause}: les {undone} dernières lignes n'ont pas été gardées"
                     return
 
     def _run_chunk(self, state: RunState, rows: list[Row], progress, cancel) -> None:
@@ -504,7 +504,7 @@ class Flow(ABC):
         if row.blocked:
             return RowResult.of(row, Outcome.BLOCKED, row.reason)
         if row.conflict and not row.choices.get("winner"):
-            return RowResult.of(row, Outcome.SKIPPED, f"conflict left as it is: {row.reason}")
+            return RowResult.of(row, Outcome.SKIPPED, f"conflit laissé tel quel: {row.reason}")
         try:
             with write_transaction():
                 return self.apply(row)

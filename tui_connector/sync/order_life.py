@@ -216,8 +216,8 @@ class OrderLife:
             detail = details.get(str(item.get("id_order_detail")))
             if detail is None:
                 raise ConnectorError(
-                    f"credit slip {slip['id']}: order line {item.get('id_order_detail')} "
-                    "is not in its order"
+                    f"avoir boutique {slip['id']}: la ligne de commande "
+                    f"{item.get('id_order_detail')} n'est pas dans sa commande"
                 )
             invoice_line = self._invoice_line(invoice, detail)
             lines.append(
@@ -240,7 +240,7 @@ class OrderLife:
                 (x for x in invoice.lines if x.kind == m.LineKind.SHIPPING and x.label), None
             )
             if carrier is None:
-                raise ConnectorError(f"credit slip {slip['id']} refunds shipping never invoiced")
+                raise ConnectorError(f"l'avoir boutique {slip['id']} rembourse un port non facturé")
             lines.append(
                 LineInput(
                     kind=carrier.kind,
@@ -272,7 +272,8 @@ class OrderLife:
             if candidates:
                 return next((x for x in candidates if x.label == label), candidates[0])
         raise ConnectorError(
-            f"the order line '{label}' of a credit slip is not on invoice {invoice.number}"
+            f"la ligne de commande « {label} » d'un avoir boutique n'est pas sur la facture "
+            f"{invoice.number}"
         )
 
     # --- states -------------------------------------------------------------------

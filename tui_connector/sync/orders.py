@@ -115,7 +115,7 @@ class Plan:
 def _d(value) -> Decimal:
     number = Decimal(str(value or "0"))
     if not number.is_finite():
-        raise ValueError(f"{value!r} is not an amount")
+        raise ValueError(f"{value!r} n'est pas un montant")
     return number
 
 
@@ -865,8 +865,8 @@ class OrdersFlow(Flow):
             rows = contacts.read(only=[customer_id])
             if not rows:
                 raise ConnectorError(
-                    f"customer {customer_id} is not in the shop (deleted?)",
-                    hint="nothing was written; the order cannot be billed to anyone",
+                    f"le client {customer_id} n'est pas dans la boutique (supprimé?)",
+                    hint="rien n'a été écrit; la commande ne peut être facturée à personne",
                 )
         else:
             rows = [
@@ -888,8 +888,9 @@ class OrdersFlow(Flow):
             found = self.client.get_many("addresses", wanted) if wanted else []
             if not found:
                 raise ConnectorError(
-                    f"address {row.payload['order'].get(key)} of the order is not in the shop",
-                    hint="nothing was written; an invoice needs the customer's address",
+                    f"l'adresse {row.payload['order'].get(key)} de la commande n'est pas dans "
+                    "la boutique",
+                    hint="rien n'a été écrit; une facture demande l'adresse du client",
                 )
             address = found[0]
         return address

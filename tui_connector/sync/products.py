@@ -92,7 +92,7 @@ class Unit:
 def _price(value: str) -> Decimal:
     number = Decimal(value or "0")
     if not number.is_finite():
-        raise ValueError(f"{value!r} is not a price")
+        raise ValueError(f"{value!r} n'est pas un prix")
     return number.quantize(SIX)
 
 

@@ -47,26 +47,27 @@ def acquire(flow: str) -> None:
                 m.RunLock.delete().where(m.RunLock.flow == flow).execute()  # left by an error
                 lock = None
             if lock is not None and _alive(lock):
-                article = "an" if flow[:1] in "aeiou" else "a"
+                article = "d'" if flow[:1] in "aeiou" else "de "
                 raise AlreadyRunning(
-                    f"{article} {flow} run started at {lock.started_at:%H:%M} by process "
-                    f"{lock.pid}"
-                    + (f" on {lock.host}" if lock.host != host else "")
-                    + " is still going",
-                    hint="nothing was done; run again once it has ended",
+                    f"une exécution {article}{flow} commencée à {lock.started_at:%H:%M} par le "
+                    f"processus {lock.pid}"
+                    + (f" sur {lock.host}" if lock.host != host else "")
+                    + " est toujours en cours",
+                    hint="rien n'a été fait; relancez une fois qu'elle sera finie",
                 )
             if lock is not None:  # its process is gone: what it left open was interrupted
                 m.RunLock.delete().where(m.RunLock.flow == flow).execute()
                 m.SyncRun.update(
                     status="interrupted",
                     finished_at=m.now(),
-                    message=f"process {lock.pid} ended without closing the run",
+                    message=f"le processus {lock.pid} s'est terminé sans clore l'exécution",
                 ).where((m.SyncRun.flow == flow) & (m.SyncRun.status == "running")).execute()
             m.RunLock.create(flow=flow, pid=me, host=host)
         _held[flow] = 1
     except pw.IntegrityError:  # another process took it between our look and our write
         raise AlreadyRunning(
-            f"another {flow} run has just started", hint="nothing was done; run again later"
+            f"une autre exécution de {flow} vient de commencer",
+            hint="rien n'a été fait; relancez plus tard",
         ) from None
 
 

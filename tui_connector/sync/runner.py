@@ -31,8 +31,8 @@ def flow_needs() -> dict[str, tuple[dict[str, set[str]], dict[str, set[str]]]]:
 def make_client(profile: config.Profile, **kwargs) -> SyncWebservice:
     if not profile.shop_url or not profile.api_key:
         raise SettingsError(
-            "no shop is configured",
-            hint="tui-connector settings set shop.url https://... and shop.api_key ...",
+            "aucune boutique n'est configurée",
+            hint="tui-connector settings set shop.url https://... puis shop.api_key ...",
         )
     return SyncWebservice(profile.shop_url, profile.api_key, auth_mode=profile.auth_mode, **kwargs)
 
@@ -41,10 +41,10 @@ def make_flow(
     name: str, client: SyncWebservice, *, create_families: bool = False, **orders_options
 ) -> Flow:
     if name not in FLOWS:
-        raise SettingsError(f"unknown flow {name!r}", hint=f"one of {', '.join(FLOWS)}")
+        raise SettingsError(f"flux inconnu {name!r}", hint=f"au choix: {', '.join(FLOWS)}")
     if create_families:
         made = create_families_from_categories(read_facts(client, catalogue=True))
-        log.info("families created: %s", ", ".join(made) or "none")
+        log.info("familles créées: %s", ", ".join(made) or "aucune")
     if name == "orders":
         return OrdersFlow(client, **orders_options)
     return FLOWS[name](client)
