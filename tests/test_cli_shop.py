@@ -13,7 +13,7 @@ def test_check_against_the_simulator(monkeypatch, capsys):
         monkeypatch.setenv("TUI_CONNECTOR_API_KEY", shop.key)
         assert main(["check"]) == 0
         out = capsys.readouterr().out
-        assert "PrestaShop 8.1.2" in out and "orders   ready" in out
+        assert "PrestaShop 8.1.2" in out and "orders     prêt" in out
         assert shop.key not in out
         # the demo's carrier charges 20 % whatever the goods: said, with what to change
         assert "« Colissimo » facture le port à 20 % quand des produits sont à 2,1 %" in out
@@ -29,8 +29,8 @@ def test_check_names_what_a_limited_key_lacks(monkeypatch, capsys):
         monkeypatch.setenv("TUI_CONNECTOR_API_KEY", shop.key)
         assert main(["check"]) == 1
         out = capsys.readouterr().out
-        assert "contacts ready" in out
-        assert "orders   missing order_details: GET" in out
+        assert "contacts   prêt" in out
+        assert "orders     manque order_details: GET" in out
 
 
 def test_check_exit_3_on_wrong_key_or_no_shop(monkeypatch, capsys):
@@ -38,10 +38,10 @@ def test_check_exit_3_on_wrong_key_or_no_shop(monkeypatch, capsys):
         monkeypatch.setenv("TUI_CONNECTOR_SHOP_URL", shop.url)
         monkeypatch.setenv("TUI_CONNECTOR_API_KEY", "WRONG" * 7)
         assert main(["check"]) == 3
-        assert "refused the API key" in capsys.readouterr().err
+        assert "refusé la clé API" in capsys.readouterr().err
     monkeypatch.setenv("TUI_CONNECTOR_SHOP_URL", "http://127.0.0.1:9")
     assert main(["check"]) == 3
-    assert "cannot reach the shop" in capsys.readouterr().err
+    assert "impossible de joindre la boutique" in capsys.readouterr().err
     monkeypatch.delenv("TUI_CONNECTOR_SHOP_URL")
     assert main(["check"]) == 2
 
@@ -49,7 +49,7 @@ def test_check_exit_3_on_wrong_key_or_no_shop(monkeypatch, capsys):
 def test_demo_runs_with_nothing_configured(capsys):
     assert main(["demo", "--orders", "20", "--exit"]) == 0
     out = capsys.readouterr().out
-    assert "demo shop: http://127.0.0.1:" in out and "products ready" in out
+    assert "boutique de démo: http://127.0.0.1:" in out and "products   prêt" in out
 
 
 def test_bad_fault_spec_is_a_usage_error(capsys):

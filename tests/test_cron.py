@@ -91,7 +91,8 @@ def test_two_runs_started_together_one_works_the_other_says_it_is_going(gestan_u
     second_out, second_err = second.communicate(timeout=120)
     first_out, _ = first.communicate(timeout=300)
     assert second.returncode == 4, second_err
-    assert "an orders run started at" in second_err and "is still going" in second_err
+    assert "une exécution d'orders commencée à" in second_err
+    assert "est toujours en cours" in second_err
     assert json.loads(second_out)["exit_code"] == 4
     report = json.loads(first_out)
     assert first.returncode == 0 and report["counts"]["failed"] == 0
@@ -117,7 +118,7 @@ def test_a_signal_stops_the_run_between_two_rows_and_closes_it(tmp_path, slow_sh
     run.send_signal(sig)
     out, err = run.communicate(timeout=120)
     assert run.returncode == 128 + sig, err
-    assert f"stopped by {signal.Signals(sig).name}" in err
+    assert f"arrêté par {signal.Signals(sig).name}" in err
     document = json.loads(out)
     assert document["stopped"] is True
     open_database(url)
@@ -134,16 +135,16 @@ def test_json_is_printed_on_error_too(monkeypatch, capsys):
     monkeypatch.setenv("TUI_CONNECTOR_API_KEY", "K" * 32)
     assert main(["sync", "contacts", "--json"]) == 3
     document = json.loads(capsys.readouterr().out)
-    assert document["exit_code"] == 3 and "cannot reach" in document["error"]
+    assert document["exit_code"] == 3 and "impossible de joindre" in document["error"]
 
 
 @pytest.mark.parametrize(
     ("error", "said"),
     [
-        ("server closed the connection unexpectedly", "connection to the Gestan database"),
-        ("database or disk is full", "disk of the Gestan database is full"),
-        ("attempt to write a readonly database", "read-only"),
-        ("database is locked", "locked by another program"),
+        ("server closed the connection unexpectedly", "connexion à la base Gestan"),
+        ("database or disk is full", "disque de la base Gestan est plein"),
+        ("attempt to write a readonly database", "lecture seule"),
+        ("database is locked", "verrouillée par un autre programme"),
     ],
 )
 def test_a_database_gone_for_the_run_is_said_in_words(error, said):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import signal
 import sys
 import threading
@@ -20,11 +21,63 @@ from tui_connector.errors import ConnectorError, SettingsError
 
 EXIT_OK, EXIT_ROWS_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
+DESCRIPTION = (
+    "Tient une base de gestion commerciale Gestan et une boutique PrestaShop en phase, "
+    "depuis le terminal: l'application, la démo, et les commandes pour cron et les scripts."
+)
+
+# argparse's own words, in French: (its message, as a pattern; ours)
+ARGPARSE_WORDS = [
+    (r"the following arguments are required: (.*)", r"arguments obligatoires manquants: \1"),
+    (r"unrecognized arguments: (.*)", r"arguments non reconnus: \1"),
+    (r"invalid choice: (.*) \(choose from (.*)\)", r"choix invalide: \1 (au choix: \2)"),
+    (r"invalid (\S+) value: (.*)", r"valeur \1 invalide: \2"),
+    (r"expected one argument", "une valeur est attendue"),
+    (r"expected at most one argument", "une valeur au plus est attendue"),
+    (r"expected at least one argument", "au moins une valeur est attendue"),
+    (r"not allowed with argument (.*)", r"incompatible avec l'argument \1"),
+    (r"ignored explicit argument (.*)", r"valeur ignorée \1"),
+    (r"one of the arguments (.*) is required", r"l'un des arguments \1 est obligatoire"),
+    (r"ambiguous option: (.*) could match (.*)", r"option ambiguë: \1 peut désigner \2"),
+]
+
+
+def _french(message: str) -> str:
+    """An argparse error message in French (ours, from a type check, already are)."""
+    found = re.fullmatch(r"argument (\S+): (.*)", message, re.S)
+    if found:
+        return f"argument {found.group(1)}: {_french(found.group(2))}"
+    for pattern, french in ARGPARSE_WORDS:
+        if re.fullmatch(pattern, message, re.S):
+            return re.sub(pattern, french, message, count=1, flags=re.S)
+    return message
+
+
+class _Formatter(argparse.HelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):
+        super().add_usage(usage, actions, groups, "utilisation: " if prefix is None else prefix)
+
 
 class _Parser(argparse.ArgumentParser):
+    """argparse in French: the usage, the section titles, -h, the error messages."""
+
+    def __init__(self, *args, add_help: bool = True, **kwargs):
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, add_help=False, **kwargs)
+        self._positionals.title = "arguments positionnels"
+        self._optionals.title = "options"
+        if add_help:
+            self.add_argument(
+                "-h",
+                "--help",
+                action="help",
+                default=argparse.SUPPRESS,
+                help="afficher cette aide et quitter",
+            )
+
     def error(self, message: str):  # argparse exits 2 too; keep its message short
         self.print_usage(sys.stderr)
-        raise SettingsError(f"{self.prog}: {message}")
+        raise SettingsError(f"{self.prog}: {_french(message)}")
 
 
 def _date(value: str):
@@ -33,90 +86,183 @@ def _date(value: str):
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date YYYY-MM-DD") from None
+        raise argparse.ArgumentTypeError(f"{value!r} n'est pas une date AAAA-MM-JJ") from None
 
 
 def _positive(value: str) -> int:
     if not value.isdigit() or int(value) < 1:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
+        raise argparse.ArgumentTypeError(f"{value!r} n'est pas un nombre entier d'au moins 1")
     return int(value)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="tui-connector", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
-
-    settings = commands.add_parser("settings", help="read and write settings")
-    settings_commands = settings.add_subparsers(dest="action", required=True)
-    settings_commands.add_parser("list", help="every setting with its value")
-    get = settings_commands.add_parser("get", help="one setting")
-    get.add_argument("key")
-    set_ = settings_commands.add_parser("set", help="validate and store a setting")
-    set_.add_argument("key")
-    set_.add_argument("value", help="the value; for shop.api_key, - reads it from standard input")
-    unset = settings_commands.add_parser("unset", help="back to the default")
-    unset.add_argument("key")
-
-    export = commands.add_parser("export", help="export data")
-    export_commands = export.add_subparsers(dest="what", required=True)
-    fec = export_commands.add_parser("fec", help="the FEC file of a fiscal year")
-    fec.add_argument("--year", required=True, help="fiscal year code, e.g. 2026")
-    fec.add_argument("--output", type=Path, help="file or folder (default: here)")
-    fec.add_argument("--pipe", action="store_true", help="| instead of tab as separator")
-    commands.add_parser("check", help="shop version, what the key may do, what each flow lacks")
-    close = commands.add_parser(
-        "close-year", help="close a fiscal year; its customers' balances open the next one"
+    parser = _Parser(prog="tui-connector", description=DESCRIPTION)
+    commands = parser.add_subparsers(
+        title="commandes",
+        dest="command",
+        parser_class=_Parser,
+        metavar="COMMANDE",
+        description="sans commande: l'application, sur la boutique configurée",
     )
-    close.add_argument("--year", required=True, help="fiscal year code, e.g. 2025")
 
-    sync = commands.add_parser("sync", help="read, then execute every row that has work to do")
-    sync.add_argument("flow", choices=["contacts", "products", "stock", "orders"])
-    sync.add_argument("--dry-run", action="store_true", help="read and show the plan only")
-    sync.add_argument("--json", action="store_true", help="print one JSON document")
+    settings = commands.add_parser("settings", help="lire et écrire les réglages")
+    settings_commands = settings.add_subparsers(
+        title="actions", dest="action", required=True, metavar="ACTION"
+    )
+    settings_commands.add_parser("list", help="tous les réglages avec leur valeur")
+    get = settings_commands.add_parser("get", help="un réglage")
+    get.add_argument("key", metavar="CLÉ", help="la clé du réglage, par exemple shop.url")
+    set_ = settings_commands.add_parser("set", help="vérifier et enregistrer un réglage")
+    set_.add_argument("key", metavar="CLÉ", help="la clé du réglage, par exemple shop.url")
+    set_.add_argument(
+        "value",
+        metavar="VALEUR",
+        help="la valeur; pour shop.api_key, - la lit sur l'entrée standard",
+    )
+    unset = settings_commands.add_parser("unset", help="revenir à la valeur par défaut")
+    unset.add_argument("key", metavar="CLÉ", help="la clé du réglage")
+
+    export = commands.add_parser("export", help="exporter des données")
+    export_commands = export.add_subparsers(
+        title="exports", dest="what", required=True, metavar="EXPORT"
+    )
+    fec = export_commands.add_parser("fec", help="le fichier des écritures comptables (FEC)")
+    fec.add_argument(
+        "--year", required=True, metavar="ANNÉE", help="code de l'exercice, par exemple 2026"
+    )
+    fec.add_argument(
+        "--output", type=Path, metavar="CHEMIN", help="fichier ou dossier (par défaut: ici)"
+    )
+    fec.add_argument(
+        "--pipe", action="store_true", help="| au lieu de la tabulation comme séparateur"
+    )
+    commands.add_parser(
+        "check",
+        help="version de la boutique, ce que la clé permet, ce qui manque à chaque flux",
+    )
+    close = commands.add_parser(
+        "close-year",
+        help="clore un exercice; les soldes de ses clients ouvrent le suivant",
+    )
+    close.add_argument(
+        "--year", required=True, metavar="ANNÉE", help="code de l'exercice, par exemple 2025"
+    )
+
+    sync = commands.add_parser(
+        "sync", help="lire, puis exécuter chaque ligne qui a quelque chose à faire"
+    )
+    sync.add_argument(
+        "flow",
+        choices=["contacts", "products", "stock", "orders"],
+        help="le flux: contacts (clients), products (produits), stock, orders (commandes)",
+    )
+    sync.add_argument(
+        "--dry-run", action="store_true", help="lire et montrer le plan seulement, sans rien écrire"
+    )
+    sync.add_argument("--json", action="store_true", help="écrire un seul document JSON")
     sync.add_argument(
         "--create-families",
         action="store_true",
-        help="products: Gestan families from the shop's categories, mapped",
+        help="products: créer les familles Gestan à partir des catégories de la boutique, "
+        "et les associer",
     )
-    sync.add_argument("--from", dest="date_from", type=_date, help="orders: first day, YYYY-MM-DD")
-    sync.add_argument("--to", dest="date_to", type=_date, help="orders: last day, included")
-    sync.add_argument("--since-last", action="store_true", help="orders: since the last import")
     sync.add_argument(
-        "--reset-cursor", action="store_true", help="orders: forget where the last import stopped"
+        "--from",
+        dest="date_from",
+        type=_date,
+        metavar="AAAA-MM-JJ",
+        help="orders: premier jour",
+    )
+    sync.add_argument(
+        "--to",
+        dest="date_to",
+        type=_date,
+        metavar="AAAA-MM-JJ",
+        help="orders: dernier jour, inclus",
+    )
+    sync.add_argument("--since-last", action="store_true", help="orders: depuis le dernier import")
+    sync.add_argument(
+        "--reset-cursor",
+        action="store_true",
+        help="orders: oublier où le dernier import s'est arrêté",
     )
     sync.add_argument(
         "--orders-first",
         action="store_true",
-        help="stock: import the orders and their changes first, so no quantity undoes the shop",
+        help="stock: importer d'abord les commandes et leurs changements, pour qu'aucune "
+        "quantité ne défasse la boutique",
     )
 
-    simulator = commands.add_parser("simulator", help="serve a simulated PrestaShop on loopback")
-    simulator.add_argument("--port", type=int, default=0, help="default: a free port")
-    simulator.add_argument(
-        "--orders", type=_positive, default=200, help="demo orders (default 200)"
+    simulator = commands.add_parser(
+        "simulator", help="servir un PrestaShop simulé en local (loopback)"
     )
     simulator.add_argument(
-        "--products", type=_positive, help="demo products (default: a small catalogue)"
+        "--port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="port d'écoute (par défaut: un port libre)",
     )
-    simulator.add_argument("--version", default="8", choices=["1.6", "1.7", "8", "9"])
-    simulator.add_argument("--latency-ms", type=float, default=0.0)
-    simulator.add_argument("--faults", default="", help="e.g. 503=0.1,cut=0.05,rate=10,strip-auth")
-    simulator.add_argument("--seed", type=int, default=1)
+    simulator.add_argument(
+        "--orders",
+        type=_positive,
+        default=200,
+        metavar="N",
+        help="commandes de démo (par défaut 200)",
+    )
+    simulator.add_argument(
+        "--products",
+        type=_positive,
+        metavar="N",
+        help="produits de démo (par défaut: un petit catalogue)",
+    )
+    simulator.add_argument(
+        "--version",
+        default="8",
+        choices=["1.6", "1.7", "8", "9"],
+        help="la version de PrestaShop simulée (par défaut 8)",
+    )
+    simulator.add_argument(
+        "--latency-ms",
+        type=float,
+        metavar="MS",
+        default=0.0,
+        help="délai ajouté à chaque réponse, en millisecondes",
+    )
+    simulator.add_argument(
+        "--faults",
+        default="",
+        metavar="PANNES",
+        help="pannes simulées, par exemple 503=0.1,cut=0.05,rate=10,strip-auth",
+    )
+    simulator.add_argument(
+        "--seed", type=int, default=1, metavar="N", help="graine des données de démo (par défaut 1)"
+    )
     simulator.add_argument(
         "--life",
         type=_positive,
-        metavar="SECONDS",
-        help="every SECONDS, a few orders are paid, cancelled or refunded, as in a real shop",
+        metavar="SECONDES",
+        help="toutes les SECONDES, quelques commandes sont payées, annulées ou remboursées, "
+        "comme dans une vraie boutique",
     )
 
-    demo = commands.add_parser("demo", help="the simulator and a demo Gestan, nothing to set up")
-    demo.add_argument("--orders", type=_positive, default=200)
-    demo.add_argument("--exit", action="store_true", help="check the demo shop, then stop")
+    demo = commands.add_parser("demo", help="le simulateur et un Gestan de démo, rien à régler")
+    demo.add_argument(
+        "--orders",
+        type=_positive,
+        default=200,
+        metavar="N",
+        help="commandes de démo (par défaut 200)",
+    )
+    demo.add_argument(
+        "--exit", action="store_true", help="vérifier la boutique de démo, puis s'arrêter"
+    )
     demo.add_argument(
         "--data",
         type=Path,
-        help="keep the demo's profile and database in this folder (else a temporary one, "
-        "gone when the demo ends)",
+        metavar="DOSSIER",
+        help="garder le profil et la base de la démo dans ce dossier (sinon un dossier "
+        "temporaire, effacé à la fin de la démo)",
     )
     return parser
 
@@ -144,7 +290,7 @@ def run_settings(args: argparse.Namespace, profile: config.Profile) -> int:
         elif args.action == "set":
             value = args.value
             if key == "shop.api_key" and value == "-":  # never in the shell's history or ps
-                value = _read_secret("Webservice key: ")
+                value = _read_secret("Clé Webservice: ")
             updated = config.set_profile_value(key, value)
             print(f"{key} = {config.profile_value_for_display(updated, key)}")
         else:
@@ -176,7 +322,7 @@ def run_export(args: argparse.Namespace, profile: config.Profile) -> int:
 
     open_gestan(profile)
     path = fec.export(args.year, args.output, separator="|" if args.pipe else "\t")
-    print(f"FEC written: {path}")
+    print(f"FEC écrit: {path}")
     return EXIT_OK
 
 
@@ -185,9 +331,12 @@ def run_close_year(args: argparse.Namespace, profile: config.Profile) -> int:
 
     open_gestan(profile)
     entry = accounting.close_year(args.year)
-    print(f"fiscal year {args.year} closed: no entry can be posted in it any more")
+    print(f"exercice {args.year} clos: plus aucune écriture ne peut y être passée")
     if entry is not None:
-        print(f"opening entry {entry.number} of {entry.fiscal_year.code}: the customers' balances")
+        print(
+            f"écriture d'ouverture {entry.number} de l'exercice {entry.fiscal_year.code}: "
+            "les soldes des clients"
+        )
     return EXIT_OK
 
 
@@ -200,8 +349,8 @@ def run_check(args: argparse.Namespace, profile: config.Profile) -> int:
 
     if not profile.shop_url or not profile.api_key:
         raise SettingsError(
-            "no shop is configured",
-            hint="tui-connector settings set shop.url https://... and shop.api_key ...",
+            "aucune boutique n'est configurée",
+            hint="tui-connector settings set shop.url https://... puis shop.api_key ...",
         )
 
     async def run():
@@ -209,7 +358,7 @@ def run_check(args: argparse.Namespace, profile: config.Profile) -> int:
             profile.shop_url,
             profile.api_key,
             auth_mode=profile.auth_mode,
-            on_notice=lambda m: print(f"note: {m}", file=sys.stderr),
+            on_notice=lambda m: print(f"remarque: {m}", file=sys.stderr),
         ) as client:
             return await check(client, flow_needs())
 
@@ -235,14 +384,14 @@ def _advice(profile: config.Profile) -> list[str]:
         said += advice.books_advice(dt.date.today())
     except ConnectorError as exc:
         books = False
-        said.append(f"books not checked: {exc}")
+        said.append(f"comptabilité non vérifiée: {exc}")
     try:
         with make_client(profile) as client:
             said += advice.shipping_advice(client)
             if books:
                 said += advice.civility_advice(client)
     except ConnectorError as exc:
-        said.append(f"shop's choices not checked: {exc}")
+        said.append(f"choix de la boutique non vérifiés: {exc}")
     return said
 
 
@@ -280,10 +429,10 @@ def run_simulator(args: argparse.Namespace, profile: config.Profile) -> int:
         products=args.products,
     )
     # Printing the key is the point here: it is the simulator's own, made for this run.
-    print(f"PrestaShop {shop.engine.version} simulator at {shop.url}")
-    print(f"key {shop.key}")
+    print(f"simulateur PrestaShop {shop.engine.version} à {shop.url}")
+    print(f"clé {shop.key}")
     print(
-        f"try: TUI_CONNECTOR_SHOP_URL={shop.url} TUI_CONNECTOR_API_KEY={shop.key} "
+        f"essayez: TUI_CONNECTOR_SHOP_URL={shop.url} TUI_CONNECTOR_API_KEY={shop.key} "
         "tui-connector check",
         flush=True,
     )
@@ -309,12 +458,20 @@ def _live(shop, every: int, seed: int, say=None) -> None:
             time.sleep(every)
             done = life.live(rng, life.now(), share=0)
             if say:
-                said = ", ".join(f"{kind} {ids}" for kind, ids in done.items() if ids)
-                say(f"the shop lives: {said}", flush=True)
+                said = ", ".join(
+                    f"{LIFE_WORDS.get(kind, kind)} {ids}" for kind, ids in done.items() if ids
+                )
+                say(f"la boutique vit: {said}", flush=True)
 
     threading.Thread(target=loop, name="shop-life", daemon=True).start()
 
 
+LIFE_WORDS = {
+    "paid": "payées",
+    "cancelled": "annulées",
+    "refunded": "remboursées",
+    "partial": "remboursées en partie",
+}
 DEMO_LIFE_SECONDS = 30
 
 
@@ -363,7 +520,7 @@ def _demo(args: argparse.Namespace, demo_file: Path) -> int:
             return await check(client, flow_needs())
 
     report = asyncio.run(run())
-    print(f"demo shop: {shop.url} ({args.orders} orders), demo Gestan: {database_url}")
+    print(f"boutique de démo: {shop.url} ({args.orders} commandes), Gestan de démo: {database_url}")
     print("\n".join(report.lines()))
     if args.exit or not sys.stdin.isatty():
         shop.stop()
@@ -380,48 +537,131 @@ def _demo(args: argparse.Namespace, demo_file: Path) -> int:
         shop.stop()
 
 
-def _progress_printer(enabled: bool):
-    def show(done: int, total: int, label: str) -> None:
-        width = 30
-        filled = int(width * done / total) if total else width
-        print(
-            f"\r{'█' * filled}{'░' * (width - filled)} {done}/{total} {label[:30]:<30}",
-            end="",
-            file=sys.stderr,
-            flush=True,
+def _rate_column():
+    """Rows a second, once there are a few to tell: a rich.progress column."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class Rate(ProgressColumn):
+        def render(self, task) -> Text:
+            speed = task.finished_speed or task.speed
+            if not speed:
+                return Text("", style="progress.data.speed")
+            shown = f"{speed:.0f}" if speed >= 10 else f"{speed:.1f}".replace(".", ",")
+            return Text(f"{shown} lignes/s", style="progress.data.speed")
+
+    return Rate()
+
+
+class RunProgress:
+    """A run's progress on a terminal (stderr): what is being done, done/total, the rate,
+    the time gone; `progress(done, total, label)` as the flows call it. `stop()` clears
+    it (before the report, an error, a signal's message); the next call starts it anew."""
+
+    def __init__(self, console, title: str = ""):
+        self.console = console
+        self.title = title
+        self._progress = None
+        self._task = None
+        self._done = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, done: int, total: int, label: str) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
         )
 
-    return show if enabled else None
+        with self._lock:
+            if self._progress is None:
+                self._progress = Progress(
+                    SpinnerColumn(),
+                    TextColumn("[bold]{task.description}"),
+                    BarColumn(bar_width=24),
+                    MofNCompleteColumn(),
+                    _rate_column(),
+                    TimeElapsedColumn(),
+                    TextColumn("{task.fields[label]}", markup=False),
+                    console=self.console,
+                    transient=True,
+                )
+                self._progress.start()
+                self._task = self._progress.add_task(
+                    self.title, total=total or None, label=label[:40]
+                )
+            elif done < self._done:  # a new stage (the next page's reading, the rows' doing)
+                self._progress.reset(self._task, total=total or None)
+            self._done = done
+            self._progress.update(self._task, completed=done, total=total or None, label=label[:40])
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._progress is not None:
+                self._progress.stop()
+            self._progress, self._task, self._done = None, None, 0
+
+
+def _progress_printer(enabled: bool, *, console=None, title: str = "") -> RunProgress | None:
+    """The progress display of a run, or None: without a terminal on stderr (cron, a pipe)
+    or with --json the run is quiet."""
+    if not enabled:
+        return None
+    if console is None:
+        from rich.console import Console
+
+        console = Console(stderr=True)
+    if not console.is_terminal:
+        return None
+    return RunProgress(console, title)
 
 
 def run_sync(args: argparse.Namespace, profile: config.Profile) -> int:
+    open_gestan(profile)
+    order_options = args.date_from or args.date_to or args.since_last or args.reset_cursor
+    if args.flow != "orders" and order_options:
+        raise SettingsError(
+            "--from, --to, --since-last et --reset-cursor ne valent que pour orders"
+        )
+    if args.orders_first and args.flow != "stock":
+        raise SettingsError("--orders-first ne vaut que pour stock")
+    if args.since_last and (args.date_from or args.date_to):
+        raise SettingsError("choisissez --from/--to ou --since-last, pas les deux")
+    if args.date_from and args.date_to and args.date_from > args.date_to:
+        raise SettingsError(f"--from {args.date_from} est après --to {args.date_to}")
+    if args.reset_cursor:
+        from tui_connector.sync.orders import reset_cursor
+
+        reset_cursor()
+        print("curseur des commandes remis à zéro: --since-last repart du début", file=sys.stderr)
+    progress = _progress_printer(not args.json, title=args.flow)
+    try:
+        return _sync(args, profile, progress)
+    finally:
+        if progress:
+            progress.stop()  # an error's message or an interruption's on a clean line
+
+
+def _sync(args: argparse.Namespace, profile: config.Profile, progress) -> int:
     import json
 
     from tui_connector.sync.core import unattended
     from tui_connector.sync.runner import make_client, make_flow
 
-    open_gestan(profile)
-    order_options = args.date_from or args.date_to or args.since_last or args.reset_cursor
-    if args.flow != "orders" and order_options:
-        raise SettingsError("--from, --to, --since-last and --reset-cursor are for orders")
-    if args.orders_first and args.flow != "stock":
-        raise SettingsError("--orders-first is for stock")
-    if args.since_last and (args.date_from or args.date_to):
-        raise SettingsError("choose --from/--to or --since-last, not both")
-    if args.date_from and args.date_to and args.date_from > args.date_to:
-        raise SettingsError(f"--from {args.date_from} is after --to {args.date_to}")
-    if args.reset_cursor:
-        from tui_connector.sync.orders import reset_cursor
-
-        reset_cursor()
-        print("orders cursor reset: --since-last starts from the beginning", file=sys.stderr)
-    progress = _progress_printer(sys.stderr.isatty() and not args.json)
     with make_client(profile) as client, _stopped_by_signals() as stop:
         if args.orders_first and not args.dry_run:
             # what did not import (a blocked order) still blocks its products' stock rows
+            if progress:
+                progress.title = "orders"
             orders = make_flow("orders", client, since_last=True).stream(
                 progress=progress, cancel=stop.event
             )
+            if progress:
+                progress.stop()
+                progress.title = args.flow
             print(orders.summary(), file=sys.stderr)
         flow = make_flow(
             args.flow,
@@ -443,14 +683,16 @@ def run_sync(args: argparse.Namespace, profile: config.Profile) -> int:
             code = _print_report(report, args, progress)
             if stop.signal:
                 print(
-                    f"stopped by {signal.Signals(stop.signal).name} between two rows: "
-                    "what was done is kept, the next run goes on from there",
+                    f"arrêté par {signal.Signals(stop.signal).name} entre deux lignes: "
+                    "ce qui a été fait est gardé, la prochaine exécution reprend à partir de là",
                     file=sys.stderr,
                 )
                 return 128 + stop.signal
             return code
         # the plan: what has work to do; cancelled orders are listed but left unless chosen
         rows = flow.read(progress=progress)
+        if progress:
+            progress.stop()
         todo = unattended(rows)
         plan = {
             "flow": args.flow,
@@ -476,7 +718,11 @@ def run_sync(args: argparse.Namespace, profile: config.Profile) -> int:
                     f"{row.status:<24} {row.columns.get('label', row.key)[:50]}"
                     + (f"  ({row.reason})" if row.reason else "")
                 )
-            print(f"{len(todo)} of {len(rows)} rows have something to do (dry run)")
+            print(
+                f"{_rows(len(todo))} sur {len(rows)} "
+                f"{'ont' if len(todo) > 1 else 'a'} quelque chose à faire "
+                "(--dry-run: rien n'a été écrit)"
+            )
         return EXIT_OK
 
 
@@ -503,17 +749,25 @@ def _stopped_by_signals():
             signal.signal(sig, handler)
 
 
+def _rows(count: int) -> str:
+    return f"{count} ligne{'s' if count > 1 else ''}"
+
+
+OUTCOME_WORDS = {"failed": "erreur", "blocked": "bloqué"}  # as the TUI says them
+
+
 def _print_report(report, args: argparse.Namespace, progress) -> int:
     import json
 
     if progress:
-        print(file=sys.stderr)
+        progress.stop()
     if args.json:
         print(json.dumps(report.as_json(), ensure_ascii=False))
     else:
         for result in report.results:
-            if result.outcome in ("failed", "blocked"):
-                print(f"{result.outcome:<8} {result.status:<24} {result.message}")
+            if result.outcome in OUTCOME_WORDS:
+                word = OUTCOME_WORDS[result.outcome]
+                print(f"{word:<8} {result.status:<24} {result.message}")
         print(report.summary())
     if report.error:
         return EXIT_UNREACHABLE
@@ -554,15 +808,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:  # the application, on the configured shop
             if not (sys.stdin.isatty() and sys.stdout.isatty()):
                 raise SettingsError(
-                    "tui-connector is a terminal application and there is no terminal here",
-                    hint="from cron or a script use `tui-connector sync ...` (see --help)",
+                    "tui-connector est une application en terminal, et il n'y a pas de "
+                    "terminal ici",
+                    hint="depuis cron ou un script, utilisez `tui-connector sync ...` "
+                    "(voir --help)",
                 )
             from tui_connector.ui.app import run as run_tui
 
             return run_tui(profile)
         return HANDLERS[args.command](args, profile)
     except ConnectorError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"erreur: {exc}", file=sys.stderr)
         if "--json" in (argv if argv is not None else sys.argv[1:]):  # a document, always
             import json
 
@@ -574,7 +830,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         return exc.exit_code
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("interrompu", file=sys.stderr)
         return 130
     except Exception as exc:  # the database gone under us: its cause, never a traceback
         from tui_connector.gestan.database import database_trouble
@@ -582,5 +838,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         cause = database_trouble(exc)
         if cause is None:
             raise
-        print(f"error: {cause}", file=sys.stderr)
+        print(f"erreur: {cause}", file=sys.stderr)
         return EXIT_UNREACHABLE
