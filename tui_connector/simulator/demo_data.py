@@ -188,9 +188,11 @@ def add_real_shapes(data: ShopData) -> None:
     prestashop): combinations with the parent's reference (PrestaShop's own demo
     catalogue), a product without one, a product the JSON renderer chokes on, a guest
     with a registered twin, the GDPR module's placeholder, an order whose customer is
-    gone."""
+    gone. The data says it holds them (`real_shapes`): the demo's Gestan then has a past
+    with it (demo_gestan.seed)."""
     from tui_connector.simulator.server import JSON_BREAKS
 
+    data.real_shapes = True
     products = data.table("products")
     for combination in data.table("combinations").values():
         if combination["id_product"] == "1":
@@ -460,35 +462,18 @@ def _catalogue(data: ShopData, rng: random.Random, count: int) -> list[dict]:
             name = f"{name} n°{index // len(CATALOGUE) + 1}"
         product_id = index + 1
         reference = f"DEMO-{product_id:05d}"
-        ean = f"3700000{product_id:05d}"
-        ean += str((10 - sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(ean)) % 10) % 10)
         product = data.insert(
             "products",
-            {
-                "id": str(product_id),
-                "id_category_default": str(category),
-                "id_tax_rules_group": str(tax_group),
-                "reference": reference,
-                "ean13": ean,
-                "price": price,
-                "wholesale_price": six(Decimal(price) / 2),
-                "active": "1",
-                "state": "1",
-                "product_type": "combinations" if variants else "standard",
-                "type": "simple",
-                "minimal_quantity": "1",
-                "available_for_order": "1",
-                "show_price": "1",
-                "condition": "new",
-                "visibility": "both",
-                "id_shop_default": "1",
-                "date_add": "2024-01-01 09:00:00",
-                "date_upd": "2024-06-01 09:00:00",
-                "name": fr(name),
-                "link_rewrite": fr(name.lower().replace(" ", "-")),
-                "description_short": fr(f"<p>{name}, de notre sélection.</p>"),
-                "associations": {"categories": [{"id": "2"}, {"id": str(category)}]},
-            },
+            _product_record(
+                product_id,
+                category,
+                tax_group,
+                name,
+                price,
+                variants=variants,
+                added="2024-01-01 09:00:00",
+                updated="2024-06-01 09:00:00",
+            ),
         )
         rate = TAXES[TAX_GROUPS[tax_group][0]]
         stocks = []
@@ -549,28 +534,107 @@ def _catalogue(data: ShopData, rng: random.Random, count: int) -> list[dict]:
                 }
             )
         total = sum(q for _, q in stocks) if stocks else rng.randint(0, 120)
-        stock_rows = [("0", total), *stocks]
-        product["associations"]["stock_availables"] = []
-        for attribute, quantity in stock_rows:
-            row = data.insert(
-                "stock_availables",
-                {
-                    "id_product": str(product_id),
-                    "id_product_attribute": str(attribute),
-                    "id_shop": "1",
-                    "id_shop_group": "0",
-                    "quantity": str(quantity),
-                    "depends_on_stock": "0",
-                    "out_of_stock": "2",
-                    "location": "",
-                },
-            )
-            product["associations"]["stock_availables"].append(
-                {"id": row["id"], "id_product_attribute": str(attribute)}
-            )
-        product["quantity"] = str(total)
+        _stock(data, product, [("0", total), *stocks])
     _specific_prices(data, count)
     return sellable
+
+
+def _product_record(
+    product_id: int,
+    category: int,
+    tax_group: int,
+    name: str,
+    price: str,
+    *,
+    variants: bool,
+    added: str,
+    updated: str,
+) -> dict:
+    """A product as the shop holds it, before its combinations and stock."""
+    ean = f"3700000{product_id:05d}"
+    ean += str((10 - sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(ean)) % 10) % 10)
+    return {
+        "id": str(product_id),
+        "id_category_default": str(category),
+        "id_tax_rules_group": str(tax_group),
+        "reference": f"DEMO-{product_id:05d}",
+        "ean13": ean,
+        "price": price,
+        "wholesale_price": six(Decimal(price) / 2),
+        "active": "1",
+        "state": "1",
+        "product_type": "combinations" if variants else "standard",
+        "type": "simple",
+        "minimal_quantity": "1",
+        "available_for_order": "1",
+        "show_price": "1",
+        "condition": "new",
+        "visibility": "both",
+        "id_shop_default": "1",
+        "date_add": added,
+        "date_upd": updated,
+        "name": fr(name),
+        "link_rewrite": fr(name.lower().replace(" ", "-")),
+        "description_short": fr(f"<p>{name}, de notre sélection.</p>"),
+        "associations": {"categories": [{"id": "2"}, {"id": str(category)}]},
+    }
+
+
+def _stock(data: ShopData, product: dict, rows: list[tuple[str, int]]) -> None:
+    """A product's stock rows {(combination id or "0", quantity)}, the product's own
+    first, and the product's quantity (their total)."""
+    product["associations"]["stock_availables"] = []
+    for attribute, quantity in rows:
+        row = data.insert(
+            "stock_availables",
+            {
+                "id_product": product["id"],
+                "id_product_attribute": str(attribute),
+                "id_shop": "1",
+                "id_shop_group": "0",
+                "quantity": str(quantity),
+                "depends_on_stock": "0",
+                "out_of_stock": "2",
+                "location": "",
+            },
+        )
+        product["associations"]["stock_availables"].append(
+            {"id": row["id"], "id_product_attribute": str(attribute)}
+        )
+    product["quantity"] = str(rows[0][1])
+
+
+def add_product(
+    data: ShopData,
+    name: str,
+    *,
+    category: int,
+    tax_group: int,
+    price: str,
+    quantity: int,
+    when: dt.datetime,
+) -> dict:
+    """A product the back office creates (no combinations), with `quantity` in stock,
+    shaped as the catalogue's; returns it."""
+    stamp = when.strftime("%Y-%m-%d %H:%M:%S")
+    with data.lock:
+        product_id = max(data.table("products"), default=0) + 1
+        product = data.insert(
+            "products",
+            _product_record(
+                product_id,
+                category,
+                tax_group,
+                name,
+                price,
+                variants=False,
+                added=stamp,
+                updated=stamp,
+            ),
+        )
+        _stock(data, product, [("0", quantity)])
+        data.changed()
+    return product
 
 
 def _specific_prices(data: ShopData, count: int) -> None:

@@ -1,18 +1,31 @@
 """The demo Gestan that goes with the demo shop: families mapped to its categories, some
 products already there (linked, or only sharing a reference), stock that differs from the
 shop's, and one product the shop does not have yet.
+
+With the demo command's shop (built with its real shapes), Gestan has a past too, made
+by the real flows over the simulated Webservice: the catalogue and the first orders
+imported; then the shop lived on: some of those orders paid, cancelled or refunded, a
+new product (its stock not managed by Gestan yet), a product changed on both sides.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import random
 from decimal import Decimal
+
+import httpx
 
 from tui_connector.gestan import models as m
 from tui_connector.gestan import settings
 from tui_connector.gestan.database import write_transaction
-from tui_connector.simulator.demo_data import ShopData
+from tui_connector.prestashop.client import SyncWebservice
+from tui_connector.simulator.demo_data import ShopData, add_product
+from tui_connector.simulator.life import ShopLife
+from tui_connector.simulator.server import Engine, new_key
 from tui_connector.sync.core import save_link
-from tui_connector.sync.products import INITIAL_STOCK, add_stock_movement
+from tui_connector.sync.orders import OrdersFlow
+from tui_connector.sync.products import INITIAL_STOCK, ProductsFlow, add_stock_movement
 
 FAMILIES = [  # code, label, parent, sales account, shop category
     ("VET", "Vêtements", None, "707100", 3),
@@ -26,8 +39,15 @@ FAMILIES = [  # code, label, parent, sales account, shop category
 RATES = {1: "T20", 2: "T10", 3: "T5.5", 4: "T2.1"}
 
 
-def seed(shop: ShopData) -> None:
-    """Fill a new Gestan database for the demo shop `shop`."""
+# The orders Gestan had imported before the demo starts: the first ones the shop took
+# (and the others of the last one's day), enough for the shop to change a few.
+FIRST_ORDERS = 10
+
+
+def seed(shop: ShopData, *, past: bool | None = None) -> None:
+    """Fill a new Gestan database for the demo shop `shop`; with `past` (by default, when
+    the shop holds the real shapes: the demo command's), what Gestan and the shop did
+    since the connector was set up (`live_a_while`)."""
     with write_transaction():
         for code, label, parent, account, category in FAMILIES:
             m.Family.create(
@@ -120,3 +140,91 @@ def seed(shop: ShopData) -> None:
             min_quantity=Decimal(5),
             price_excl=Decimal("9.500000"),
         )
+    if getattr(shop, "real_shapes", False) if past is None else past:
+        live_a_while(shop)
+
+
+def live_a_while(shop: ShopData) -> None:
+    """What a Gestan that has worked with the shop holds, made as a user makes it, then
+    what changed since on either side:
+
+    - the shop's products added to Gestan or linked (the products flow, its rows as
+      read; Gestan's own product and the special prices are left to the user);
+    - the first orders imported (the orders flow, up to the day of the
+      `FIRST_ORDERS`th), with their customers;
+    - then the shop lives: some of those orders are paid, cancelled or refunded
+      (ShopLife.live), the back office adds a product (with stock, unknown to
+      Gestan), and a linked product's price changes in the shop and in Gestan
+      (a conflict: the user picks the side that wins).
+    """
+    simple = [
+        p
+        for p in shop.table("products").values()
+        if not p.get("associations", {}).get("combinations")
+    ]
+    engine = Engine(shop, key=new_key())  # the shop's Webservice, for this only
+    with SyncWebservice(
+        engine.base_url, engine.key, transport=_InProcess(engine), on_notice=lambda said: None
+    ) as client:
+        products = ProductsFlow(client)
+        products.execute(
+            [r for r in products.read() if r.key.startswith("product:") and r.selected]
+        )
+        placed = sorted(shop.table("orders").values(), key=lambda o: (o["date_add"], int(o["id"])))
+        if placed:
+            last = placed[min(FIRST_ORDERS, len(placed)) - 1]["date_add"][:10]
+            orders = OrdersFlow(client, date_to=dt.date.fromisoformat(last))
+            orders.execute(orders.read())  # the rows it selects, as a user keeps them
+    life = ShopLife(shop)
+    now = life.now()
+    imported = [
+        link.shop_id for link in m.Link.select(m.Link.shop_id).where(m.Link.resource == "orders")
+    ]
+    life.live(random.Random(1), now, share=0, among=imported)
+    add_product(
+        shop,
+        "Sac cabas colibri",
+        category=8,
+        tax_group=1,
+        price="12.416667",  # 14.90 incl. VAT
+        quantity=15,
+        when=now,
+    )
+    if not simple:
+        return
+    changed = simple[min(3, len(simple) - 1)]
+    link = m.Link.get_or_none(
+        (m.Link.resource == "products")
+        & (m.Link.shop_id == int(changed["id"]))
+        & (m.Link.shop_sub_id == 0)
+    )
+    if link is None:
+        return
+    price = Decimal(changed["price"])
+    with write_transaction():  # Gestan's new price list...
+        item = m.Product.get_by_id(link.gestan_id)
+        item.price_excl = (price * Decimal("1.05")).quantize(Decimal("0.000001"))
+        # (dates have whole seconds: the change is dated after the sync)
+        item.updated_at = max(m.now(), link.synced_at + dt.timedelta(seconds=1))
+        item.save()
+    # ... and the shop's own, another
+    life.edit_product(int(changed["id"]), now, price=f"{price * Decimal('1.1'):.6f}")
+
+
+class _InProcess(httpx.AsyncBaseTransport):
+    """The simulated Webservice's engine (what its HTTP server runs) answering the
+    client in the same process: no socket, no thread to start and stop."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        answer = self.engine.handle(
+            request.method, request.url.raw_path.decode("ascii"), headers, await request.aread()
+        )
+        out = dict(answer.headers)
+        if answer.content_type:
+            out["Content-Type"] = answer.content_type
+        body = b"" if request.method == "HEAD" else answer.body
+        return httpx.Response(answer.status, headers=out, content=body, request=request)

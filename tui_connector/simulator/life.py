@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
@@ -256,13 +257,23 @@ class ShopLife:
                 stock["quantity"] = str(int(stock.get("quantity") or 0) + quantity)
                 return
 
-    def live(self, rng: random.Random, when: dt.datetime, share: float = 0.05) -> dict:
-        """A share of the orders change, each in its own way; returns what was done.
+    def live(
+        self,
+        rng: random.Random,
+        when: dt.datetime,
+        share: float = 0.05,
+        among: Iterable[int] | None = None,
+    ) -> dict:
+        """A share of the orders (of those `among`, if given) change, each in its own
+        way; returns what was done.
 
         Orders awaiting payment get paid, paid ones are cancelled with the stock put
         back, refunded in full, or refunded one unit of their first line."""
         done: dict[str, list[int]] = {"paid": [], "cancelled": [], "refunded": [], "partial": []}
         orders = sorted(self.data.table("orders"))
+        if among is not None:
+            wanted = set(among)
+            orders = [order_id for order_id in orders if order_id in wanted]
         count = max(4, int(len(orders) * share))
         chosen = rng.sample(orders, k=min(count, len(orders)))
         for turn, order_id in enumerate(chosen):
@@ -287,6 +298,16 @@ class ShopLife:
                 self.refund(order_id, stamp, {line: 1}, restock=turn % 2 == 0)
             done[kind].append(order_id)
         return done
+
+    def edit_product(self, product_id: int, when: dt.datetime, **changes) -> dict:
+        """A product saved in the back office with `changes` (its fields, in the codec's
+        shapes): its `date_upd` moves to `when`."""
+        with self.data.lock:
+            product = self.data.table("products")[product_id]
+            product.update(changes)
+            product["date_upd"] = when.strftime(STAMP)
+            self.data.changed()
+            return product
 
     def owed(self, orders: set[int]) -> tuple[dict[str, Decimal], Decimal]:
         """What the shop's own records say of `orders`: (still owed per customer id, money
