@@ -18,7 +18,7 @@ from tui_connector.ui.import_screen import ImportScreen
 from tui_connector.ui.modals import AddressPicker, Confirm, ReportScreen
 from tui_connector.ui.settings_screen import SettingsScreen
 
-SIZES = [(80, 24), (120, 40)]
+SIZES = [(80, 24), (120, 40), (200, 50)]
 
 
 @pytest.fixture
@@ -136,7 +136,7 @@ async def test_errors_are_shown_and_the_app_keeps_running(session, shop):
         await pilot.press("3", "r")
         await settle(pilot)
         assert isinstance(app.screen, Confirm)
-        assert "cannot reach the shop" in app.screen.question
+        assert "impossible de joindre la boutique" in app.screen.question
         await pilot.press("enter")
         assert isinstance(app.screen, ImportScreen)
 
@@ -209,7 +209,7 @@ async def test_products_show_their_special_price_count_once_the_last_page_is_in(
         table = screen.query_one("DataTable")
         for (shop_id, sub_id), count in screen.special_counts.items():
             status = table.get_row(f"product:{shop_id}:{sub_id}")[-1].plain
-            assert status.endswith(f"· {count} px"), status
+            assert f"· {count} px" in status, status
 
 
 # --- snapshots of every screen at 80x24 and 120x40 -----------------------------------------

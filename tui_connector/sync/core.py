@@ -122,6 +122,27 @@ class Outcome:
     ALL = (CREATED, UPDATED, SKIPPED, FAILED, BLOCKED)
 
 
+# what a user reads for each outcome, in the TUI, the reports and their saved files
+OUTCOME_WORDS = {
+    Outcome.CREATED: "créé",
+    Outcome.UPDATED: "mis à jour",
+    Outcome.SKIPPED: "laissé",
+    Outcome.FAILED: "erreur",
+    Outcome.BLOCKED: "bloqué",
+}
+
+
+def row_identity(columns: dict[str, str]) -> tuple[str, str]:
+    """A row's code (or reference, or e-mail) and its name, as a report shows them."""
+    code = columns.get("code") or columns.get("reference") or columns.get("email") or ""
+    name = (
+        columns.get("label")
+        or columns.get("customer")
+        or " ".join(part for part in (columns.get("first_name"), columns.get("last_name")) if part)
+    )
+    return code, name
+
+
 class Origin:
     SHOP = "shop"  # green rows
     GESTAN = "gestan"  # yellow rows
@@ -171,6 +192,8 @@ class RowResult:
     invoice: str | None = None
     fatal: bool = False  # the shop or the database is gone: stop the run
     territory: str | None = None  # special prices: the Gestan territory
+    code: str = ""  # the row's code, reference or e-mail, and its name: what a report shows
+    name: str = ""
 
     @classmethod
     def of(cls, row: Row, outcome: str, message: str = "", **changes) -> RowResult:
@@ -183,6 +206,7 @@ class RowResult:
             "status": row.status,
             "territory": row.payload.get("territory"),
         }
+        values["code"], values["name"] = row_identity(row.columns)
         return cls(outcome=outcome, message=message, **(values | changes))
 
     def as_json(self) -> dict:

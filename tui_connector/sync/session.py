@@ -17,7 +17,7 @@ from tui_connector.gestan.database import open_database
 from tui_connector.prestashop.check import CheckReport, check
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.sync import mapping
-from tui_connector.sync.core import Flow, Report
+from tui_connector.sync.core import OUTCOME_WORDS, Flow, Report
 from tui_connector.sync.orders import cursor_value, reset_cursor
 from tui_connector.sync.runner import flow_needs, make_client, make_flow
 
@@ -26,6 +26,14 @@ FLOW_TITLES = {
     "products": "Produits",
     "stock": "Stock",
     "orders": "Commandes",
+}
+
+
+RUN_ENDINGS = {
+    "stopped": "arrêtée",
+    "failed": "échouée",
+    "interrupted": "interrompue",
+    "running": "en cours",
 }
 
 
@@ -108,11 +116,21 @@ class Session:
         for run in m.SyncRun.select().order_by(m.SyncRun.id.desc()).limit(200):
             if run.flow in found:
                 continue
+            counts = [f"{run.created} créés", f"{run.updated} mis à jour"]
+            counts += [
+                f"{number} {words}"
+                for number, words in (
+                    (run.failed, "erreurs"),
+                    (run.blocked, "bloquées"),
+                    (run.skipped, "laissées"),
+                )
+                if number
+            ]
+            ending = RUN_ENDINGS.get(run.status)
             found[run.flow] = RunSummary(
                 run.flow,
                 run.started_at.strftime("%d/%m %H:%M"),
-                f"{run.created} créés · {run.updated} mis à jour · {run.failed} erreurs"
-                + (" · arrêté" if run.status == "stopped" else ""),
+                " · ".join(counts + ([ending] if ending else [])),
             )
         return found
 
@@ -151,15 +169,31 @@ class Session:
         reset_cursor()
 
     def save_report(self, report: Report) -> Path:
+        """The report as a text file, in the words of the screen."""
         folder = paths.data_dir() / "reports"
         folder.mkdir(parents=True, exist_ok=True)
         stamp = (report.finished_at or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
         path = folder / f"{report.flow}-{stamp}.txt"
-        lines = [report.summary(), ""]
+        counts = report.counts
+        title = FLOW_TITLES.get(report.flow, report.flow)
+        lines = [
+            f"Rapport · {title} · {report.started_at:%d/%m/%Y %H:%M}"
+            + (" · arrêté" if report.stopped else ""),
+            f"créés {counts['created']} · mis à jour {counts['updated']} · "
+            f"laissés {counts['skipped']} · erreurs {counts['failed']} · "
+            f"bloqués {counts['blocked']}",
+        ]
+        lines += [report.error] if report.error else []
+        lines += [f"note: {note}" for note in report.notes]
+        lines += [
+            "",
+            f"{'Résultat':<10} {'Code / réf.':<20} {'Désignation':<30} {'Facture':<12} Motif",
+        ]
         for result in report.results:
+            code = result.code or str(result.shop_id or result.gestan_id or "")
             lines.append(
-                f"{result.outcome:<8} {result.shop_id or '':>7} {result.status:<24} "
-                f"{result.invoice or '':<10} {result.message}"
+                f"{OUTCOME_WORDS[result.outcome]:<10} {code:<20} {result.name:<30} "
+                f"{result.invoice or '':<12} {result.message}".rstrip()
             )
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return path

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.command import Hit, Hits, Provider
+from textual.command import CommandPalette, Hit, Hits, Provider
+from textual.screen import Screen
+from textual.theme import ThemeProvider
 
 from tui_connector import config
 from tui_connector.sync.session import FLOW_TITLES, Session
+from tui_connector.ui import preferences
 from tui_connector.ui.home import HomeScreen
 from tui_connector.ui.import_screen import ImportScreen
+from tui_connector.ui.modals import Confirm, HelpScreen
 from tui_connector.ui.settings_screen import SettingsScreen
+
+# Textual's own keys, which the help lists in its own words
+TEXTUAL_OWN = {"focus_next", "focus_previous", "copy_text", "maximize", "minimize"}
 
 
 class ScreensProvider(Provider):
@@ -36,25 +44,146 @@ class ConnectorApp(App):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "tui-connector"
     COMMANDS = App.COMMANDS | {ScreensProvider}
-    BINDINGS = [Binding("ctrl+q", "quit", "Quitter", show=False)]
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quitter", show=False, priority=True),
+        Binding("question_mark,f1", "help", "Aide", show=False),
+    ]
 
     def __init__(self, session: Session, *, first_screen: str = "home"):
         super().__init__()
         self.session = session
         self.first_screen = first_screen
+        self.flow_screens: dict[str, ImportScreen] = {}
+        self.quitting = False
+        self.started = False  # a theme set before the start is not the user's choice
+        theme = preferences.theme()
+        if theme in self.available_themes:
+            self.theme = theme
 
     def on_mount(self) -> None:
+        self.started = True
         self.push_screen(HomeScreen(self.session))
         if self.first_screen == "settings" or not self.session.configured:
             self.push_screen(SettingsScreen(self.session))
         elif self.first_screen in FLOW_TITLES:
-            self.push_screen(ImportScreen(self.session, self.first_screen))
+            self.action_open_flow(self.first_screen)
+
+    def watch_theme(self, theme: str) -> None:
+        if self.started:  # the user's choice, kept for the next start
+            preferences.keep_theme(theme)
+
+    # --- screens -------------------------------------------------------------------
+
+    def flow_screen(self, flow: str) -> ImportScreen:
+        """One screen per flow for the whole session: its rows and its execution outlive
+        a visit to another screen."""
+        if flow not in self.flow_screens:
+            self.flow_screens[flow] = ImportScreen(self.session, flow)
+            self.install_screen(self.flow_screens[flow], name=f"flow-{flow}")
+        return self.flow_screens[flow]
 
     def action_open_flow(self, flow: str) -> None:
-        self.push_screen(ImportScreen(self.session, flow))
+        screen = self.flow_screen(flow)
+        if screen in self.screen_stack:  # already open, under a dialog or it is this one
+            return
+        self.push_screen(screen)
 
     def action_open_settings(self) -> None:
-        self.push_screen(SettingsScreen(self.session))
+        if not any(isinstance(s, SettingsScreen) for s in self.screen_stack):
+            self.push_screen(SettingsScreen(self.session))
+
+    def executing(self) -> list[ImportScreen]:
+        return [screen for screen in self.flow_screens.values() if screen.executing]
+
+    # --- quitting ------------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        """A running execution is never cut in the middle of a row: asked first, then
+        stopped between two rows, its run closed, and only then the application ends."""
+        running = self.executing()
+        if not running:
+            self.exit()
+            return
+        if self.quitting:
+            self.notify("Arrêt en cours: l'application se ferme après la ligne en cours.")
+            return
+        names = ", ".join(
+            f"{screen.title_text} {screen.progress[0]}/{screen.progress[1]}" for screen in running
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.quitting = True
+                for screen in running:
+                    screen.cancel.set()
+                self.notify("Arrêt après la ligne en cours, puis fermeture…", timeout=30)
+                self.run_worker(self._exit_when_stopped(running), group="quit")
+
+        self.push_screen(
+            Confirm(
+                f"Une exécution est en cours ({names}).\n"
+                "L'arrêter après la ligne en cours et quitter ? (ce qui est fait reste fait)",
+                title="Quitter",
+            ),
+            answered,
+        )
+
+    async def _exit_when_stopped(self, screens: list[ImportScreen]) -> None:
+        for screen in screens:
+            execution = getattr(screen, "execution", None)
+            if execution is not None:
+                await execution.wait()
+        self.exit()
+
+    def action_help_quit(self) -> None:  # ctrl+c, by habit
+        self.notify("ctrl+q pour quitter.", title="Quitter ?")
+
+    # --- help, palette, themes: Textual's own words in French -------------------------
+
+    def action_help(self) -> None:
+        screen = self.screen
+        if isinstance(screen, HelpScreen):
+            return
+        keys = []
+        seen = set()
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if not isinstance(active.node, (App, Screen)):  # a widget's own, in English
+                continue
+            if binding.action.split(".")[-1] in TEXTUAL_OWN:  # said in French in the help
+                continue
+            if not binding.description or binding.action in seen or binding.system:
+                continue
+            seen.add(binding.action)
+            keys.append((self.get_key_display(binding), binding.description, active.enabled))
+        title = getattr(screen, "title_text", None) or {
+            "HomeScreen": "accueil",
+            "SettingsScreen": "paramètres",
+        }.get(type(screen).__name__, "écran")
+        self.push_screen(HelpScreen(keys, title))
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(
+                CommandPalette(id="--command-palette", placeholder="Chercher une commande…")
+            )
+
+    def search_themes(self) -> None:
+        self.push_screen(
+            CommandPalette(providers=[ThemeProvider], placeholder="Chercher un thème…")
+        )
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield SystemCommand(
+            "Thème", "Changer les couleurs (gardé au prochain lancement)", self.action_change_theme
+        )
+        yield SystemCommand("Aide", "Les touches de cet écran", self.action_help)
+        yield SystemCommand("Quitter", "Fermer l'application", self.action_quit)
+        yield SystemCommand(
+            "Capture d'écran",
+            "Enregistrer une image SVG de l'écran",
+            lambda: self.set_timer(0.1, self.deliver_screenshot),
+        )
 
 
 def run(profile: config.Profile | None = None) -> int:

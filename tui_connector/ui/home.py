@@ -25,11 +25,14 @@ class HomeScreen(ShowsWorkerErrors, Screen):
         Binding("p", "app.open_settings", "Paramètres"),
         Binding("t", "test_connection", "Tester"),
         Binding("q", "app.quit", "Quitter"),
+        Binding("question_mark", "app.help", "Aide"),
     ]
 
     def __init__(self, session: Session):
         super().__init__()
         self.session = session
+        self.running: set[str] = set()
+        self.last: dict = {}
 
     def compose(self) -> ComposeResult:
         yield Static(" tui-connector · accueil", id="title")
@@ -45,7 +48,10 @@ class HomeScreen(ShowsWorkerErrors, Screen):
         table.add_column("Écran", key="flow", width=10)
         table.add_column("Dernière exécution", key="when", width=18)
         table.add_column("Résultat", key="counts")
+        for flow, title in FLOW_TITLES.items():
+            table.add_row(KEYS[flow], title, "…", "", key=flow)
         self.refresh_runs()
+        self.set_interval(0.5, self.show_running)
         self._shop_line(
             "connexion…" if self.session.configured else "non configurée: p pour les paramètres"
         )
@@ -56,18 +62,36 @@ class HomeScreen(ShowsWorkerErrors, Screen):
         self.refresh_runs()
 
     def refresh_runs(self) -> None:
+        self.runs_worker()
+
+    @work(thread=True, exclusive=True, group="runs", exit_on_error=False)
+    def runs_worker(self) -> None:
+        runs = self.session.last_runs()  # the database: never on the UI thread
+        self.app.call_from_thread(self._show_runs, runs)
+
+    def _show_runs(self, runs: dict) -> None:
+        self.last = runs
         table = self.query_one(DataTable)
-        table.clear()
-        runs = self.session.last_runs()
-        for flow, title in FLOW_TITLES.items():
+        for flow in FLOW_TITLES:
             run = runs.get(flow)
-            table.add_row(
-                KEYS[flow],
-                title,
-                run.when if run else "jamais",
-                run.counts if run else "",
-                key=flow,
-            )
+            table.update_cell(flow, "when", run.when if run else "jamais")
+            table.update_cell(flow, "counts", run.counts if run else "")
+        self.show_running()
+
+    def show_running(self) -> None:
+        """An execution going on behind another screen: where it is, twice a second."""
+        table = self.query_one(DataTable)
+        for flow, screen in getattr(self.app, "flow_screens", {}).items():
+            if screen.executing:
+                done, total, _ = screen.progress
+                table.update_cell(flow, "when", "en cours")
+                table.update_cell(
+                    flow, "counts", f"{done} / {total} lignes · s sur l'écran l'arrête"
+                )
+                self.running.add(flow)
+            elif flow in self.running:  # just ended: its run as the database has it
+                self.running.discard(flow)
+                self.refresh_runs()
 
     def _shop_line(self, state: str) -> None:
         self.query_one("#shop", Static).update(f"Boutique {self.session.shop_host} · {state}")

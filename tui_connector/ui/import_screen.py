@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from decimal import Decimal, InvalidOperation
 
 from rich.text import Text
 from textual import on, work
@@ -14,8 +15,10 @@ from textual.screen import Screen
 from textual.widgets import Checkbox, DataTable, Footer, Input, Label, ProgressBar, Static
 
 from tui_connector.errors import ConnectorError
+from tui_connector.gestan.money import format_fr
 from tui_connector.sync.core import Origin, Row
 from tui_connector.sync.session import FLOW_TITLES, Session
+from tui_connector.ui.columns import MEASURED_ROWS, ColumnSpec, SharedWidthTable, cell
 from tui_connector.ui.messages import (
     RowsAdded,
     RowsRead,
@@ -24,35 +27,61 @@ from tui_connector.ui.messages import (
     WorkFailed,
 )
 from tui_connector.ui.modals import AddressPicker, Confirm, ReportScreen, ShowsWorkerErrors
+from tui_connector.ui.widgets import Tick
 
-COLUMNS = {  # (key, title, width) after the selection column, before the status: 80 columns
-    "contacts": [("last_name", "Nom", 14), ("first_name", "Prénom", 11), ("email", "E-mail", 26)],
-    "products": [("code", "Code", 13), ("label", "Désignation", 28), ("price", "Prix HT", 8)],
+# After the selection column, before the status; widths shared out as the screen allows
+COLUMNS = {
+    "contacts": [
+        ColumnSpec("last_name", "Nom", 8),
+        ColumnSpec("first_name", "Prénom", 6),
+        ColumnSpec("email", "E-mail", 10),
+    ],
+    "products": [
+        ColumnSpec("code", "Code", 15),
+        ColumnSpec("label", "Désignation", 10),
+        ColumnSpec("price", "Prix HT", 7, numeric=True),
+    ],
     "stock": [
-        ("code", "Code", 12),
-        ("label", "Désignation", 24),
-        ("shop", "Boutique", 8),
-        ("gestan", "Gestan", 6),
+        ColumnSpec("code", "Code", 15),
+        ColumnSpec("label", "Désignation", 10),
+        ColumnSpec("shop", "Boutique", 5, numeric=True),
+        ColumnSpec("gestan", "Gestan", 5, numeric=True),
     ],
     "orders": [
-        ("reference", "Réf.", 10),
-        ("customer", "Client", 19),
-        ("total", "Total TTC", 9),
-        ("date", "Date", 10),
+        ColumnSpec("reference", "Réf.", 9),
+        ColumnSpec("customer", "Client", 6),
+        ColumnSpec("total", "Total TTC", 8, numeric=True),
+        ColumnSpec("date", "Date", 10),
     ],
 }
-STATUS_WIDTH = {"contacts": 17, "products": 17, "stock": 14, "orders": 18}
+STATUS = ColumnSpec("status", "Statut", 10, most=200)
+MONEY_COLUMNS = ("price", "total")
+# what a user may not touch while the chosen rows are being executed
+LOCKED_WHILE_EXECUTING = {
+    "read",
+    "toggle",
+    "select_all",
+    "execute",
+    "conflict_side",
+    "addresses",
+    "invoice_today",
+    "reset_cursor",
+}
 
 
 def money(value: str) -> str:
     try:
-        return f"{float(value):,.2f}".replace(",", " ").replace(".", ",")
-    except ValueError:
+        return format_fr(Decimal(value))
+    except (InvalidOperation, ValueError):
         return value
 
 
 class ImportScreen(ShowsWorkerErrors, Screen):
-    """Rows from the shop are green (→ Gestan), rows from Gestan yellow (→ shop)."""
+    """Rows from the shop are green (→ Gestan), rows from Gestan yellow (→ shop).
+
+    The application keeps one of these per flow: leaving it (Escape) leaves its read and
+    its running execution going, and coming back shows them where they are.
+    """
 
     BINDINGS = [
         Binding("r", "read", "Lire", id="read"),
@@ -72,49 +101,6 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         Binding("end", "last_row", "Fin", show=False, priority=True),
     ]
 
-    def __init__(self, session: Session, flow: str):
-        super().__init__(name=flow)
-        self.session = session
-        self.flow_name = flow
-        self.rows: list[Row] = []
-        self.shown_rows: list[Row] = []
-        self.cancel = threading.Event()
-        self.busy = False
-        self.show_unmanaged = False
-        self.show_special_prices = False
-        self.special_counts: dict[tuple, int] = {}
-        self.reader = None  # the flow of the last read, whose rows are executed
-
-    def compose(self) -> ComposeResult:
-        title = FLOW_TITLES[self.flow_name]
-        yield Static(
-            f" tui-connector · {title} · boutique {self.session.shop_host} · "
-            f"{self.session.database_label}",
-            id="title",
-        )
-        if self.flow_name == "orders":
-            with Horizontal(id="dates"):
-                yield Label("Du ")
-                yield Input(placeholder="AAAA-MM-JJ", id="date_from")
-                yield Label(" au ")
-                yield Input(placeholder="AAAA-MM-JJ", id="date_to")
-                yield Checkbox("Depuis la dernière importation", value=True, id="since_last")
-        yield Input(placeholder="filtrer…", id="filter")
-        yield DataTable(id="rows", cursor_type="row", zebra_stripes=False)
-        with Horizontal(id="progress_line"):
-            yield ProgressBar(total=None, show_eta=False, id="progress")
-            yield Label("", id="counts")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_column("✓", key="mark", width=2)
-        for key, title, width in COLUMNS[self.flow_name]:
-            table.add_column(title, key=key, width=width)
-        table.add_column("Statut", key="status", width=STATUS_WIDTH[self.flow_name])
-        self.query_one("#filter", Input).display = False
-        table.focus()
-
     FLOW_ACTIONS = {
         "toggle_special_prices": "products",
         "addresses": "contacts",
@@ -124,10 +110,85 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         "invoice_today": "orders",
     }
 
+    def __init__(self, session: Session, flow: str):
+        super().__init__(name=flow)
+        self.session = session
+        self.flow_name = flow
+        self.title_text = FLOW_TITLES[flow]
+        self.specs = COLUMNS[flow]
+        self.rows: list[Row] = []
+        self.shown_rows: list[Row] = []
+        self.cancel = threading.Event()
+        self.reading = False
+        self.executing = False
+        self.progress = (0, 0, "")  # done, total, what: what home shows of a running execution
+        self.unseen_report = None  # an execution that ended while the screen was not shown
+        self.show_unmanaged = False
+        self.show_special_prices = False
+        self.special_counts: dict[tuple, int] = {}
+        self.reader = None  # the flow of the last read, whose rows are executed
+
+    @property
+    def busy(self) -> bool:
+        return self.reading or self.executing
+
+    def work_ended(self) -> None:
+        """A worker died of an unexpected error: the screen is usable again."""
+        self.reading = self.executing = False
+        self.refresh_bindings()
+
+    def compose(self) -> ComposeResult:
+        yield Static(
+            f" tui-connector · {self.title_text} · boutique {self.session.shop_host} · "
+            f"{self.session.database_label}",
+            id="title",
+        )
+        if self.flow_name == "orders":
+            with Horizontal(id="dates"):
+                yield Label("Du ")
+                yield Input(placeholder="AAAA-MM-JJ", id="date_from", disabled=True)
+                yield Label(" au ")
+                yield Input(placeholder="AAAA-MM-JJ", id="date_to", disabled=True)
+                yield Tick("Depuis la dernière importation", value=True, id="since_last")
+        yield Input(placeholder="filtrer…", id="filter")
+        yield SharedWidthTable(
+            [*self.specs, STATUS],
+            lambda: [self._texts(row) for row in self.shown_rows[:MEASURED_ROWS]],
+            fixed=1,
+            id="rows",
+            cursor_type="row",
+            zebra_stripes=False,
+        )
+        yield Static("", id="detail")
+        with Horizontal(id="progress_line"):
+            yield ProgressBar(total=None, show_eta=False, id="progress")
+            yield Label("", id="counts")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("✓", key="mark", width=2)
+        for spec in [*self.specs, STATUS]:
+            table.add_column(spec.title, key=spec.key, width=spec.minimum)
+        self.query_one("#filter", Input).display = False
+        table.focus()
+
+    def on_screen_resume(self) -> None:
+        if self.unseen_report is not None:  # ended while the user was elsewhere
+            report, self.unseen_report = self.unseen_report, None
+            self.app.push_screen(ReportScreen(report, self.session))
+
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        """Each flow shows its own extra key in the footer, and only it."""
+        """Each flow shows its own extra key in the footer, and only it; while rows are
+        executed, what would change them is shown disabled."""
         owner = self.FLOW_ACTIONS.get(action)
-        return owner is None or owner == self.flow_name
+        if owner is not None and owner != self.flow_name:
+            return False
+        if self.executing and action in LOCKED_WHILE_EXECUTING:
+            return None
+        if action == "stop" and not self.executing:
+            return None
+        return True
 
     # --- rendering --------------------------------------------------------------------
 
@@ -139,17 +200,8 @@ class ImportScreen(ShowsWorkerErrors, Screen):
             return "dim"
         return (theme.success if row.origin == Origin.SHOP else theme.warning) or ""
 
-    def _cells(self, row: Row) -> list[Text]:
-        style = self._style(row)
-        arrow = "→" if row.origin == Origin.SHOP else "←"  # told apart without colour too
-        mark = ("■" if row.selected else "□") + arrow
-        cells = [Text(mark, style=style)]
-        for key, _, _ in COLUMNS[self.flow_name]:
-            value = row.columns.get(key, "")
-            if key in ("price", "total"):
-                cells.append(Text(money(value), style=style, justify="right"))
-            else:
-                cells.append(Text(value, style=style))
+    def _status(self, row: Row) -> str:
+        """The status, then the reason: the cell cuts it, the detail line shows it whole."""
         status = row.status
         if row.conflict and row.choices.get("winner"):
             status += f" ({'boutique' if row.choices['winner'] == 'shop' else 'Gestan'} gagne)"
@@ -158,8 +210,29 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         specials = self.special_counts.get((row.shop_id, row.shop_sub_id), 0)
         if specials and not row.payload.get("special_price"):
             status += f" · {specials} px"
-        cells.append(Text(status, style=style))
-        return cells
+        if row.reason and row.reason not in status:
+            status += f" — {row.reason}"
+        return status
+
+    def _texts(self, row: Row) -> list[str]:
+        values = []
+        for spec in self.specs:
+            value = row.columns.get(spec.key, "")
+            values.append(money(value) if spec.key in MONEY_COLUMNS else value)
+        return [*values, self._status(row)]
+
+    def _cells(self, row: Row) -> list[Text]:
+        style = self._style(row)
+        arrow = "→" if row.origin == Origin.SHOP else "←"  # told apart without colour too
+        mark = ("■" if row.selected else "□") + arrow
+        specs = [*self.specs, STATUS]
+        return [Text(mark, style=style)] + [
+            cell(value, style, numeric=spec.numeric)
+            for value, spec in zip(self._texts(row), specs, strict=True)
+        ]
+
+    def _fit(self) -> None:
+        self.query_one(SharedWidthTable).fit()
 
     def _shown(self, row: Row) -> bool:
         if row.payload.get("special_price") and not self.show_special_prices:
@@ -174,28 +247,52 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         )
 
     def _fill(self) -> None:
+        """The table again, the cursor kept on the row it was on when that row is shown."""
         table = self.query_one(DataTable)
+        current = self._current()
         table.clear()
         self.shown_rows = [row for row in self.rows if self._shown(row)]
         for row in self.shown_rows:
             table.add_row(*self._cells(row), key=row.key)
+        if current is not None and current in self.shown_rows:
+            table.move_cursor(row=self.shown_rows.index(current))
+        self._fit()
         self._count()
+        self._detail()
 
     def _refresh_row(self, row: Row) -> None:
         table = self.query_one(DataTable)
-        for (key, _, _), cell in zip(
-            [("mark", "", 0), *COLUMNS[self.flow_name], ("status", "", 0)],
-            self._cells(row),
-            strict=True,
-        ):
-            table.update_cell(row.key, key, cell)
+        keys = ["mark", *(spec.key for spec in self.specs), STATUS.key]
+        for key, value in zip(keys, self._cells(row), strict=True):
+            table.update_cell(row.key, key, value)
         self._count()
+        self._detail()
 
     def _count(self) -> None:
         chosen = sum(1 for row in self.rows if row.selected)
+        shown = []
+        if self.flow_name == "products" and self.show_special_prices:
+            shown.append("prix spéciaux affichés")
+        if self.flow_name == "stock" and self.show_unmanaged:
+            shown.append("non gérés affichés")
+        blocked = sum(1 for row in self.rows if row.blocked)
         self.query_one("#counts", Label).update(
             f" {len(self.shown_rows)} lignes · {chosen} choisies"
+            + (f" · {blocked} bloquées" if blocked else "")
+            + "".join(f" · {words}" for words in shown)
         )
+
+    def _detail(self) -> None:
+        """The row under the cursor, whole: its code and name, its status and why."""
+        row = self._current()
+        line = ""
+        if row is not None:
+            identity = " · ".join(v for v in self._texts(row)[: len(self.specs)] if v)
+            line = f"{identity} — {self._status(row)}"
+        self.query_one("#detail", Static).update(Text(line))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._detail()
 
     def _current(self) -> Row | None:
         table = self.query_one(DataTable)
@@ -207,7 +304,7 @@ class ImportScreen(ShowsWorkerErrors, Screen):
             return None
         return self.shown_rows[table.cursor_row]
 
-    # --- actions ----------------------------------------------------------------------
+    # --- reading ----------------------------------------------------------------------
 
     def action_read(self) -> None:
         if self.busy:
@@ -220,7 +317,8 @@ class ImportScreen(ShowsWorkerErrors, Screen):
             except ValueError as exc:
                 self.notify(str(exc), severity="error")
                 return
-        self.busy = True
+        self.reading = True
+        self.refresh_bindings()
         self.query_one(ProgressBar).update(total=None, progress=0)
         self.query_one("#counts", Label).update(" lecture…")
         self.read_rows(options)
@@ -237,6 +335,12 @@ class ImportScreen(ShowsWorkerErrors, Screen):
                 except ValueError:
                     raise ValueError(f"Date invalide: {value} (AAAA-MM-JJ)") from None
         return dates
+
+    @on(Checkbox.Changed, "#since_last")
+    def since_last_changed(self, event: Checkbox.Changed) -> None:
+        """Typed dates are used only when since-last is off: their boxes say so."""
+        for name in ("date_from", "date_to"):
+            self.query_one(f"#{name}", Input).disabled = event.value
 
     @work(
         thread=True,
@@ -276,32 +380,44 @@ class ImportScreen(ShowsWorkerErrors, Screen):
                 ):
                     self._refresh_row(shown)
         table = self.query_one(DataTable)
+        first_page = not self.shown_rows
         for row in message.rows:
             if self._shown(row):
                 self.shown_rows.append(row)
                 table.add_row(*self._cells(row), key=row.key)
+        if first_page or len(self.shown_rows) <= MEASURED_ROWS:
+            self._fit()
         self._count()
+        if first_page:
+            self._detail()
 
     def on_rows_read(self, message: RowsRead) -> None:
-        self.busy = not message.done
+        self.reading = not message.done
+        self.refresh_bindings()
         if message.done:
             self.query_one(ProgressBar).update(total=1, progress=1)
+            self._count()
             return
         self.rows = []
         self.special_counts = {}
         self._fill()
 
     def on_sync_progressed(self, message: SyncProgressed) -> None:
+        if self.executing:
+            self.progress = (message.done, message.total, message.label)
         self.query_one(ProgressBar).update(total=message.total or None, progress=message.done)
         self.query_one("#counts", Label).update(
-            f" {message.done} / {message.total} {message.label[:24]}"
+            f" {message.done} / {message.total or '?'} {message.label[:30]}"
         )
 
     def on_work_failed(self, message: WorkFailed) -> None:
-        self.busy = False
+        self.reading = self.executing = False
+        self.refresh_bindings()
         self.query_one(ProgressBar).update(total=1, progress=0)
         self.query_one("#counts", Label).update(" erreur")
         self.app.push_screen(Confirm(message.message, title="Erreur", only_ok=True))
+
+    # --- choosing ---------------------------------------------------------------------
 
     def action_toggle(self) -> None:
         row = self._current()
@@ -315,6 +431,8 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         self.query_one(DataTable).action_cursor_down()
 
     def action_select_all(self) -> None:
+        if self.executing:
+            return
         workable = [r for r in self.shown_rows if (r.action or r.conflict) and not r.blocked]
         value = not all(r.selected for r in workable)
         for row in workable:
@@ -322,12 +440,17 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         self._fill()
 
     def action_back(self) -> None:
-        """Escape closes the filter first (its rows kept); then it leaves the screen."""
+        """Escape closes the filter first (its rows kept); then it leaves the screen, whose
+        read or execution goes on (home shows it)."""
         box = self.query_one("#filter", Input)
         if box.display and box.has_focus:
             box.display = False
             self.query_one(DataTable).focus()
             return
+        if self.executing:
+            self.notify(
+                f"{self.title_text}: l'exécution continue; l'écran la montre à votre retour."
+            )
         self.app.pop_screen()
 
     def _to_row(self, first: bool) -> None:
@@ -377,14 +500,21 @@ class ImportScreen(ShowsWorkerErrors, Screen):
 
             self.rows.sort(key=place)
         self._fill()
+        self.notify(f"Prix spéciaux {'affichés' if self.show_special_prices else 'masqués'}.")
 
     def action_toggle_unmanaged(self) -> None:
         self.show_unmanaged = not self.show_unmanaged
         self._fill()
+        self.notify(
+            f"Produits non gérés par Gestan {'affichés' if self.show_unmanaged else 'masqués'}."
+        )
 
     def action_conflict_side(self) -> None:
         row = self._current()
-        if row is None or not row.conflict:
+        if row is None or self.executing:
+            return
+        if not row.conflict:
+            self.notify("Cette ligne n'est pas en conflit.")
             return
         row.choices["winner"] = "gestan" if row.choices.get("winner") == "shop" else "shop"
         row.selected = True
@@ -392,7 +522,10 @@ class ImportScreen(ShowsWorkerErrors, Screen):
 
     def action_addresses(self) -> None:
         row = self._current()
-        if row is None or not row.payload.get("addresses"):
+        if row is None or self.executing:
+            return
+        if not row.payload.get("addresses"):
+            self.notify("Ce contact n'a pas d'adresse à choisir.")
             return
 
         def chosen(choice: dict | None) -> None:
@@ -415,13 +548,23 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         self.notify(said)
 
     def action_reset_cursor(self) -> None:
+        if self.executing:
+            return
+        self.cursor_question_worker()
+
+    @work(thread=True, group="cursor", exit_on_error=False)
+    def cursor_question_worker(self) -> None:
+        where = self.session.orders_cursor()  # a database read: never on the UI thread
+        self.app.call_from_thread(self._ask_reset, where)
+
+    def _ask_reset(self, where: str) -> None:
         def confirmed(yes: bool | None) -> None:
             if yes:
                 self.reset_cursor_worker()
 
         self.app.push_screen(
             Confirm(
-                f"Remettre à zéro la dernière importation ({self.session.orders_cursor()}) ?\n"
+                f"Remettre à zéro la dernière importation ({where}) ?\n"
                 "« Depuis la dernière importation » relira toutes les commandes "
                 "(celles déjà importées restent « Déjà importée »)."
             ),
@@ -433,6 +576,8 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         self.session.reset_orders_cursor()
         self.app.call_from_thread(self.notify, "Curseur remis à zéro.")
 
+    # --- executing --------------------------------------------------------------------
+
     def action_execute(self) -> None:
         if self.busy:
             return
@@ -440,10 +585,12 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         if not chosen:
             self.notify("Aucune ligne choisie: « r » pour lire, espace pour choisir.")
             return
-        self.busy = True
+        self.executing = True
+        self.progress = (0, len(chosen), "")
+        self.refresh_bindings()
         self.cancel.clear()
         self.query_one(ProgressBar).update(total=len(chosen), progress=0)
-        self.run_rows(chosen)
+        self.execution = self.run_rows(chosen)
 
     @work(
         thread=True,
@@ -469,12 +616,13 @@ class ImportScreen(ShowsWorkerErrors, Screen):
             self.post_message(WorkFailed(str(exc)))
 
     def action_stop(self) -> None:
-        if self.busy:
+        if self.executing:
             self.cancel.set()
             self.notify("Arrêt après la ligne en cours…")
 
     def on_sync_finished(self, message: SyncFinished) -> None:
-        self.busy = False
+        self.executing = False
+        self.refresh_bindings()
         report = message.report
         done = {result.key: result for result in report.results}
         for row in self.rows:
@@ -488,6 +636,19 @@ class ImportScreen(ShowsWorkerErrors, Screen):
                     "blocked": row.status,
                     "skipped": "Laissé",
                 }[result.outcome]
+                if result.outcome in ("failed", "skipped") and result.message:
+                    row.reason = result.message
                 row.action = None if result.outcome in ("created", "updated") else row.action
         self._fill()
-        self.app.push_screen(ReportScreen(report, self.session))
+        self.query_one(ProgressBar).update(total=1, progress=1)
+        if getattr(self.app, "quitting", False):
+            return  # the run is closed; the application ends
+        if self.app.screen is self:
+            self.app.push_screen(ReportScreen(report, self.session))
+        else:  # the user is elsewhere: told now, the report waits for their return
+            self.unseen_report = report
+            self.app.notify(
+                f"{self.title_text}: exécution terminée ({report.summary()}); "
+                "le rapport s'ouvre avec l'écran.",
+                timeout=8,
+            )

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Label, Static
+from textual.widgets import Button, DataTable, Footer, Label, Static
 from textual.worker import Worker, WorkerState
 
-from tui_connector.sync.core import Report, Row
+from tui_connector.sync.core import OUTCOME_WORDS, Report, Row
 from tui_connector.sync.session import FLOW_TITLES, Session
+from tui_connector.ui.columns import ColumnSpec, SharedWidthTable, cell
 
 
 class ShowsWorkerErrors:
@@ -23,8 +24,8 @@ class ShowsWorkerErrors:
         if event.state != WorkerState.ERROR:
             return
         error = event.worker.error
-        if hasattr(self, "busy"):
-            self.busy = False
+        if hasattr(self, "work_ended"):
+            self.work_ended()
         self.app.push_screen(
             Confirm(
                 f"{event.worker.description or event.worker.name}: {type(error).__name__}: "
@@ -35,20 +36,13 @@ class ShowsWorkerErrors:
         )
 
 
-OUTCOME_WORDS = {
-    "created": "créé",
-    "updated": "mis à jour",
-    "skipped": "laissé",
-    "failed": "erreur",
-    "blocked": "bloqué",
-}
-
-
 class Confirm(ModalScreen[bool]):
+    """A question (Non is the answer Enter gives) or, with only_ok, a message."""
+
     BINDINGS = [
-        Binding("escape", "no", "Non"),
         Binding("o", "yes", "Oui"),
         Binding("n", "no", "Non"),
+        Binding("escape", "no", "Fermer"),
     ]
 
     def __init__(self, question: str, *, title: str = "Confirmation", only_ok: bool = False):
@@ -65,6 +59,10 @@ class Confirm(ModalScreen[bool]):
                 else:
                     yield Button("Oui (o)", id="yes", variant="warning")
                     yield Button("Non (n)", id="no")
+        yield Footer()
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        return not (self.only_ok and action == "yes")  # a message has nothing to say yes to
 
     def on_mount(self) -> None:
         if not self.only_ok:  # Enter on a question never does the destructive thing
@@ -80,17 +78,38 @@ class Confirm(ModalScreen[bool]):
 
 
 class ReportScreen(ModalScreen[None]):
-    """Created / updated / skipped / failed, with the reason of each failure."""
+    """Created / updated / skipped / failed, each row with its code and name and the
+    reason of each failure; it scrolls, and fits a 80x24 terminal."""
 
     BINDINGS = [Binding("escape,enter", "close", "Fermer"), Binding("w", "save", "Enregistrer")]
+    SPECS = [
+        ColumnSpec("outcome", "Résultat", 6),
+        ColumnSpec("code", "Code / réf.", 8),
+        ColumnSpec("name", "Désignation", 8),
+        ColumnSpec("invoice", "Facture", 7),
+        ColumnSpec("message", "Motif", 10, most=200),
+    ]
 
     def __init__(self, report: Report, session: Session):
         super().__init__()
         self.report, self.session = report, session
+        worst_first = sorted(
+            self.report.results, key=lambda r: r.outcome not in ("failed", "blocked")
+        )
+        self.lines = [
+            [
+                OUTCOME_WORDS[result.outcome],
+                result.code or str(result.shop_id or result.gestan_id or ""),
+                result.name,
+                result.invoice or "",
+                result.message,
+            ]
+            for result in worst_first
+        ]
 
     def compose(self) -> ComposeResult:
         counts = self.report.counts
-        with Vertical(classes="dialog wide"):
+        with Vertical(classes="dialog wide", id="report"):
             title = f"Rapport · {FLOW_TITLES.get(self.report.flow, self.report.flow)}"
             if self.report.stopped:
                 title += " · arrêté"
@@ -103,29 +122,90 @@ class ReportScreen(ModalScreen[None]):
             )
             if self.report.error:
                 yield Static(Text(self.report.error, style="bold"), id="report_error")
-            yield DataTable(id="report_rows", cursor_type="row")
-            yield Static("w enregistrer · Échap fermer", classes="dialog-help")
+            yield SharedWidthTable(
+                self.SPECS, lambda: self.lines, id="report_rows", cursor_type="row"
+            )
+            yield Static("", id="report_detail")
+        yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("Résultat", "Boutique", "Facture", "Motif")
-        worst_first = sorted(
-            self.report.results, key=lambda r: r.outcome not in ("failed", "blocked")
-        )
-        for result in worst_first:
-            table.add_row(
-                OUTCOME_WORDS[result.outcome],
-                str(result.shop_id or result.gestan_id or ""),
-                result.invoice or "",
-                result.message[:120],
+        for spec in self.SPECS:
+            table.add_column(spec.title, key=spec.key, width=spec.minimum)
+        for line in self.lines:
+            table.add_row(*(cell(value) for value in line))
+        table.focus()
+        self.call_after_refresh(table.fit)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """The row under the cursor, whole: a long reason is cut in its cell."""
+        if 0 <= event.cursor_row < len(self.lines):
+            self.query_one("#report_detail", Static).update(
+                " · ".join(value for value in self.lines[event.cursor_row] if value)
             )
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_close()
 
     def action_close(self) -> None:
         self.dismiss(None)
 
     def action_save(self) -> None:
-        path = self.session.save_report(self.report)
-        self.notify(f"Rapport enregistré: {path}")
+        self.save_worker()
+
+    @work(thread=True, group="report", exit_on_error=False)
+    def save_worker(self) -> None:
+        try:
+            path = self.session.save_report(self.report)
+        except OSError as exc:
+            self.app.call_from_thread(
+                self.notify,
+                f"Rapport non enregistré: {exc.strerror or exc}",
+                severity="error",
+            )
+            return
+        self.app.call_from_thread(self.notify, f"Rapport enregistré: {path}")
+
+
+class HelpScreen(ModalScreen[None]):
+    """The keys of the screen under it, in French, from its own bindings."""
+
+    BINDINGS = [Binding("escape,question_mark,f1,enter", "close", "Fermer")]
+    ALWAYS = [
+        ("↑ ↓ PgPréc PgSuiv", "se déplacer dans un tableau"),
+        ("Début Fin", "première et dernière ligne"),
+        ("Tab Maj+Tab", "passer d'une zone à l'autre"),
+        ("ctrl+p", "palette des commandes (écrans, thème)"),
+        ("ctrl+q", "quitter (une exécution en cours est d'abord arrêtée)"),
+    ]
+
+    def __init__(self, keys: list[tuple[str, str, bool]], title: str):
+        super().__init__()
+        self.keys, self.title_text = keys, title
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide", id="help"):
+            yield Label(f"Touches · {self.title_text}", classes="dialog-title")
+            table = DataTable(id="help_keys", cursor_type="row", show_header=False)
+            yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("Touche", "Action")
+        for key, description, enabled in self.keys:
+            table.add_row(key, description + ("" if enabled else " (indisponible maintenant)"))
+        for key, description in self.ALWAYS:
+            table.add_row(key, description)
+        table.focus()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_close()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
 
 
 class AddressPicker(ModalScreen[dict]):
@@ -150,10 +230,7 @@ class AddressPicker(ModalScreen[dict]):
         with Vertical(classes="dialog wide"):
             yield Label(f"Adresses de {self.row.columns.get('label', '')}", classes="dialog-title")
             yield DataTable(id="addresses", cursor_type="row")
-            yield Static(
-                "b facturation · l livraison · Entrée valider · Échap annuler",
-                classes="dialog-help",
-            )
+        yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import (
     Button,
@@ -22,6 +22,7 @@ from textual.widgets import (
 from tui_connector import config
 from tui_connector.errors import ConnectorError
 from tui_connector.ui.modals import ShowsWorkerErrors
+from tui_connector.ui.widgets import Page, Tick
 
 OPTIONS = [
     ("sync.addresses", "Adresses"),
@@ -82,7 +83,7 @@ class SettingsScreen(ShowsWorkerErrors, Screen):
         yield Static(" tui-connector · paramètres", id="title")
         profile = self.session.profile
         with TabbedContent(initial=self.first_tab):
-            with TabPane("Webservice", id="webservice"), VerticalScroll():
+            with TabPane("Webservice", id="webservice"), Page():
                 yield Label("Adresse de la boutique")
                 yield Input(
                     profile.shop_url, placeholder="https://boutique.example.fr", id="shop_url"
@@ -95,7 +96,7 @@ class SettingsScreen(ShowsWorkerErrors, Screen):
                     yield Button("Enregistrer", id="save_shop", variant="primary")
                     yield Button("Tester", id="test")
                 yield Static("", id="test_result")
-            with TabPane("Civilités", id="civilities"), VerticalScroll():
+            with TabPane("Civilités", id="civilities"), Page():
                 yield Static(
                     "id_gender de la boutique → civilité Gestan "
                     f"({', '.join(self.session.civilities())})"
@@ -106,12 +107,12 @@ class SettingsScreen(ShowsWorkerErrors, Screen):
                     stored = self.session.setting(f"civility.{gender}") or ""
                     yield Label(f"id_gender {gender}" + ("" if stored else " (non réglé)"))
                     yield Input(stored, placeholder=default, id=f"civility_{gender}")
-            with TabPane("Options", id="options"), VerticalScroll():
+            with TabPane("Options", id="options"), Page():
                 for key, label in OPTIONS:
-                    yield Checkbox(label, self.session.setting(key), id=key.replace(".", "_"))
+                    yield Tick(label, self.session.setting(key), id=key.replace(".", "_"))
                 yield Label("Produit des frais de port (code Gestan, vide: « Frais de port »)")
                 yield Input(self.session.setting("shipping.product"), id="shipping_product")
-            with TabPane("Mappage", id="mapping"), VerticalScroll():
+            with TabPane("Mappage", id="mapping"), Page():
                 yield Static("Lire la boutique remplit le cache local: rien n'est importé.")
                 with Horizontal(classes="buttons"):
                     yield Button("Lire la boutique", id="read_categories")
@@ -132,9 +133,9 @@ class SettingsScreen(ShowsWorkerErrors, Screen):
                 )
                 yield DataTable(id="territories", cursor_type="row")
                 yield Input(placeholder="country:FR,group:3 puis Entrée", id="territory_map")
-            with TabPane("Divers", id="misc"), VerticalScroll():
+            with TabPane("Divers", id="misc"), Page():
                 for key, label in MISC:
-                    yield Checkbox(label, self.session.setting(key), id=key.replace(".", "_"))
+                    yield Tick(label, self.session.setting(key), id=key.replace(".", "_"))
                 yield Label("Compte de banque")
                 yield Input(self.session.setting("accounting.bank_account"), id="bank_account")
                 yield Label("Compte d'imputation par défaut")
@@ -172,16 +173,30 @@ class SettingsScreen(ShowsWorkerErrors, Screen):
 
     # --- saving --------------------------------------------------------------------
 
-    def _save(self, pairs: list[tuple[str, str]], unset_keys: list[str] = ()) -> bool:
+    def _save(
+        self, pairs: list[tuple[str, str]], unset_keys: list[str] = (), *, quiet: bool = False
+    ) -> bool:
         try:
             self.session.save_settings(pairs, list(unset_keys))
         except ConnectorError as exc:
             self.notify(str(exc), severity="error", timeout=8)
             return False
-        self.notify("Paramètres enregistrés.")
+        if not quiet:
+            self.notify("Paramètres enregistrés.")
         return True
 
     def action_save(self) -> None:
+        """Every tab at once: the shop's address and key checked first, then Gestan's
+        settings all or none, then the profile; nothing saved if one value is wrong."""
+        try:
+            url = config.validate_shop_url(self.query_one("#shop_url", Input).value)
+            key = self.query_one("#api_key", Input).value
+            if key:
+                config.validate_api_key(key)
+        except ConnectorError as exc:
+            self.query_one(TabbedContent).active = "webservice"
+            self.notify(str(exc), severity="error", timeout=8)
+            return
         pairs = [
             (
                 key,
@@ -210,7 +225,8 @@ class SettingsScreen(ShowsWorkerErrors, Screen):
             value = self.query_one(f"#civility_{gender}", Input).value.strip()
             if value:
                 pairs.append((f"civility.{gender}", value))
-        self._save(pairs, unset_keys)
+        if self._save(pairs, unset_keys, quiet=True):
+            self._save_shop(url, key)
 
     @on(Button.Pressed, "#save_misc")
     def save_misc(self) -> None:
@@ -218,17 +234,21 @@ class SettingsScreen(ShowsWorkerErrors, Screen):
 
     @on(Button.Pressed, "#save_shop")
     def save_shop(self) -> None:
+        self._save_shop(
+            self.query_one("#shop_url", Input).value, self.query_one("#api_key", Input).value
+        )
+
+    def _save_shop(self, url: str, key: str) -> None:
         try:
-            url = self.query_one("#shop_url", Input).value
-            self.session.profile = config.set_profile_value("shop.url", url)
-            key = self.query_one("#api_key", Input).value
+            if url != self.session.profile.shop_url:
+                self.session.profile = config.set_profile_value("shop.url", url)
             if key:
                 self.session.profile = config.set_profile_value("shop.api_key", key)
                 self.query_one("#api_key", Input).value = ""
         except ConnectorError as exc:
             self.notify(str(exc), severity="error", timeout=8)
             return
-        self.notify("Connexion enregistrée (fichier en 0600).")
+        self.notify("Paramètres et connexion enregistrés (profil en 0600).")
 
     @on(Button.Pressed, "#test")
     def test(self) -> None:
