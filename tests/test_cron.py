@@ -192,7 +192,7 @@ def test_the_postgresql_connection_cut_mid_run_stops_it_with_its_cause(
 
     report = flow.execute(rows, progress=cut)
     client.close()
-    assert "connection to the Gestan database was lost" in report.error
+    assert "la connexion à la base Gestan a été perdue" in report.error
     assert len(report.results) < len(rows)
     database.close()
     _drop_all_tables("postgresql", url)
