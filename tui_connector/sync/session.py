@@ -37,6 +37,38 @@ RUN_ENDINGS = {
 }
 
 
+def report_title(report: Report) -> str:
+    title = f"Rapport · {FLOW_TITLES.get(report.flow, report.flow)}"
+    return title + (" · arrêté" if report.stopped else "")
+
+
+def report_counts(report: Report) -> str:
+    counts = report.counts
+    return (
+        f"créés {counts['created']} · mis à jour {counts['updated']} · "
+        f"laissés {counts['skipped']} · erreurs {counts['failed']} · "
+        f"bloqués {counts['blocked']}"
+    )
+
+
+def report_rows(report: Report, *, worst_first: bool = True) -> list[list[str]]:
+    """Each result as the report shows it: outcome, code, name, invoice, reason; the
+    failed and blocked first on the screen, in the run's order in the saved file."""
+    results = report.results
+    if worst_first:
+        results = sorted(results, key=lambda r: r.outcome not in ("failed", "blocked"))
+    return [
+        [
+            OUTCOME_WORDS[result.outcome],
+            result.code or str(result.shop_id or result.gestan_id or ""),
+            result.name,
+            result.invoice or "",
+            result.message,
+        ]
+        for result in results
+    ]
+
+
 @dataclass
 class RunSummary:
     flow: str
@@ -174,14 +206,9 @@ class Session:
         folder.mkdir(parents=True, exist_ok=True)
         stamp = (report.finished_at or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
         path = folder / f"{report.flow}-{stamp}.txt"
-        counts = report.counts
-        title = FLOW_TITLES.get(report.flow, report.flow)
         lines = [
-            f"Rapport · {title} · {report.started_at:%d/%m/%Y %H:%M}"
-            + (" · arrêté" if report.stopped else ""),
-            f"créés {counts['created']} · mis à jour {counts['updated']} · "
-            f"laissés {counts['skipped']} · erreurs {counts['failed']} · "
-            f"bloqués {counts['blocked']}",
+            f"{report_title(report)} · {report.started_at:%d/%m/%Y %H:%M}",
+            report_counts(report),
         ]
         lines += [report.error] if report.error else []
         lines += [f"note: {note}" for note in report.notes]
@@ -189,11 +216,7 @@ class Session:
             "",
             f"{'Résultat':<10} {'Code / réf.':<20} {'Désignation':<30} {'Facture':<12} Motif",
         ]
-        for result in report.results:
-            code = result.code or str(result.shop_id or result.gestan_id or "")
-            lines.append(
-                f"{OUTCOME_WORDS[result.outcome]:<10} {code:<20} {result.name:<30} "
-                f"{result.invoice or '':<12} {result.message}".rstrip()
-            )
+        for outcome, code, name, invoice, message in report_rows(report, worst_first=False):
+            lines.append(f"{outcome:<10} {code:<20} {name:<30} {invoice:<12} {message}".rstrip())
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return path

@@ -130,9 +130,8 @@ class ConnectorApp(App):
 
     async def _exit_when_stopped(self, screens: list[ImportScreen]) -> None:
         for screen in screens:
-            execution = getattr(screen, "execution", None)
-            if execution is not None:
-                await execution.wait()
+            if screen.execution is not None:
+                await screen.execution.wait()
         self.exit()
 
     def action_help_quit(self) -> None:  # ctrl+c, by habit

@@ -32,7 +32,6 @@ class HomeScreen(ShowsWorkerErrors, Screen):
         super().__init__()
         self.session = session
         self.running: set[str] = set()
-        self.last: dict = {}
 
     def compose(self) -> ComposeResult:
         yield Static(" tui-connector · accueil", id="title")
@@ -70,7 +69,6 @@ class HomeScreen(ShowsWorkerErrors, Screen):
         self.app.call_from_thread(self._show_runs, runs)
 
     def _show_runs(self, runs: dict) -> None:
-        self.last = runs
         table = self.query_one(DataTable)
         for flow in FLOW_TITLES:
             run = runs.get(flow)

@@ -127,6 +127,7 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         self.show_special_prices = False
         self.special_counts: dict[tuple, int] = {}
         self.reader = None  # the flow of the last read, whose rows are executed
+        self.execution = None  # the worker executing the chosen rows, while it runs
 
     @property
     def busy(self) -> bool:
@@ -287,8 +288,8 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         row = self._current()
         line = ""
         if row is not None:
-            identity = " · ".join(v for v in self._texts(row)[: len(self.specs)] if v)
-            line = f"{identity} — {self._status(row)}"
+            *values, status = self._texts(row)
+            line = " · ".join(value for value in values if value) + f" — {status}"
         self.query_one("#detail", Static).update(Text(line))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -11,8 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Label, Static
 from textual.worker import Worker, WorkerState
 
-from tui_connector.sync.core import OUTCOME_WORDS, Report, Row
-from tui_connector.sync.session import FLOW_TITLES, Session
+from tui_connector.sync.core import Report, Row
+from tui_connector.sync.session import Session, report_counts, report_rows, report_title
 from tui_connector.ui.columns import ColumnSpec, SharedWidthTable, cell
 
 
@@ -93,33 +93,12 @@ class ReportScreen(ModalScreen[None]):
     def __init__(self, report: Report, session: Session):
         super().__init__()
         self.report, self.session = report, session
-        worst_first = sorted(
-            self.report.results, key=lambda r: r.outcome not in ("failed", "blocked")
-        )
-        self.lines = [
-            [
-                OUTCOME_WORDS[result.outcome],
-                result.code or str(result.shop_id or result.gestan_id or ""),
-                result.name,
-                result.invoice or "",
-                result.message,
-            ]
-            for result in worst_first
-        ]
+        self.lines = report_rows(report)
 
     def compose(self) -> ComposeResult:
-        counts = self.report.counts
         with Vertical(classes="dialog wide", id="report"):
-            title = f"Rapport · {FLOW_TITLES.get(self.report.flow, self.report.flow)}"
-            if self.report.stopped:
-                title += " · arrêté"
-            yield Label(title, classes="dialog-title")
-            yield Static(
-                f"créés {counts['created']} · mis à jour {counts['updated']} · "
-                f"laissés {counts['skipped']} · erreurs {counts['failed']} · "
-                f"bloqués {counts['blocked']}",
-                id="report_counts",
-            )
+            yield Label(report_title(self.report), classes="dialog-title")
+            yield Static(report_counts(self.report), id="report_counts")
             if self.report.error:
                 yield Static(Text(self.report.error, style="bold"), id="report_error")
             yield SharedWidthTable(

@@ -190,9 +190,9 @@ class SettingsScreen(ShowsWorkerErrors, Screen):
         settings all or none, then the profile; nothing saved if one value is wrong."""
         try:
             url = config.validate_shop_url(self.query_one("#shop_url", Input).value)
-            key = self.query_one("#api_key", Input).value
-            if key:
-                config.validate_api_key(key)
+            api_key = self.query_one("#api_key", Input).value
+            if api_key:
+                config.validate_api_key(api_key)
         except ConnectorError as exc:
             self.query_one(TabbedContent).active = "webservice"
             self.notify(str(exc), severity="error", timeout=8)
@@ -226,7 +226,7 @@ class SettingsScreen(ShowsWorkerErrors, Screen):
             if value:
                 pairs.append((f"civility.{gender}", value))
         if self._save(pairs, unset_keys, quiet=True):
-            self._save_shop(url, key)
+            self._save_shop(url, api_key, said="Paramètres et connexion enregistrés")
 
     @on(Button.Pressed, "#save_misc")
     def save_misc(self) -> None:
@@ -238,7 +238,7 @@ class SettingsScreen(ShowsWorkerErrors, Screen):
             self.query_one("#shop_url", Input).value, self.query_one("#api_key", Input).value
         )
 
-    def _save_shop(self, url: str, key: str) -> None:
+    def _save_shop(self, url: str, key: str, *, said: str = "Connexion enregistrée") -> None:
         try:
             if url != self.session.profile.shop_url:
                 self.session.profile = config.set_profile_value("shop.url", url)
@@ -248,7 +248,7 @@ class SettingsScreen(ShowsWorkerErrors, Screen):
         except ConnectorError as exc:
             self.notify(str(exc), severity="error", timeout=8)
             return
-        self.notify("Paramètres et connexion enregistrés (profil en 0600).")
+        self.notify(f"{said} (profil en 0600).")
 
     @on(Button.Pressed, "#test")
     def test(self) -> None:
