@@ -193,6 +193,8 @@ async def test_home_counts_blocked_and_failed_rows(session):
         await settle(pilot)
         counts = str(app.screen.query_one(DataTable).get_row("orders")[-1])
         assert "5000 bloquées" in counts and "2 erreurs" in counts, counts
+        table = app.screen.query_one(DataTable)  # and shown whole, not cut to a first width
+        assert table.columns["counts"].content_width >= len(counts)
         run.delete_instance()
 
 

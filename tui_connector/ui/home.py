@@ -72,8 +72,8 @@ class HomeScreen(ShowsWorkerErrors, Screen):
         table = self.query_one(DataTable)
         for flow in FLOW_TITLES:
             run = runs.get(flow)
-            table.update_cell(flow, "when", run.when if run else "jamais")
-            table.update_cell(flow, "counts", run.counts if run else "")
+            table.update_cell(flow, "when", run.when if run else "jamais", update_width=True)
+            table.update_cell(flow, "counts", run.counts if run else "", update_width=True)
         self.show_running()
 
     def show_running(self) -> None:
@@ -82,9 +82,12 @@ class HomeScreen(ShowsWorkerErrors, Screen):
         for flow, screen in getattr(self.app, "flow_screens", {}).items():
             if screen.executing:
                 done, total, _ = screen.progress
-                table.update_cell(flow, "when", "en cours")
+                table.update_cell(flow, "when", "en cours", update_width=True)
                 table.update_cell(
-                    flow, "counts", f"{done} / {total} lignes · s sur l'écran l'arrête"
+                    flow,
+                    "counts",
+                    f"{done} / {total} lignes · s sur l'écran l'arrête",
+                    update_width=True,
                 )
                 self.running.add(flow)
             elif flow in self.running:  # just ended: its run as the database has it
