@@ -27,6 +27,7 @@ from tui_connector.prestashop.query import Filter, Query
 from tui_connector.sync.contacts import ContactsFlow
 from tui_connector.sync.orders import OrderOptions, OrdersFlow, PageData
 from tui_connector.sync.products import ProductsFlow
+from tui_connector.sync.shop_facts import read_facts
 
 OPTIONS = OrderOptions(invoices=True, mark_paid=True, accounting=True)
 
@@ -34,13 +35,15 @@ OPTIONS = OrderOptions(invoices=True, mark_paid=True, accounting=True)
 class NaiveOrdersFlow(OrdersFlow):
     """The same import, reading one record per request, as a naive connector does."""
 
+    limit: int | None = None  # the first orders only: a sample to extrapolate from
+
     def read(self, progress=None):
         from tui_connector.sync.core import links
 
         self._prepare_read()
         known = links("orders")
         rows = []
-        for order_id in self.client.ids("orders"):
+        for order_id in self.client.ids("orders")[: self.limit]:
             order = self.client.get("orders", order_id, complete=True)
             details = [
                 self.client.get("order_details", int(r["id"]), complete=True)
@@ -79,8 +82,49 @@ class NaiveOrdersFlow(OrdersFlow):
         return rows
 
 
+def download_floor(url: str, key: str) -> dict:
+    """What the import cannot go below: the orders read as the flow reads them (the
+    shop's facts and states, pages of 500 with `display=full` sorted as the flow sorts
+    them, each page's dependencies by id batches, a few requests in flight), parsed by
+    the codec, then dropped: nothing mapped, nothing written."""
+    with SyncWebservice(url, key) as client:
+        start = time.perf_counter()
+        flow = OrdersFlow(client, options=OPTIONS)
+        read_facts(client)
+        client.list("order_states", Query(display="full"))
+        query = Query(filters=flow._filters(), sort=("date_add_ASC", "id_ASC"))
+        orders = 0
+        for page in client.iter_pages("orders", query):
+            flow._dependencies(page)  # the flow's own batched read of a page's dependencies
+            orders += len(page)
+        return {
+            "orders": orders,
+            "seconds": time.perf_counter() - start,
+            "requests": client.requests_made,
+        }
+
+
+class StatementCounter:
+    """Counts the statements a peewee database executes (SQL, savepoints, locks)."""
+
+    def __init__(self, database):
+        self.count = 0
+        execute = database.execute_sql
+
+        def counted(sql, params=None, *args, **kwargs):
+            self.count += 1
+            return execute(sql, params, *args, **kwargs)
+
+        database.execute_sql = counted
+
+
 def import_into(
-    folder: str, name: str, url: str, key: str, flow_class, database_url: str | None = None
+    folder: str,
+    name: str,
+    url: str,
+    key: str,
+    flow_class,
+    database_url: str | None = None,
 ) -> dict:
     if database_url:  # a server database: start from empty tables
         from tui_connector.gestan.database import make_database
@@ -106,6 +150,7 @@ def import_into(
         prepared = peak_memory()
         print(f"  {name:<8} contacts and products imported, peak memory so far {prepared:.0f} MB")
         before = client.requests_made
+        statements = StatementCounter(database)
         start = time.perf_counter()
         flow = flow_class(client, options=OPTIONS)
         progress = Sampler(name, "orders")
@@ -116,6 +161,7 @@ def import_into(
             report = flow.execute(flow.read(), progress=progress)
         seconds = time.perf_counter() - start
         requests = client.requests_made - before
+        queries = statements.count
     peak = peak_memory()  # the import's, before the books are loaded to be compared
     books = sorted(
         m.Invoice.select(m.Invoice.number, m.SalesOrder.reference, m.Invoice.total_incl)
@@ -128,6 +174,8 @@ def import_into(
         "orders": report.counts["created"],
         "seconds": seconds,
         "requests": requests,
+        "queries": queries,
+        "rows": len(report.results),
         "books": [(number, reference, str(total)) for number, reference, total in books],
         "peak": peak,
     }
@@ -143,6 +191,11 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=10000)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument(
+        "--naive-sample",
+        type=int,
+        help="the naive import of the first N orders only, its time extrapolated to all",
+    )
     parser.add_argument(
         "--only",
         choices=["batched", "naive"],
@@ -161,7 +214,14 @@ def main() -> None:
             "invoices + payments + entries"
         )
         print(f"Gestan on {(args.database or 'sqlite').split(':')[0]}, files in {folder}")
+        floor = download_floor(url, key)
+        print(
+            f"floor    read {floor['orders']:6}  requests {floor['requests']:6}  "
+            f"wall {floor['seconds']:8.1f} s  (download and parse, nothing written)",
+            flush=True,
+        )
         results = {}
+        NaiveOrdersFlow.limit = args.naive_sample
         for name, flow_class in (("batched", OrdersFlow), ("naive", NaiveOrdersFlow)):
             if (args.only and args.only != name) or (name == "naive" and args.skip_naive):
                 continue
@@ -170,16 +230,40 @@ def main() -> None:
             print(
                 f"{name:<8} imported {found['orders']:6}  requests {found['requests']:6}  "
                 f"wall {found['seconds']:8.1f} s  {found['orders'] / found['seconds']:7.1f}"
-                f" orders/s  peak memory so far {found['peak']:.0f} MB  books {digest}",
+                f" orders/s  queries {found['queries']} "
+                f"({found['queries'] / max(found['orders'], 1):.1f} per order imported, "
+                f"{found['queries'] / max(found['rows'], 1):.1f} per row)  "
+                f"peak memory so far {found['peak']:.0f} MB  books {digest}",
                 flush=True,
             )
+            if name == "batched":
+                print(
+                    f"ratio    import / floor: {found['seconds']:.1f} s / "
+                    f"{floor['seconds']:.1f} s = {found['seconds'] / floor['seconds']:.2f}x"
+                )
         if len(results) == 2:
             batched, naive = results["batched"], results["naive"]
-            print(
-                f"ratio    {naive['requests'] / batched['requests']:.1f}x fewer requests, "
-                f"{naive['seconds'] / batched['seconds']:.1f}x faster; same books: "
-                f"{naive['books'] == batched['books']}"
-            )
+            if args.naive_sample:
+                # the naive import of the sample, its time scaled to every order read
+                scale = floor["orders"] / min(args.naive_sample, floor["orders"])
+                seconds, requests = naive["seconds"] * scale, naive["requests"] * scale
+                same = set(naive["books"]) <= set(batched["books"])
+                print(
+                    f"naive    sample of {args.naive_sample} orders read, {naive['orders']} "
+                    f"imported, extrapolated to "
+                    f"{floor['orders']}: about {requests:.0f} requests, {seconds:.1f} s"
+                )
+                print(
+                    f"ratio    {requests / batched['requests']:.1f}x fewer requests, "
+                    f"{seconds / batched['seconds']:.1f}x faster (extrapolated); the sample's "
+                    f"books are the batched import's: {same}"
+                )
+            else:
+                print(
+                    f"ratio    {naive['requests'] / batched['requests']:.1f}x fewer requests, "
+                    f"{naive['seconds'] / batched['seconds']:.1f}x faster; same books: "
+                    f"{naive['books'] == batched['books']}"
+                )
     finally:
         shop.terminate()
 

@@ -19,7 +19,8 @@ def start_shop(
     if products:
         command += ["--products", str(products)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    url = process.stdout.readline().split(" at ")[1].strip()
+    # "simulateur PrestaShop 8.1.2 à http://127.0.0.1:PORT" (the words may change, not the URL)
+    url = "http" + process.stdout.readline().split("http", 1)[1].strip()
     key = process.stdout.readline().split()[1]
     return process, url, key
 
