@@ -693,9 +693,8 @@ class Webservice:
 
     async def _writable(self, resource: str, record: Mapping[str, Any]) -> tuple[str, bytes]:
         schema = await self.schema(resource, "synopsis")
-        omit = [name for name, spec in schema.fields.items() if spec.read_only]
         body = codec.encode(
-            schema.resource, record, association_items=schema.associations, omit=omit
+            schema.resource, record, association_items=schema.associations, omit=schema.read_only
         )
         return schema.resource, body
 

@@ -341,8 +341,9 @@ class Schema:
     associations: dict[str, str] = field(default_factory=dict)  # name -> item element
 
     @property
-    def writable(self) -> list[str]:
-        return [name for name, spec in self.fields.items() if not spec.read_only]
+    def read_only(self) -> list[str]:
+        """Fields a write must leave out: the shop refuses them (400, code 93)."""
+        return [name for name, spec in self.fields.items() if spec.read_only]
 
     @property
     def required(self) -> list[str]:

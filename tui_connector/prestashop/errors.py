@@ -50,10 +50,6 @@ class AuthenticationFailed(PrestaShopError):
     """The key is wrong or inactive (401)."""
 
 
-class AuthorizationHeaderStripped(AuthenticationFailed):
-    """Basic auth fails but ?ws_key= works: the host drops the header."""
-
-
 class WebserviceDisabled(PrestaShopError):
     """The shop's Webservice is switched off (code 22)."""
 

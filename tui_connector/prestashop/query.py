@@ -1,9 +1,9 @@
 """Building list queries the shop understands, refusing what it would silently misread.
 
 The real shop answers a malformed filter (`[1,`) or `limit=abc` with 200
-and an empty list, so we validate here. Filter syntax: `[a|b]` any of,
-`[a,b]` inclusive range, `>[x]` `<[x]` strict, `%[x]%` contains, `[x]%`
-begins with, `![x]` not. The Webservice has no escape for `[ ] | ,`, so a
+and an empty list, so we validate here. The filters the flows use: `[x]`
+equals, `[a|b]` any of, `[a,b]` inclusive range, `>[x]` strictly greater,
+`%[x]%` contains, `![x]` not. The Webservice has no escape for `[ ] | ,`, so a
 value holding one cannot be searched and is refused, never sent.
 """
 
@@ -62,16 +62,8 @@ class Filter:
         return cls(f">[{_value(value)}]")
 
     @classmethod
-    def less(cls, value: object) -> Filter:
-        return cls(f"<[{_value(value)}]")
-
-    @classmethod
     def contains(cls, value: object) -> Filter:
         return cls(f"%[{_value(value)}]%")
-
-    @classmethod
-    def begins(cls, value: object) -> Filter:
-        return cls(f"[{_value(value)}]%")
 
     @classmethod
     def not_equal(cls, value: object) -> Filter:
