@@ -1,11 +1,19 @@
 """Every difference between Webservice versions, in one place.
 
+The thresholds below are read by the client (through `Capabilities`) and by
+the simulator, which answers as each version does: one set of facts.
+
 - 1.5 is the oldest Webservice we speak; below it, nothing works.
 - JSON output (`output_format=JSON`) exists from 1.7; older shops answer XML.
 - PATCH exists from 8; older shops need a read-modify-PUT.
+- 9 answers a bad filter, display or sort with 500 (8.1.2: 400), the same
+  error plus four PHP warnings (code 3): read the codes, not the status.
+- 9's root no longer lists the supply orders and warehouse locations, and
+  lists `order_returns` (tests/fixtures/prestashop/9.0.0/README.md).
 - Association item names changed in 1.6.1: we never guess them, we take
   them from the shop's own `?schema=blank` (see codec.Schema.associations).
-- 9 adds a separate Admin API but keeps this Webservice as it is.
+- 9 adds a separate Admin API but keeps this Webservice as it is; we use
+  only the Webservice.
 """
 
 from __future__ import annotations
@@ -16,6 +24,21 @@ from dataclasses import dataclass
 from tui_connector.prestashop.errors import UnsupportedVersion
 
 MINIMUM = (1, 5)
+JSON_OUTPUT_FROM = (1, 7)
+PATCH_FROM = (8,)
+QUERY_ERRORS_AS_500_FROM = (9,)
+ROOT_CHANGED_IN = (9,)
+GONE_FROM_ROOT_IN_9 = frozenset(
+    {
+        "supply_order_details",
+        "supply_order_histories",
+        "supply_order_receipt_histories",
+        "supply_order_states",
+        "supply_orders",
+        "warehouse_product_locations",
+    }
+)
+NEW_IN_ROOT_IN_9 = frozenset({"order_returns"})
 
 
 def parse_version(header: str | None) -> tuple[int, ...]:
@@ -30,6 +53,8 @@ def parse_version(header: str | None) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class Capabilities:
+    """What one shop's version can do, and how it answers where versions differ."""
+
     version: tuple[int, ...]
 
     @property
@@ -38,15 +63,25 @@ class Capabilities:
 
     @property
     def json_output(self) -> bool:
-        return self.version >= (1, 7)
+        return self.version >= JSON_OUTPUT_FROM
 
     @property
     def patch(self) -> bool:
-        return self.version >= (8,)
+        return self.version >= PATCH_FROM
 
     @property
-    def admin_api(self) -> bool:
-        return self.version >= (9,)
+    def query_error_status(self) -> int:
+        """The status of the answer to a bad filter, display or sort."""
+        return 500 if self.version >= QUERY_ERRORS_AS_500_FROM else 400
+
+    @property
+    def gone_from_root(self) -> frozenset[str]:
+        """Resources older versions list at /api/ and this one does not."""
+        return GONE_FROM_ROOT_IN_9 if self.version >= ROOT_CHANGED_IN else frozenset()
+
+    @property
+    def new_in_root(self) -> frozenset[str]:
+        return NEW_IN_ROOT_IN_9 if self.version >= ROOT_CHANGED_IN else frozenset()
 
 
 def capabilities(header: str | None) -> Capabilities:

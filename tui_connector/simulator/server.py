@@ -25,21 +25,15 @@ from urllib.parse import parse_qsl, urlsplit
 
 from tui_connector.prestashop import codec
 from tui_connector.prestashop.errors import CodecError
+from tui_connector.prestashop.versions import Capabilities, capabilities
 from tui_connector.simulator import wire
 from tui_connector.simulator.wire import Writer, resource_layout
 
+# The real version each profile answers as; what differs between them is in
+# prestashop/versions.py, read here through Capabilities
 VERSIONS = {"1.6": "1.6.1.24", "1.7": "1.7.8.11", "8": "8.1.2", "9": "9.0.0"}
-# What PrestaShop 9.0.0's root lists differently from 8.1.2's (tests/fixtures/prestashop/
-# 9.0.0/README.md): 64 resources, the supply orders and warehouse locations gone
-GONE_IN_9 = {
-    "supply_order_details",
-    "supply_order_histories",
-    "supply_order_receipt_histories",
-    "supply_order_states",
-    "supply_orders",
-    "warehouse_product_locations",
-}
-NEW_IN_9 = [{"name": "order_returns", "description": "The order returns", "schemas": True}]
+# how the root describes the resources newer versions add (9.0.0's api_root.xml)
+NEW_ROOT_ENTRIES = {"order_returns": {"description": "The order returns", "schemas": True}}
 ALL_METHODS = {"get", "put", "post", "patch", "delete", "head"}
 READ_ONLY_RESOURCES = {
     "order_states",
@@ -183,6 +177,7 @@ class Engine:
         self.data = data
         self.key = key
         self.version = VERSIONS.get(version, version)
+        self.capabilities: Capabilities = capabilities(self.version)
         self.permissions = permissions
         self.faults = faults or Faults()
         self.requests = 0
@@ -193,10 +188,6 @@ class Engine:
         self._lock = threading.Lock()
         self.base_url = "http://127.0.0.1"
 
-    @property
-    def major(self) -> tuple[int, ...]:
-        return tuple(int(p) for p in self.version.split(".")[:2])
-
     def allowed(self, resource: str, method: str) -> bool:
         if self.permissions is None:
             if resource in READ_ONLY_RESOURCES:
@@ -205,11 +196,10 @@ class Engine:
         return method in self.permissions.get(resource, set())
 
     def root_entries(self) -> list[dict]:
-        entries = wire.layout()["root"]
-        if self.major >= (9, 0):
-            entries = [e for e in entries if e["name"] not in GONE_IN_9] + NEW_IN_9
-            entries.sort(key=lambda e: e["name"])
-        return entries
+        caps = self.capabilities
+        entries = [e for e in wire.layout()["root"] if e["name"] not in caps.gone_from_root]
+        entries += [{"name": name, **NEW_ROOT_ENTRIES[name]} for name in caps.new_in_root]
+        return sorted(entries, key=lambda e: e["name"])
 
     def root_permissions(self) -> dict[str, set[str]]:
         names = [entry["name"] for entry in self.root_entries()]
@@ -218,13 +208,14 @@ class Engine:
     def _query_error(self, code: int, message: str) -> _Error:
         """A bad filter, display or sort: 400 on 8.1.2; on 9.0.0 a 500 with the same error
         and four PHP warnings (code 3) after it."""
-        if self.major < (9, 0):
+        if self.capabilities.query_error_status == 400:
             return _Error(400, [(code, message)])
         warning = (
             "[PHP Warning #2] Trying to access array offset on value of type bool "
             "(/srv/shop/classes/webservice/WebserviceRequest.php, line {})"
         )
-        return _Error(500, [(code, message)] + [(3, warning.format(1319 + i)) for i in range(4)])
+        warnings = [(3, warning.format(1319 + i)) for i in range(4)]
+        return _Error(self.capabilities.query_error_status, [(code, message), *warnings])
 
     # --- entry point ------------------------------------------------------------
 
@@ -299,7 +290,7 @@ class Engine:
         return None
 
     def _json_requested(self, params: dict, headers: dict) -> bool:
-        if self.major < (1, 7):
+        if not self.capabilities.json_output:
             return False
         wanted = (
             params.get("output_format")
@@ -358,7 +349,7 @@ class Engine:
                     )
                 ],
             )
-        if verb == "patch" and self.major < (8, 0):
+        if verb == "patch" and not self.capabilities.patch:
             raise _Error(405, [(23, "Method PATCH is not valid")])
         if not self.allowed(resource, verb):
             if verb in ("get", "head"):  # as the real shop answers (limited_messages)
