@@ -158,7 +158,9 @@ def currency_of(invoice: m.Invoice | None) -> tuple[str, Decimal] | None:
 ROUNDING_DEBIT, ROUNDING_CREDIT = "658", "758"
 
 
-def _sales_account(line: m.InvoiceLine, default: str, shipping: str, discount: str) -> str:
+def sales_account(line, default: str, shipping: str, discount: str, family: str) -> str:
+    """Where a line's amount goes: its own account, the rounding accounts, shipping,
+    discounts, its product's family's (`family`, "" for none), else the default."""
     if line.account:
         return line.account
     if line.kind == m.LineKind.ROUNDING:
@@ -167,16 +169,74 @@ def _sales_account(line: m.InvoiceLine, default: str, shipping: str, discount: s
         return shipping
     if line.kind == m.LineKind.DISCOUNT:
         return discount
+    return family or default
+
+
+def family_account(line: m.InvoiceLine) -> str:
+    """The sales account of the line's product's family, or of its closest parent."""
     family = line.product.family if line.product_id else None
     while family is not None:
         if family.sales_account:
             return family.sales_account
         family = family.parent
-    return default
+    return ""
+
+
+def product_accounts(products) -> dict[int, str]:
+    """family_account for many products at once, read once per run: {product: account}."""
+    families = refcache.cached(
+        ("families",),
+        lambda: {
+            family: (parent, account)
+            for family, parent, account in m.Family.select(
+                m.Family.id, m.Family.parent, m.Family.sales_account
+            ).tuples()
+        },
+    )
+    wanted = {p for p in products if p and not refcache.known(("product_account", p))}
+    if wanted:
+        query = m.Product.select(m.Product.id, m.Product.family).where(m.Product.id.in_(wanted))
+        for product, family in query.tuples():
+            account = ""
+            while family is not None and family in families and not account:
+                family, account = families[family]
+            refcache.put(("product_account", product), account)
+    return {p: refcache.cached(("product_account", p), lambda: "") for p in products if p}
+
+
+def invoice_postings(label: str, aux: dict, total_incl: Decimal, lines, vat, families) -> list:
+    """An invoice's (or a credit note's) entry: the customer for its total, each sales
+    account for its lines, each VAT account for its rows ((account, amount) by rate).
+    `families(line)` is the line's product's family account."""
+    default = _setting("accounting.default_account")
+    shipping = _setting("accounting.shipping_account")
+    discount = _setting("accounting.discount_account")
+    revenue: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for line in lines:
+        # a rounding line has no amount excl. VAT: its cent is the line's whole amount
+        amount = line.total_incl if line.kind == m.LineKind.ROUNDING else line.total_excl
+        revenue[sales_account(line, default, shipping, discount, families(line))] += amount
+    postings = [_signed(CUSTOMERS_ACCOUNT, -total_incl, label, **aux)]  # a debit
+    postings += [_signed(account, amount, label) for account, amount in revenue.items()]
+    postings += [_signed(account or "44571", amount, label) for account, amount in vat]
+    return postings
+
+
+def payment_label(contact: m.Contact, amount: Decimal, method: str) -> str:
+    title = "Remboursement" if amount < 0 else "Règlement"
+    return f"{title} {contact.display_name} {method}".strip()
+
+
+def payment_postings(label: str, aux: dict, bank: str, amount: Decimal) -> list:
+    return [_signed(bank, -amount, label), _signed(CUSTOMERS_ACCOUNT, amount, label, **aux)]
 
 
 def contact_account(contact: m.Contact) -> str:
     return contact.account or f"{CUSTOMERS_ACCOUNT}{contact.code}"
+
+
+def _by_rate(vat: m.InvoiceVat) -> Decimal:
+    return vat.rate
 
 
 def post_invoice(invoice: m.Invoice) -> m.AccountingEntry:
@@ -188,22 +248,16 @@ def post_invoice(invoice: m.Invoice) -> m.AccountingEntry:
     contact = invoice.contact
     title = "Avoir" if invoice.kind == m.Invoice.CREDIT_NOTE else "Facture"
     label = f"{title} {invoice.number} {contact.display_name}"
-    default = _setting("accounting.default_account")
-    shipping = _setting("accounting.shipping_account")
-    discount = _setting("accounting.discount_account")
-    revenue: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for line in invoice.lines.order_by(m.InvoiceLine.position):
-        # a rounding line has no amount excl. VAT: its cent is the line's whole amount
-        amount = line.total_incl if line.kind == m.LineKind.ROUNDING else line.total_excl
-        revenue[_sales_account(line, default, shipping, discount)] += amount
     aux = {"aux_number": contact_account(contact), "aux_label": contact.display_name}
-    receivable = -invoice.total_incl  # a debit, as _signed sees it
-    postings = [_signed(CUSTOMERS_ACCOUNT, receivable, label, **aux)]
-    postings += [_signed(account, amount, label) for account, amount in revenue.items()]
-    postings += [
-        _signed(vat.account or "44571", vat.vat_amount, label)
-        for vat in invoice.vat_lines.order_by(m.InvoiceVat.rate)
-    ]
+    postings = invoice_postings(
+        label,
+        aux,
+        invoice.total_incl,
+        invoice.lines.order_by(m.InvoiceLine.position),
+        # by rate as a number (SQLite would order its text: 20 before 5.5)
+        [(vat.account, vat.vat_amount) for vat in sorted(invoice.vat_lines, key=_by_rate)],
+        family_account,
+    )
     return write_entry(
         _setting("accounting.sales_journal"),
         invoice.date,
@@ -245,8 +299,7 @@ def post_payment(payment: m.Payment, *, account: str = "") -> m.AccountingEntry:
     `account` is where this payment's money went (a payment method's own account,
     e.g. 5112 for cheques); the bank account setting otherwise."""
     contact = payment.contact
-    title = "Remboursement" if payment.amount < 0 else "Règlement"
-    label = f"{title} {contact.display_name} {payment.method}".strip()
+    label = payment_label(contact, payment.amount, payment.method)
     aux = {"aux_number": contact_account(contact), "aux_label": contact.display_name}
     bank = account or _setting("accounting.bank_account")
     with write_transaction():
@@ -254,10 +307,7 @@ def post_payment(payment: m.Payment, *, account: str = "") -> m.AccountingEntry:
             _setting("accounting.bank_journal"),
             payment.date,
             label,
-            [
-                _signed(bank, -payment.amount, label),
-                _signed(CUSTOMERS_ACCOUNT, payment.amount, label, **aux),
-            ],
+            payment_postings(label, aux, bank, payment.amount),
             piece_ref=payment.reference or f"REG{payment.id}",
             payment=payment,
             currency=currency_of(next((a.invoice for a in payment.allocations), None)),

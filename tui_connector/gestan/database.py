@@ -132,6 +132,43 @@ def write_transaction(database: pw.Database | None = None):
     return database.atomic()
 
 
+def insert_ids(model: type[m.BaseModel], rows: list[dict]) -> list[int]:
+    """Insert `rows` in a few multi-row statements and return their ids, in order.
+
+    PostgreSQL says them (RETURNING). SQLite gives the last: its rowids follow one another
+    within a statement while the transaction holds the write lock. MariaDB gives the
+    first, and its next ones follow while its auto-increment lock mode is 0 or 1 (the
+    default); otherwise each row is inserted alone.
+    """
+    database = m.database_proxy.obj
+    engine = engine_of(database)
+    if engine == "mysql" and not _consecutive_ids(database):
+        return [model.insert(row).execute() for row in rows]
+    width = max((len(row) for row in rows), default=1)
+    ids: list[int] = []
+    step = max(1, 30000 // width)  # under every engine's limit of bound values
+    for start in range(0, len(rows), step):
+        batch = rows[start : start + step]
+        found = model.insert_many(batch).execute()
+        if engine == "postgresql":
+            ids += [row[0] for row in found]
+        elif engine == "sqlite":
+            ids += list(range(found - len(batch) + 1, found + 1))
+        else:
+            ids += list(range(found, found + len(batch)))
+    return ids
+
+
+def _consecutive_ids(database: pw.Database) -> bool:
+    def load() -> bool:
+        mode, step = database.execute_sql(
+            "SELECT @@innodb_autoinc_lock_mode, @@auto_increment_increment"
+        ).fetchone()
+        return int(mode) <= 1 and int(step) == 1
+
+    return refcache.cached(("consecutive_ids", id(database)), load)
+
+
 def open_database(url: str, *, create: bool = True) -> pw.Database:
     """Connect, bind the models, create or migrate the schema."""
     database = make_database(url)

@@ -104,6 +104,80 @@ def vat_breakdown(lines: list[LineInput]) -> dict[Decimal, tuple[Decimal, Decima
     }
 
 
+@dataclass(frozen=True)
+class Totals:
+    """A document's totals, summed once from its lines: what an order, its invoice and
+    the invoice's VAT rows say."""
+
+    excl: Decimal
+    incl: Decimal  # the lines', the shop's rounding cent included
+    vat: Decimal  # the VAT rows' (the rounding cent is in none)
+    breakdown: dict[Decimal, tuple[Decimal, Decimal]]  # {rate: (base, VAT)}
+
+    @classmethod
+    def of(cls, lines: list[LineInput]) -> Totals:
+        breakdown = vat_breakdown(lines)
+        return cls(
+            sum((line.total_excl for line in lines), ZERO),
+            sum((line.total_incl for line in lines), ZERO),
+            sum((vat for _, vat in breakdown.values()), ZERO),
+            breakdown,
+        )
+
+
+def line_rows(lines: list[LineInput], *, account: bool = True, **parent) -> list[dict]:
+    """The rows of a document's lines, numbered from 1: an order's (no account) or an
+    invoice's, written by one insert."""
+    rows = []
+    for position, line in enumerate(lines, start=1):
+        product = line.product.id if isinstance(line.product, m.Product) else line.product
+        row = {
+            **parent,
+            "position": position,
+            "kind": line.kind,
+            "product": product,
+            "label": line.label,
+            "quantity": line.quantity,
+            "unit_price_excl": line.unit_price_excl,
+            "vat_rate": line.vat_rate,
+            "total_excl": line.total_excl,
+            "total_incl": line.total_incl,
+        }
+        if account:
+            row["account"] = line.account
+        rows.append(row)
+    return rows
+
+
+def vat_rows(totals: Totals, **parent) -> list[dict]:
+    return [
+        {
+            **parent,
+            "rate": rate,
+            "base_excl": base,
+            "vat_amount": vat,
+            "account": vat_account_for(rate),
+        }
+        for rate, (base, vat) in totals.breakdown.items()
+    ]
+
+
+def billing_address(order) -> str:
+    """The billing address an invoice prints, from its order (a model or its values)."""
+    get = order.get if isinstance(order, dict) else lambda name: getattr(order, name)
+    return "\n".join(
+        part
+        for part in (
+            get("billing_company"),
+            get("billing_line1"),
+            get("billing_line2"),
+            f"{get('billing_postcode')} {get('billing_city')}".strip(),
+            get("billing_country"),
+        )
+        if part
+    )
+
+
 def vat_account_for(rate: Decimal) -> str:
     def load() -> str:
         vat = m.VatRate.get_or_none(m.VatRate.rate == rate)
@@ -128,22 +202,8 @@ def create_draft(
     currency: str = "",
     currency_total: Decimal | None = None,
 ) -> m.Invoice:
-    billing = ""
-    if order is not None:
-        billing = "\n".join(
-            part
-            for part in (
-                order.billing_company,
-                order.billing_line1,
-                order.billing_line2,
-                f"{order.billing_postcode} {order.billing_city}".strip(),
-                order.billing_country,
-            )
-            if part
-        )
-    total_excl = sum((line.total_excl for line in lines), ZERO)
-    total_incl = sum((line.total_incl for line in lines), ZERO)
-    breakdown = vat_breakdown(lines)
+    billing = billing_address(order) if order is not None else ""
+    totals = Totals.of(lines)
     invoice = m.Invoice.create(
         series=series,
         kind=kind,
@@ -154,9 +214,9 @@ def create_draft(
         due_date=date,
         billing_name=(order.billing_name if order else contact.display_name),
         billing_address=billing,
-        total_excl=total_excl,
-        total_vat=sum((vat for _, vat in breakdown.values()), ZERO),
-        total_incl=total_incl,  # the VAT rows, and the shop's rounding cent if any
+        total_excl=totals.excl,
+        total_vat=totals.vat,
+        total_incl=totals.incl,  # the VAT rows, and the shop's rounding cent if any
         external_reference=external_reference,
         customer_vat_number=customer_vat_number,
         vat_regime=vat_regime,
@@ -164,28 +224,10 @@ def create_draft(
         currency=currency,
         currency_total=currency_total,
     )
-    for position, line in enumerate(lines, start=1):
-        m.InvoiceLine.create(
-            invoice=invoice,
-            position=position,
-            kind=line.kind,
-            product=line.product,
-            label=line.label,
-            quantity=line.quantity,
-            unit_price_excl=line.unit_price_excl,
-            vat_rate=line.vat_rate,
-            total_excl=line.total_excl,
-            total_incl=line.total_incl,
-            account=line.account,
-        )
-    for rate, (base, vat) in breakdown.items():
-        m.InvoiceVat.create(
-            invoice=invoice,
-            rate=rate,
-            base_excl=base,
-            vat_amount=vat,
-            account=vat_account_for(rate),
-        )
+    if lines:
+        m.InvoiceLine.insert_many(line_rows(lines, invoice=invoice.id)).execute()
+    if totals.breakdown:
+        m.InvoiceVat.insert_many(vat_rows(totals, invoice=invoice.id)).execute()
     return invoice
 
 

@@ -19,5 +19,13 @@ def cached(key: Hashable, load: Callable[[], Any]) -> Any:
     return _cache[key]
 
 
+def known(key: Hashable) -> bool:
+    return key in _cache
+
+
+def put(key: Hashable, value: Any) -> None:
+    _cache[key] = value
+
+
 def clear() -> None:
     _cache.clear()

@@ -14,11 +14,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+import peewee as pw
+
 from tui_connector.errors import ConnectorError
-from tui_connector.gestan import accounting, invoicing, settings, vat_regime
+from tui_connector.gestan import accounting, invoicing, refcache, settings, vat_regime
 from tui_connector.gestan import models as m
 from tui_connector.gestan.database import write_transaction
-from tui_connector.gestan.invoicing import LineInput, split_pro_rata
+from tui_connector.gestan.documents import InvoiceDraft, OrderDraft, PaymentDraft, write_orders
+from tui_connector.gestan.invoicing import LineInput, Totals, line_rows, split_pro_rata
 from tui_connector.gestan.money import ZERO, cents
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.codec import text
@@ -34,6 +37,9 @@ from tui_connector.sync.core import (
     Progress,
     Row,
     RowResult,
+    RunState,
+    database_trouble,
+    is_deadlock,
     links,
     read_cursor,
     readable,
@@ -54,6 +60,7 @@ from tui_connector.sync.order_life import (
     Books,
     Documents,
     OrderLife,
+    shop_day,
 )
 from tui_connector.sync.products import add_stock_movement, initial_stock_dates
 from tui_connector.sync.shop_facts import FACTS_NEEDS, FACTS_OPTIONAL, ShopFacts, read_facts
@@ -443,6 +450,7 @@ class OrdersFlow(Flow):
     }
     # customers' messages as comments; the others: facts with defaults
     OPTIONAL = {**FACTS_OPTIONAL, "messages": {"get"}}
+    bulk = True  # a chunk's new orders written together (False: each alone, as apply does)
 
     def __init__(
         self,
@@ -850,6 +858,169 @@ class OrdersFlow(Flow):
             invoice=invoice.number if invoice else None,
         )
 
+    # --- execute in bulk: the new orders of a chunk written together ------------------
+
+    def _run_chunk(self, state: RunState, rows: list[Row], progress, cancel) -> None:
+        """The chunk's new orders are drafted in memory and written together (one
+        statement per table, gestan.documents); any other row (a change, an order with
+        a slip, a currency, a customer to import...) is done alone, as apply does it,
+        after the drafts before it. Should the drafts' writing fail, they are done again
+        one by one, so that a bad order fails alone."""
+        if not self.bulk:
+            return super()._run_chunk(state, rows, progress, cancel)
+        report = state.report
+        first = len(report.results)
+        lookups = _Lookups.of(self, rows)
+        pending: list[tuple[Row, OrderDraft, str]] = []
+        dates = dict(self._last_dates)  # the series' dates before the pending drafts
+        cursor: tuple[str, int] | None = None
+
+        def record(row: Row, result: RowResult) -> bool:
+            report.results.append(result)
+            state.done += 1
+            if progress:
+                progress(state.done, state.total, row.columns.get("label", row.key))
+            if result.fatal:
+                report.error = result.message
+            return not result.fatal
+
+        def flush() -> bool:
+            nonlocal dates, cursor
+            if not pending:
+                return True
+            done = list(pending)
+            pending.clear()
+            try:
+                with write_transaction():
+                    write_orders([d for _, d, _ in done], accounting_on=self.options.accounting)
+                    if cursor is not None:
+                        _move_cursor(*cursor)
+            except (pw.DatabaseError, pw.InterfaceError, ConnectorError) as exc:
+                if is_deadlock(exc) or database_trouble(exc):
+                    raise  # the chunk's transaction is gone: run_rows says why
+                self._last_dates = dates  # done again one by one: each fails alone
+                return all(record(row, self._run_one(row)) for row, _, _ in done)
+            finally:
+                cursor = None
+            for row, draft, message in done:
+                result = RowResult.of(
+                    row,
+                    Outcome.CREATED,
+                    message,
+                    gestan_id=draft.order_id,
+                    invoice=draft.invoice_number,
+                )
+                if not record(row, result):
+                    return False
+            return True
+
+        try:
+            for row in rows:
+                if (cancel is not None and cancel.is_set()) or state.past_deadline():
+                    report.stopped = True
+                    break
+                if not pending:
+                    dates = dict(self._last_dates)
+                drafted = self._draft(row, lookups) if lookups.ready(row) else None
+                if drafted is not None:
+                    pending.append((row, *drafted))
+                    if not self._cursor_held:
+                        cursor = (row.payload["order"]["date_add"], row.shop_id)
+                    continue
+                if not flush() or not record(row, self._run_one(row)):
+                    break
+            if not report.error:
+                flush()  # (a stop keeps the rows drafted before it)
+        finally:
+            lines = [
+                {
+                    "run": state.run.id,
+                    "shop_id": result.shop_id,
+                    "shop_sub_id": result.shop_sub_id,
+                    "gestan_id": result.gestan_id,
+                    "status": result.status[:64],
+                    "outcome": result.outcome,
+                    "message": result.message,
+                }
+                for result in report.results[first:]
+            ]
+            if lines:
+                m.SyncRunLine.insert_many(lines).execute()
+
+    def _draft(self, row: Row, lookups: _Lookups) -> tuple[OrderDraft, str] | None:
+        """What apply writes for a new order, as plain data; None: let apply do it."""
+        try:
+            return self._drafted(row, lookups)
+        except (ConnectorError, *MAPPING_ERRORS):
+            return None  # apply says what is wrong, for this row alone
+
+    def _drafted(self, row: Row, lookups: _Lookups) -> tuple[OrderDraft, str]:
+        life = self.life()
+        order = row.payload["order"]
+        plan: Plan = row.payload["plan"]
+        placed = dt.datetime.strptime(order["date_add"], DATE_FORMAT)
+        values = self._order_values(order, plan, row, placed, lookups.generic)
+        when = self.facts.machine_time(placed.strftime(DATE_FORMAT))
+        stock = [
+            (line.product, -line.quantity)
+            for line in plan.lines
+            if line.kind == m.LineKind.PRODUCT
+            and line.product is not None
+            and lookups.taken.get(line.product, dt.datetime.min) < when
+        ]
+        draft = OrderDraft(
+            lookups.contacts[int(order["id_customer"])],
+            values,
+            plan.lines,
+            stock,
+            link=(RESOURCE, row.shop_id, order.get("date_upd", "")),
+        )
+        done = []
+        if self._invoiced_now(row):
+            series = self.options.series
+            late = row.payload["late"]
+            draft.invoice = InvoiceDraft(
+                date=self._dated(series, m.now().date() if late else self._invoice_day(order)),
+                series=series,
+                external_reference=self._shop_invoice_number(order)
+                if _shop_number(order)
+                else order.get("reference", ""),
+                **_customer_terms(values),
+            )
+        elif self.options.invoices:
+            done.append("facturée au paiement")
+        module = order.get("module", "")
+        if draft.invoice is not None and self.options.mark_paid:
+            for payment in row.payload["payments"]:
+                amount = cents(payment.get("amount"))
+                if amount <= 0:
+                    continue
+                draft.payments.append(
+                    PaymentDraft(
+                        date=shop_day(payment["date_add"]),
+                        amount=amount,
+                        method=payment.get("payment_method") or order.get("payment") or "",
+                        reference=order.get("reference", ""),
+                        account=life.books.account_for(module),
+                        link=(PAYMENTS, int(payment["id"]), payment["date_add"]),
+                    )
+                )
+            if not row.payload["payments"] and row.payload["paid"]:
+                # a paid state with no payment record (orders the installer wrote raw)
+                draft.payments.append(
+                    PaymentDraft(
+                        date=draft.invoice.date,
+                        amount=None,
+                        method=order.get("payment") or order["module"],
+                        reference=order.get("reference", ""),
+                        account=life.books.account_for(module),
+                    )
+                )
+        message = row.reason if row.payload["unwanted"] else "; ".join(plan.warnings)
+        if done:
+            message = f"avoir: {', '.join(done)}"
+        return draft, message
+
     def _contact_for(self, row: Row) -> m.Contact:
         order = row.payload["order"]
         customer_id = int(order["id_customer"])
@@ -896,6 +1067,24 @@ class OrdersFlow(Flow):
         return address
 
     def _write_order(self, order, contact, plan: Plan, row: Row, placed) -> m.SalesOrder:
+        values = self._order_values(order, plan, row, placed, self._generic_shipping_id)
+        totals = Totals.of(plan.lines)
+        sales_order = m.SalesOrder.create(
+            contact=contact,
+            total_excl=totals.excl,
+            total_incl=totals.incl,
+            total_vat=totals.incl - totals.excl,
+            **values,
+        )
+        m.SalesOrderLine.insert_many(
+            line_rows(plan.lines, account=False, order=sales_order.id)
+        ).execute()
+        return sales_order
+
+    def _order_values(self, order, plan: Plan, row: Row, placed, generic) -> dict:
+        """The Gestan order's fields (but its contact and totals), from the shop order and
+        its plan; the plan's lines get their shipping product (`generic()` when the
+        settings name none) and the accounts of the customer's VAT regime."""
         billing = self._address(row, "id_address_invoice")
         delivery = self._address(row, "id_address_delivery")
         tax_address = billing if self._tax_address_key() == "id_address_invoice" else delivery
@@ -908,7 +1097,6 @@ class OrdersFlow(Flow):
                 notes.append(f"Note boutique: {order['note']}")
             comment = "\n".join(n for n in notes if n)
         values = {
-            "contact": contact,
             "date": placed,
             "reference": order.get("reference", ""),
             "number": f"WEB{int(order['id']):07d}",
@@ -933,17 +1121,9 @@ class OrdersFlow(Flow):
             values[f"{prefix}_postcode"] = address.get("postcode", "")[:16]
             values[f"{prefix}_city"] = address.get("city", "").strip()[:128]
             values[f"{prefix}_country"] = self.facts.country_name(address.get("id_country", 0))
-        total_excl = sum((line.total_excl for line in plan.lines), ZERO)
-        total_incl = sum((line.total_incl for line in plan.lines), ZERO)
-        sales_order = m.SalesOrder.create(
-            total_excl=total_excl,
-            total_incl=total_incl,
-            total_vat=total_incl - total_excl,
-            **values,
-        )
         if any(line.kind == m.LineKind.SHIPPING and line.product is None for line in plan.lines):
             # the generic product, made once, carries shipping on the order and the invoice
-            generic = self._generic_shipping_product().id
+            generic = generic()
             plan.lines = [
                 replace(line, product=generic)
                 if line.kind == m.LineKind.SHIPPING and line.product is None
@@ -951,20 +1131,10 @@ class OrdersFlow(Flow):
                 for line in plan.lines
             ]
         plan.lines = with_regime_accounts(plan.lines, regime.kind)
-        for position, line in enumerate(plan.lines, start=1):
-            m.SalesOrderLine.create(
-                order=sales_order,
-                position=position,
-                kind=line.kind,
-                product=line.product,
-                label=line.label,
-                quantity=line.quantity,
-                unit_price_excl=line.unit_price_excl,
-                vat_rate=line.vat_rate,
-                total_excl=line.total_excl,
-                total_incl=line.total_incl,
-            )
-        return sales_order
+        return values
+
+    def _generic_shipping_id(self) -> int:
+        return self._generic_shipping_product().id
 
     def _generic_shipping_product(self) -> m.Product:
         product = m.Product.get_or_none(m.Product.code == GENERIC_SHIPPING)
@@ -1147,6 +1317,82 @@ class OrdersFlow(Flow):
         return self.facts.currency_iso(currency), _d(order.get("conversion_rate") or 1)
 
 
+@dataclass
+class _Lookups:
+    """What the new orders of a chunk consult, read once for the chunk."""
+
+    flow: OrdersFlow
+    contacts: dict[int, m.Contact]  # by shop customer id: those linked already
+    linked: set[tuple[str, int]]  # (resource, shop id) of the orders and payments linked
+    taken: dict[int, dt.datetime]  # when each product's stock was taken from the shop
+    shipping: int | None = None
+
+    @classmethod
+    def of(cls, flow: OrdersFlow, rows: list[Row]) -> _Lookups:
+        new = [row for row in rows if _new_order(row)]
+        customers = {int(row.payload["order"]["id_customer"]) for row in new}
+        customer_links = links("customers", customers) if new else {}
+        contacts = {}
+        if customer_links:
+            by_id = {
+                contact.id: contact
+                for contact in m.Contact.select().where(
+                    m.Contact.id.in_([link.gestan_id for link in customer_links.values()])
+                )
+            }
+            contacts = {
+                shop_id: by_id[link.gestan_id]
+                for (shop_id, _), link in customer_links.items()
+                if link.gestan_id in by_id
+            }
+        linked = set()
+        if new:
+            linked |= {(RESOURCE, key[0]) for key in links(RESOURCE, [r.shop_id for r in new])}
+            payments = [int(p["id"]) for row in new for p in row.payload["payments"]]
+            if payments:
+                linked |= {(PAYMENTS, key[0]) for key in links(PAYMENTS, payments)}
+        products = {
+            line.product
+            for row in new
+            for line in row.payload["plan"].lines
+            if line.kind == m.LineKind.PRODUCT and line.product
+        }
+        taken = initial_stock_dates(list(products)) if products else {}
+        return cls(flow, contacts, linked, taken)
+
+    def ready(self, row: Row) -> bool:
+        """Whether the row is a new order written in bulk: not a change, nor an order
+        with credit slips, an ending, another currency, a customer or an address to
+        read, nor one whose documents the shop numbers."""
+        if not _new_order(row) or self.flow.options.numbering != "gestan":
+            return False
+        payload, order = row.payload, row.payload["order"]
+        return (
+            not payload["slips"]
+            and not payload["ending"]
+            and self.flow._currency(order) is None
+            and all(address is not None for address in payload["addresses"].values())
+            and int(order["id_customer"]) in self.contacts
+            and (RESOURCE, row.shop_id) not in self.linked
+            and not any((PAYMENTS, int(p["id"])) in self.linked for p in payload["payments"])
+        )
+
+    def generic(self) -> int:
+        """The generic shipping product, made once (read once a chunk)."""
+        if self.shipping is None:
+            self.shipping = self.flow._generic_shipping_id()
+        return self.shipping
+
+
+def _new_order(row: Row) -> bool:
+    return (
+        row.action == Action.CREATE_GESTAN
+        and not row.blocked
+        and not row.payload.get("change")
+        and "plan" in row.payload
+    )
+
+
 def _missing_parties(order: dict, customer: dict | None, addresses: dict) -> list[str]:
     """What an order lacks to be billed: its customer, its addresses (deleted in the shop)."""
     missing = []
@@ -1176,7 +1422,7 @@ def with_regime_accounts(lines: list[LineInput], regime: str) -> list[LineInput]
     key = vat_regime.ACCOUNT_SETTINGS.get(regime)
     if not key:
         return lines
-    account = settings.get(key)
+    account = refcache.cached(("setting", key), lambda: settings.get(key))
     return [
         replace(line, account=account)
         if line.kind == m.LineKind.PRODUCT and not line.account
@@ -1185,15 +1431,17 @@ def with_regime_accounts(lines: list[LineInput], regime: str) -> list[LineInput]
     ]
 
 
-def _customer_terms(sales_order: m.SalesOrder) -> dict:
-    """What an invoice says of where its customer is and of the currency paid in."""
-    regime = vat_regime.Regime(sales_order.vat_regime or vat_regime.DOMESTIC)
+def _customer_terms(sales_order: m.SalesOrder | dict) -> dict:
+    """What an invoice says of where its customer is and of the currency paid in (from
+    the Gestan order, or the values it is written with)."""
+    get = sales_order.get if isinstance(sales_order, dict) else sales_order.__getattribute__
+    regime = vat_regime.Regime(get("vat_regime") or vat_regime.DOMESTIC)
     return {
-        "customer_vat_number": sales_order.vat_number,
+        "customer_vat_number": get("vat_number"),
         "vat_regime": regime.kind,
         "vat_mention": regime.mention,
-        "currency": sales_order.currency,
-        "currency_total": sales_order.currency_total,
+        "currency": get("currency"),
+        "currency_total": get("currency_total"),
     }
 
 

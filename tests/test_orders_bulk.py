@@ -1,0 +1,135 @@
+"""The orders written in bulk are the orders written one by one: the same rows, the same
+numbers, the same ids, on every engine; in a few statements per order."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.conftest import empty_all_tables
+from tui_connector.gestan import models as m
+from tui_connector.gestan import refcache
+from tui_connector.gestan.database import SCHEMA_VERSION, open_database, seed_reference_data
+from tui_connector.prestashop.client import SyncWebservice
+from tui_connector.simulator import demo_gestan
+from tui_connector.simulator.demo_data import build
+from tui_connector.simulator.server import SimulatedShop
+from tui_connector.sync.contacts import ContactsFlow
+from tui_connector.sync.orders import OrderOptions, OrdersFlow
+from tui_connector.sync.products import ProductsFlow
+
+ALL_ON = OrderOptions(invoices=True, mark_paid=True, accounting=True)
+# what the clock writes: it differs between two runs, whatever writes the rows
+CLOCK = {"created_at", "updated_at", "validated_at", "synced_at", "at", "started_at"}
+CLOCK |= {"finished_at", "fetched_at"}
+SKIPPED = {m.SyncRun, m.RunLock, m.Meta}
+
+
+def dump() -> dict[str, list[tuple]]:
+    """Every row of every table but the runs', ordered by id, without the clock's fields."""
+    found = {}
+    for model in m.ALL_MODELS:
+        if model in SKIPPED:
+            continue
+        fields = [f for name, f in model._meta.fields.items() if name not in CLOCK]
+        if model is m.AccountingEntry:  # its validation day is today's
+            fields = [f for f in fields if f.name != "validated_at"]
+        order = model._meta.primary_key
+        if model is m.Sequence:  # a chunk makes its counters together: by key
+            fields, order = [m.Sequence.key, m.Sequence.last_value], m.Sequence.key
+        rows = model.select(*fields).order_by(order).tuples()
+        rows = [tuple(row) for row in rows]
+        if model is m.StockMovement:  # the stock taken from the shop is dated by the clock
+            rows = [(*row[:3], None, *row[4:]) if row[5] != "order" else row for row in rows]
+        if model is m.Link:  # the shop dates the products the flow wrote to it by its clock
+            rows = [row if row[1].startswith("order") else row[:5] + row[6:] for row in rows]
+        found[model._meta.table_name] = rows
+    return found
+
+
+def import_all(bulk: bool, options: OrderOptions = ALL_ON, orders: int = 120) -> dict:
+    with (
+        SimulatedShop(build(orders=orders, seed=5)) as shop,
+        SyncWebservice(shop.url, shop.key, backoff=0.01) as client,
+    ):
+        if True:
+            demo_gestan.seed(shop.data)
+            for flow_class in (ContactsFlow, ProductsFlow):
+                flow = flow_class(client)
+                assert flow.execute(flow.read()).ok
+            flow = OrdersFlow(client, since_last=True, options=options)
+            flow.bulk = bulk
+            report = flow.stream()
+            assert report.ok, report.summary()
+            return {"report": report, "rows": dump()}
+
+
+def fresh(backend: str, database, tmp_path, name: str):
+    if backend == "sqlite":
+        return open_database(f"sqlite:///{tmp_path / name}.db")
+    empty_all_tables(database)
+    refcache.clear()
+    with database.atomic():
+        seed_reference_data()
+        m.Meta.create(key="schema_version", value=str(SCHEMA_VERSION))
+    return database
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ALL_ON,
+        OrderOptions(invoices=True, mark_paid=True),
+        OrderOptions(invoices=True, invoice_when="paid", mark_paid=True, accounting=True),
+    ],
+    ids=["all", "no entries", "invoiced when paid"],
+)
+def test_bulk_writes_what_one_by_one_writes(gestan, tmp_path, options, request):
+    backend = request.node.callspec.params["gestan"]
+    one = import_all(False, options)
+    fresh(backend, gestan, tmp_path, "bulk")
+    bulk = import_all(True, options)
+    assert [r.as_json() for r in bulk["report"].results] == [
+        r.as_json() for r in one["report"].results
+    ]
+    for table, rows in one["rows"].items():
+        assert bulk["rows"][table] == rows, table
+    assert (one["rows"]["invoice"] and one["rows"]["accounting_line"]) or not options.accounting
+
+
+class Counted:
+    def __init__(self, database):
+        self.count, self.database = 0, database
+        self.execute = database.execute_sql
+
+    def __enter__(self):
+        def counted(sql, params=None, *args, **kwargs):
+            self.count += 1
+            return self.execute(sql, params, *args, **kwargs)
+
+        self.database.execute_sql = counted
+        return self
+
+    def __exit__(self, *exc):
+        del self.database.execute_sql
+
+
+def test_a_few_statements_per_order(sqlite_gestan):
+    with (
+        SimulatedShop(build(orders=300, seed=7)) as shop,
+        SyncWebservice(shop.url, shop.key, backoff=0.01) as client,
+    ):
+        if True:
+            demo_gestan.seed(shop.data)
+            for flow_class in (ContactsFlow, ProductsFlow):
+                flow_class(client).stream()
+            flow = OrdersFlow(client, since_last=True, options=ALL_ON)
+            with Counted(sqlite_gestan) as statements:
+                report = flow.stream()
+    created = report.counts["created"]
+    assert report.ok and created > 200
+    assert statements.count / created <= 12, statements.count / created
+    lettered = m.AccountingLine.select().where(m.AccountingLine.lettering != "").count()
+    assert lettered >= 2 * m.Payment.select().where(m.Payment.amount > 0).count() - 10
+    assert m.Invoice.select().where(m.Invoice.date > dt.date(2999, 1, 1)).count() == 0

@@ -1,0 +1,409 @@
+"""Sales documents written in bulk: a chunk of orders with their lines, stock movements,
+invoices and VAT rows, payments, accounting entries, lettering and links, a few
+statements per table, inside the caller's transaction.
+
+It writes what invoicing.issue, accounting.post_invoice, record_payment and post_payment
+write one document at a time, in the same order, with the same numbers: invoice and
+entry numbers are taken from their counters for the whole chunk at once (no gap: they
+are used in the same transaction), the ids of new rows are known as they are inserted
+(database.insert_ids), and nothing is read per line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from tui_connector.errors import ConnectorError
+from tui_connector.gestan import accounting, refcache
+from tui_connector.gestan import models as m
+from tui_connector.gestan.accounting import CUSTOMERS_ACCOUNT, UnbalancedEntry
+from tui_connector.gestan.database import insert_ids
+from tui_connector.gestan.invoicing import (
+    LineInput,
+    Totals,
+    billing_address,
+    line_rows,
+    seller_identity,
+    vat_rows,
+)
+from tui_connector.gestan.money import ZERO
+from tui_connector.gestan.numbering import lettering_code, reserve
+
+ORDER_MOVEMENT = "order"  # the reason of a stock movement out for an order
+
+
+@dataclass
+class PaymentDraft:
+    date: dt.date
+    amount: Decimal | None  # None: the invoice's total
+    method: str
+    reference: str
+    account: str = ""  # where the money went; "" for the bank account setting
+    link: tuple[str, int, str] | None = None  # (resource, shop id, date_upd)
+
+
+@dataclass
+class InvoiceDraft:
+    date: dt.date
+    series: str
+    external_reference: str
+    customer_vat_number: str = ""
+    vat_regime: str = ""
+    vat_mention: str = ""
+    currency: str = ""
+    currency_total: Decimal | None = None
+
+
+@dataclass
+class OrderDraft:
+    """A new order and what it brings, as plain data; `write_orders` fills the ids."""
+
+    contact: m.Contact
+    values: dict  # the SalesOrder's fields but its contact and totals
+    lines: list[LineInput]
+    stock: list[tuple[int, Decimal]] = field(default_factory=list)  # (product, signed qty)
+    invoice: InvoiceDraft | None = None
+    payments: list[PaymentDraft] = field(default_factory=list)
+    link: tuple[str, int, str] | None = None  # (resource, shop id, date_upd)
+    order_id: int | None = None
+    invoice_id: int | None = None
+    invoice_number: str | None = None
+
+
+@dataclass
+class _Entry:
+    journal: str
+    date: dt.date
+    label: str
+    postings: list
+    piece_ref: str
+    invoice: int | None = None
+    payment: int | None = None
+    letter: tuple[str, dt.date | None] = ("", None)  # its 411 line's code and date
+
+
+def write_orders(drafts: list[OrderDraft], *, accounting_on: bool) -> None:
+    """Write the drafts, in their order, as one document at a time would have."""
+    if not drafts:
+        return
+    totals = [Totals.of(draft.lines) for draft in drafts]
+    order_ids = insert_ids(
+        m.SalesOrder,
+        [
+            {
+                **draft.values,
+                "contact": draft.contact.id,
+                "total_excl": total.excl,
+                "total_incl": total.incl,
+                "total_vat": total.incl - total.excl,
+            }
+            for draft, total in zip(drafts, totals, strict=True)
+        ],
+    )
+    lines = []
+    for draft, order_id in zip(drafts, order_ids, strict=True):
+        draft.order_id = order_id
+        lines += line_rows(draft.lines, account=False, order=order_id)
+    _insert(m.SalesOrderLine, lines)
+    _take_stock(drafts)
+    invoiced = [(d, t) for d, t in zip(drafts, totals, strict=True) if d.invoice is not None]
+    _write_invoices(invoiced)
+    payments = _write_payments(invoiced)
+    if accounting_on:
+        _write_entries(invoiced, payments)
+    links = []
+    for draft in drafts:
+        for payment, payment_id in payments.get(id(draft), []):
+            if payment.link is not None:
+                links.append(_link(payment.link, payment_id))
+        if draft.link is not None:
+            links.append(_link(draft.link, draft.order_id))
+    _insert(m.Link, links)
+
+
+def _insert(model, rows: list[dict]) -> None:
+    width = max((len(row) for row in rows), default=1)
+    step = max(1, 30000 // width)  # under every engine's limit of bound values
+    for start in range(0, len(rows), step):
+        model.insert_many(rows[start : start + step]).execute()
+
+
+def _link(link: tuple[str, int, str], gestan_id: int) -> dict:
+    resource, shop_id, date_upd = link
+    return {
+        "resource": resource,
+        "shop_id": shop_id,
+        "shop_sub_id": 0,
+        "gestan_id": gestan_id,
+        "shop_date_upd": date_upd,
+        "content_hash": "",
+    }
+
+
+def _take_stock(drafts: list[OrderDraft]) -> None:
+    """The movements out, and the levels they move: one update per distinct quantity."""
+    warehouse = refcache.cached(
+        "main_warehouse", lambda: m.Warehouse.get(m.Warehouse.code == "PRINC")
+    )
+    movements, moved = [], {}
+    for draft in drafts:
+        for product, quantity in draft.stock:
+            movements.append(
+                {
+                    "product": product,
+                    "warehouse": warehouse.id,
+                    "quantity": quantity,
+                    "reason": ORDER_MOVEMENT,
+                    "label": f"Commande {draft.values['reference']}",
+                    "order": draft.order_id,
+                    "date": draft.values["date"],
+                }
+            )
+            moved[product] = moved.get(product, ZERO) + quantity
+    if not movements:
+        return
+    _insert(m.StockMovement, movements)
+    levels = dict(
+        m.StockLevel.select(m.StockLevel.product, m.StockLevel.id)
+        .where((m.StockLevel.warehouse == warehouse) & (m.StockLevel.product.in_(list(moved))))
+        .tuples()
+    )
+    new = [
+        {"product": product, "warehouse": warehouse.id, "quantity": quantity}
+        for product, quantity in moved.items()
+        if product not in levels
+    ]
+    _insert(m.StockLevel, new)
+    by_quantity: dict[Decimal, list[int]] = {}
+    for product, quantity in moved.items():
+        if product in levels:
+            by_quantity.setdefault(quantity, []).append(levels[product])
+    for quantity, ids in by_quantity.items():
+        m.StockLevel.update(quantity=m.StockLevel.quantity + quantity).where(
+            m.StockLevel.id.in_(ids)
+        ).execute()
+
+
+def _write_invoices(invoiced: list[tuple[OrderDraft, Totals]]) -> None:
+    """Drafts with their numbers, their lines and VAT rows, then validated at once (a
+    validated invoice takes no line: the guards refuse it)."""
+    if not invoiced:
+        return
+    counts: dict[str, int] = {}
+    for draft, _ in invoiced:
+        key = f"invoice:{draft.invoice.series}"
+        counts[key] = counts.get(key, 0) + 1
+    first = reserve(counts)
+    rows = []
+    for draft, total in invoiced:
+        spec, values = draft.invoice, draft.values
+        key = f"invoice:{spec.series}"
+        draft.invoice_number = f"{spec.series}{first[key]:06d}"
+        first[key] += 1
+        rows.append(
+            {
+                "series": spec.series,
+                "number": draft.invoice_number,
+                "kind": m.Invoice.INVOICE,
+                "status": m.Invoice.DRAFT,
+                "contact": draft.contact.id,
+                "order": draft.order_id,
+                "date": spec.date,
+                "due_date": spec.date,
+                "billing_name": values["billing_name"],
+                "billing_address": billing_address(values),
+                "total_excl": total.excl,
+                "total_vat": total.vat,
+                "total_incl": total.incl,
+                "external_reference": spec.external_reference,
+                "customer_vat_number": spec.customer_vat_number,
+                "vat_regime": spec.vat_regime,
+                "vat_mention": spec.vat_mention,
+                "currency": spec.currency,
+                "currency_total": spec.currency_total,
+            }
+        )
+    ids = insert_ids(m.Invoice, rows)
+    lines, vat = [], []
+    for (draft, total), invoice_id in zip(invoiced, ids, strict=True):
+        draft.invoice_id = invoice_id
+        lines += line_rows(draft.lines, invoice=invoice_id)
+        vat += vat_rows(total, invoice=invoice_id)
+    _insert(m.InvoiceLine, lines)
+    _insert(m.InvoiceVat, vat)
+    m.Invoice.update(
+        status=m.Invoice.VALIDATED, validated_at=m.now(), seller=seller_identity()
+    ).where(m.Invoice.id.in_(ids)).execute()
+
+
+def _write_payments(invoiced) -> dict[int, list[tuple[PaymentDraft, int]]]:
+    """The payments and their allocations: {id(draft): [(payment, its id)]}."""
+    rows, allocations, owners = [], [], []
+    for draft, total in invoiced:
+        for payment in draft.payments:
+            if payment.amount is None:
+                payment.amount = total.incl
+            rows.append(
+                {
+                    "contact": draft.contact.id,
+                    "date": payment.date,
+                    "amount": payment.amount,
+                    "method": payment.method[:128],
+                    "reference": payment.reference[:128],
+                }
+            )
+            owners.append((draft, payment))
+    if not rows:
+        return {}
+    ids = insert_ids(m.Payment, rows)
+    found: dict[int, list[tuple[PaymentDraft, int]]] = {}
+    for (draft, payment), payment_id in zip(owners, ids, strict=True):
+        allocations.append(
+            {"payment": payment_id, "invoice": draft.invoice_id, "amount": payment.amount}
+        )
+        found.setdefault(id(draft), []).append((payment, payment_id))
+    _insert(m.PaymentAllocation, allocations)
+    return found
+
+
+def _write_entries(invoiced, payments) -> None:
+    """Each invoice's entry, then its payments' entries, numbered per fiscal year; a
+    payment that settles its invoice letters the 411 lines, as post_payment does."""
+    sales = accounting._setting("accounting.sales_journal")
+    bank_journal = accounting._setting("accounting.bank_journal")
+    bank = accounting._setting("accounting.bank_account")
+    families = accounting.product_accounts(
+        {line.product for draft, _ in invoiced for line in draft.lines if line.product}
+    )
+    entries: list[_Entry] = []
+    settled: list[tuple[str, dt.date, list[_Entry]]] = []  # (411 aux, date, entries)
+    for draft, total in invoiced:
+        contact = draft.contact
+        aux = {
+            "aux_number": accounting.contact_account(contact),
+            "aux_label": contact.display_name,
+        }
+        label = f"Facture {draft.invoice_number} {contact.display_name}"
+        postings = accounting.invoice_postings(
+            label,
+            aux,
+            total.incl,
+            draft.lines,
+            [(row["account"], row["vat_amount"]) for row in vat_rows(total)],
+            lambda line: families.get(line.product, "") if line.product else "",
+        )
+        entry = _Entry(
+            sales,
+            draft.invoice.date,
+            label,
+            postings,
+            draft.invoice_number,
+            invoice=draft.invoice_id,
+        )
+        entries.append(entry)
+        # the open 411 lines (entry, debit - credit): lettered together once they net to 0
+        open_lines = [(entry, total.incl)]
+        for payment, payment_id in payments.get(id(draft), []):
+            label = accounting.payment_label(contact, payment.amount, payment.method[:128])
+            entry = _Entry(
+                bank_journal,
+                payment.date,
+                label,
+                accounting.payment_postings(label, aux, payment.account or bank, payment.amount),
+                payment.reference[:128] or f"REG{payment_id}",
+                payment=payment_id,
+            )
+            entries.append(entry)
+            open_lines.append((entry, -payment.amount))
+            if len(open_lines) >= 2 and sum((x for _, x in open_lines), ZERO) == 0:
+                settled.append((aux["aux_number"], payment.date, [e for e, _ in open_lines]))
+                open_lines = []
+    _insert_entries(entries, settled)
+
+
+def _insert_entries(entries: list[_Entry], settled) -> None:
+    journals = {}
+    for code in {entry.journal for entry in entries}:
+        journal = refcache.cached(
+            ("journal", code), lambda code=code: m.Journal.get_or_none(m.Journal.code == code)
+        )
+        if journal is None:
+            raise ConnectorError(f"aucun journal {code!r} dans Gestan")
+        journals[code] = journal.id
+    years = {entry.date: _fiscal_year(entry.date) for entry in entries}
+    counts: dict[str, int] = {}
+    for entry in entries:
+        entry.postings = [p for p in entry.postings if p is not None and (p.debit or p.credit)]
+        debit = sum((p.debit for p in entry.postings), ZERO)
+        credit = sum((p.credit for p in entry.postings), ZERO)
+        if debit != credit or not entry.postings:
+            raise UnbalancedEntry(
+                f"l'écriture « {entry.label} » n'est pas équilibrée: débit {debit}, "
+                f"crédit {credit}",
+                hint="rien n'a été comptabilisé; vérifiez les lignes de TVA de la facture",
+            )
+        key = f"entry:{years[entry.date].code}"
+        counts[key] = counts.get(key, 0) + 1
+    first = reserve(counts)
+    wanted: dict[str, int] = {}
+    for aux, _, _ in settled:
+        wanted[f"letter:{aux}"] = wanted.get(f"letter:{aux}", 0) + 1
+    codes = reserve(wanted)
+    for aux, when, group in settled:  # in the order the payments settled them
+        code = lettering_code(codes[f"letter:{aux}"])
+        codes[f"letter:{aux}"] += 1
+        for entry in group:
+            entry.letter = (code, when)
+    today = m.now().date()
+    rows = []
+    for entry in entries:
+        key = f"entry:{years[entry.date].code}"
+        rows.append(
+            {
+                "journal": journals[entry.journal],
+                "fiscal_year": years[entry.date].id,
+                "number": first[key],
+                "date": entry.date,
+                "label": entry.label[:255],
+                "piece_ref": entry.piece_ref,
+                "piece_date": entry.date,
+                "invoice": entry.invoice,
+                "payment": entry.payment,
+                "validated_at": today,
+            }
+        )
+        first[key] += 1
+    ids = insert_ids(m.AccountingEntry, rows)
+    lines = []
+    for entry, entry_id in zip(entries, ids, strict=True):
+        code, when = entry.letter
+        for position, p in enumerate(entry.postings, start=1):
+            customer = p.account == CUSTOMERS_ACCOUNT
+            lines.append(
+                {
+                    "entry": entry_id,
+                    "position": position,
+                    "account_number": p.account,
+                    "account_label": accounting.account_label(p.account),
+                    "aux_number": p.aux_number,
+                    "aux_label": p.aux_label,
+                    "label": p.label[:255],
+                    "debit": p.debit,
+                    "credit": p.credit,
+                    "lettering": code if customer else "",
+                    "lettering_date": when if customer else None,
+                    "currency_amount": None,
+                    "currency": "",
+                }
+            )
+    _insert(m.AccountingLine, lines)
+
+
+def _fiscal_year(date: dt.date) -> m.FiscalYear:
+    """The open fiscal year of `date`, read once per run (accounting.fiscal_year_for)."""
+    year = refcache.cached(("fiscal_year", date), lambda: accounting.fiscal_year_for(date))
+    if year.closed:
+        raise ConnectorError(f"l'exercice {year.code} est clos")
+    return year
