@@ -9,13 +9,11 @@ maximum request rate, and errors that say what to fix.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
-import random
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlparse
 
@@ -28,30 +26,29 @@ from tui_connector.prestashop.codec import Record, Schema
 from tui_connector.prestashop.errors import (
     HTACCESS_HINT,
     AnswerTooLarge,
-    AuthenticationFailed,
     CodecError,
-    NotFound,
     PagingStuck,
-    PermissionDenied,
-    PhpFailed,
     PrestaShopError,
     SecurityFilterPage,
     ShopBusy,
-    ShopRejected,
     ShopTimeout,
     ShopUnreachable,
-    UnknownResource,
-    WebserviceDisabled,
 )
 from tui_connector.prestashop.query import Filter, Query
+from tui_connector.prestashop.transport import (
+    Asked,
+    RetryPolicy,
+    basic_auth_refused,
+    classify,
+    failure,
+    retry_after,
+)
 from tui_connector.prestashop.versions import Capabilities, capabilities
 
 log = logging.getLogger(__name__)
 MAX_ANSWER = 256 * 2**20  # a page of 500 full orders is a few MB
 
-RETRY_STATUSES = {429, 502, 503, 504}
 METHODS = ("get", "put", "post", "patch", "delete", "head")
-API_ROOT = "la racine de l'API"  # what a key may not use when the path is empty
 ID_BATCH = 100  # ids per filter[id]=[1|2|...]: keeps URLs well under 2,000 characters
 
 
@@ -82,39 +79,6 @@ class ShopRoot:
         return method in self.permissions.get(resource, set())
 
 
-def _title_of(html: str) -> str:
-    match = re.search(r"<title[^>]*>(.*?)</title>", html, re.I | re.S)
-    if match:
-        return " ".join(match.group(1).split())[:120]
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())[:120]
-
-
-PHP_MESSAGE = re.compile(rb"<b>(Warning|Notice|Fatal error|Parse error)</b>:\s*([^<]{0,160})")
-
-
-def _php_message(body: bytes) -> str:
-    """PHP's own error printed in place of the answer (display_errors on), or ""."""
-    found = PHP_MESSAGE.search(body[:4000])
-    if not found:
-        return ""
-    return (
-        f"{found.group(1).decode()}: {' '.join(found.group(2).decode('utf-8', 'replace').split())}"
-    )
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value.strip())
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - time.time())
-
-
 def is_loopback(host: str | None) -> bool:
     return bool(host) and (host in ("localhost", "::1") or host.startswith("127."))
 
@@ -136,6 +100,7 @@ class Webservice:
         backoff: float = 0.5,
         max_backoff: float = 30.0,
         max_rate: float | None = None,
+        retry: RetryPolicy | None = None,
         prefer_json: bool = True,
         transport: httpx.AsyncBaseTransport | None = None,
         on_notice: Callable[[str], None] | None = None,
@@ -146,9 +111,7 @@ class Webservice:
             self.base_url = self.base_url[: -len("/api")]
         self._key = key if isinstance(key, Secret) else Secret(key)
         self.auth_mode = auth_mode
-        self.retries = retries
-        self.backoff = backoff
-        self.max_backoff = max_backoff
+        self.retry = retry or RetryPolicy(retries, backoff, max_backoff)
         self.prefer_json = prefer_json
         self.on_notice = on_notice or (lambda message: log.warning("%s", message))
         self._sleep = sleep
@@ -216,13 +179,6 @@ class Webservice:
         if wait > 0:
             await self._sleep(wait)
 
-    def _delay(self, attempt: int, response: httpx.Response | None) -> float:
-        hinted = _retry_after(response) if response is not None else None
-        if hinted is not None:
-            return min(hinted, 120.0)
-        ceiling = min(self.max_backoff, self.backoff * (2**attempt))
-        return ceiling * random.uniform(0.5, 1.0)  # jitter: clients do not retry in step
-
     async def _send_once(
         self, method: str, path: str, params: dict, content: bytes | None, files, mode: str
     ) -> httpx.Response:
@@ -288,219 +244,67 @@ class Webservice:
         files=None,
         expect: str = "xml",
     ) -> httpx.Response:
-        """Send with retries; return a 2xx response or raise the error that fits.
+        """Send as the retry policy says; return a 2xx response or raise the error that fits."""
+        return await self._exchange(method, path, params, content, files, expect, decode=None)
 
-        Retried: connection failures (nothing reached the shop), timeouts and
-        429/502/503/504 for reads, PUT, PATCH and DELETE (they are idempotent).
-        A POST is retried only when it surely did not reach the shop (the
-        connection failed) or the shop said 429 (refused before doing
-        anything); a POST that may have been done is not repeated here: the
-        caller looks the record up by its reference first (`create`).
-        """
+    async def _exchange(self, method, path, params, content, files, expect, decode):
+        """The request, and when the host strips the Authorization header (a 401 although
+        the key may be right), the same request with the key in ?ws_key=."""
+        asked = Asked(method, path, self.base_url, expect)
         params = dict(params or {})
-        idempotent = method != "POST"
+        try:
+            return await self._with_retries(asked, params, content, files, decode)
+        except PrestaShopError as error:
+            if not (basic_auth_refused(error) and await self._switch_to_ws_key()):
+                raise
+        return await self._with_retries(asked, params, content, files, decode)
+
+    async def _with_retries(self, asked: Asked, params, content, files, decode):
+        """Send until the answer is usable (and decodes, given `decode`) or the policy gives
+        up; the one loop that sends again, for every request."""
+        idempotent = asked.method != "POST"  # a POST the shop may have done is not repeated
         attempt = 0
         while True:
-            response = None
+            hinted = None
             try:
                 response = await self._send_once(
-                    method, path, params, content, files, self.auth_mode
+                    asked.method, asked.path, params, content, files, self.auth_mode
                 )
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                if attempt >= self.retries:
-                    raise self._unreachable(exc) from None
-            except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as exc:
-                if not idempotent or attempt >= self.retries:
-                    raise ShopTimeout(
-                        f"la boutique n'a pas répondu à {method} /api/{path} en "
-                        f"{self._timeout:.0f} s ({type(exc).__name__})",
-                        hint="la boutique est lente ou surchargée: réessayez plus tard, ou "
-                        "réduisez le nombre de requêtes simultanées",
-                    ) from None
-            except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-                if not idempotent or attempt >= self.retries:
-                    raise ShopUnreachable(
-                        f"la connexion à la boutique a été coupée pendant {method} /api/{path} "
-                        f"({type(exc).__name__})",
-                        hint="un proxy ou la boutique a interrompu la réponse; réessayez plus tard",
-                    ) from None
             except httpx.HTTPError as exc:
-                raise self._unreachable(exc) from None
-            if response is not None:
-                # an empty 500 is a host hiccup; one with the shop's errors is an answer
-                retryable = response.status_code in RETRY_STATUSES or (
-                    response.status_code == 500
-                    and idempotent
-                    and not self._shop_error(response)
-                    and not _php_message(response.content)  # it would say the same again
+                if not self.retry.retries_failure(exc, idempotent=idempotent, attempt=attempt):
+                    raise failure(exc, asked, self._timeout) from None
+            else:
+                error = classify(
+                    response.status_code, response.headers, response.content, asked, retried=attempt
                 )
-                if response.status_code == 429 and not idempotent:
-                    retryable = True  # refused before anything was done
-                elif not idempotent:
-                    retryable = False
-                if not retryable or attempt >= self.retries:
-                    return await self._check(method, path, params, content, files, response, expect)
-            await self._sleep(self._delay(attempt, response))
+                if error is None:
+                    if decode is None:
+                        return response
+                    try:
+                        return decode(response)
+                    except CodecError as exc:
+                        error = exc
+                if not self.retry.retries_answer(
+                    response.status_code, error, idempotent=idempotent, attempt=attempt
+                ):
+                    raise error
+                hinted = retry_after(response.headers.get("Retry-After"))
+            await self._sleep(self.retry.delay(attempt, hinted))
             attempt += 1
 
-    def _shop_error(self, response: httpx.Response) -> bool:
-        return bool(codec.decode_errors(response.content))
-
-    def _unreachable(self, exc: Exception) -> ShopUnreachable:
-        host = urlparse(self.base_url).hostname
-        text = str(exc) or type(exc).__name__
-        if "CERTIFICATE" in text.upper() or "SSL" in text.upper():
-            return ShopUnreachable(
-                f"le certificat TLS de {host} n'a pas pu être vérifié ({text[:120]})",
-                hint="vérifiez l'adresse (https://...) et le certificat de la boutique",
-            )
-        if "Name or service not known" in text or "nodename" in text or "getaddrinfo" in text:
-            return ShopUnreachable(
-                f"le nom {host} est introuvable (DNS)",
-                hint="vérifiez l'adresse de la boutique: une faute de frappe?",
-            )
-        return ShopUnreachable(
-            f"impossible de joindre la boutique à {self.base_url} ({text[:120]})",
-            hint="vérifiez l'adresse et que la boutique est en ligne",
-        )
-
-    async def _check(self, method, path, params, content, files, response, expect):
-        status = response.status_code
-        body = response.content
-        content_type = response.headers.get("Content-Type", "")
-        where = f"{method} /api/{path}"
-        if 300 <= status < 400:
-            target = response.headers.get("Location", "")
-            raise ShopUnreachable(
-                f"la boutique répond à {where} par une redirection (statut {status}) vers "
-                f"{target or '?'}",
-                hint="donnez à shop.url l'adresse vers laquelle elle redirige (https, www, "
-                "un dossier)",
-            )
-        looks_html = body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))
-        if 200 <= status < 300:
-            if (
-                expect in ("xml", "json")
-                and ("html" in content_type or looks_html)
-                and (body.strip())
-            ):
-                title = _title_of(body.decode("utf-8", "replace"))
-                raise SecurityFilterPage(
-                    f"la boutique a envoyé une page HTML au lieu de {expect.upper()} pour {where} "
-                    f"(statut {status}, titre de la page: {title!r})",
-                    hint="un filtre de sécurité (mod_security, un pare-feu) ou une page d'erreur "
-                    "de l'hébergeur répond à la place du Webservice: demandez à l'hébergeur "
-                    "d'autoriser /api/",
-                    status=status,
-                )
-            return response
-        errors = codec.decode_errors(body)
-        codes = [e.code for e in errors]
-        detail = "; ".join(f"[{e.code}] {e.message}" for e in errors)[:500]
-        if status == 401:
-            if 22 in codes:
-                raise self._disabled(status)
-            if 26 in codes:  # the key is right, this resource is not ticked for it
-                resource = path.split("/")[0] or API_ROOT
-                raise PermissionDenied(
-                    f"la clé n'a pas le droit {method} sur {resource}",
-                    hint=f"cochez {method} pour {resource} sur la ligne de la clé dans "
-                    "Paramètres avancés > Webservice",
-                    status=status,
-                    codes=codes,
-                )
-            if self.auth_mode == "basic" and await self._works_with_ws_key():
-                self.auth_mode = "ws_key"
-                self.on_notice("la boutique a refusé l'en-tête Authorization: " + HTACCESS_HINT)
-                response = await self.request(
-                    method, path, params=params, content=content, files=files, expect=expect
-                )
-                return response
-            if codes and 20 not in codes and 21 in codes:
-                raise PermissionDenied(
-                    f"la clé n'a pas le droit {method} sur {path.split('/')[0] or API_ROOT}",
-                    hint="cochez cette ressource et cette méthode pour la clé dans "
-                    "Paramètres avancés > Webservice",
-                    status=status,
-                    codes=codes,
-                )
-            raise AuthenticationFailed(
-                "la boutique a refusé la clé API"
-                + (f" ({detail})" if detail else " (aucune clé reçue)"),
-                hint="vérifiez la clé (tui-connector settings set shop.api_key ...) et qu'elle "
-                "est active dans Paramètres avancés > Webservice",
-                status=status,
-                codes=codes,
-            )
-        if 22 in codes:
-            raise self._disabled(status)
-        if status in (403, 405) and not ("html" in content_type and not errors):
-            raise PermissionDenied(
-                f"la boutique n'autorise pas {where}" + (f": {detail}" if detail else ""),
-                hint="cochez cette ressource et cette méthode pour la clé dans "
-                "Paramètres avancés > Webservice",
-                status=status,
-                codes=codes,
-            )
-        if status == 404 and not path:  # nothing at /api/: not the shop's address
-            raise ShopUnreachable(
-                f"aucun Webservice PrestaShop ne répond à {self.base_url}/api/ (statut 404)",
-                hint="vérifiez l'adresse de la boutique; une boutique dans un dossier s'écrit "
-                "https://hote/dossier",
-            )
-        if status == 404 and not body.strip():
-            raise NotFound(f"la boutique n'a pas {path}", status=status)
-        if status >= 500 and _php_message(body):
-            raise PhpFailed(
-                f"le PHP de la boutique a échoué sur {where} ({_php_message(body)})",
-                hint="un enregistrement que la boutique ne sait pas afficher, ou le bogue d'un "
-                "module: le journal d'erreurs de la boutique dit lequel",
-                status=status,
-            )
-        if body.strip() and ("html" in content_type or b"<html" in body[:500].lower()):
-            raise SecurityFilterPage(
-                f"la boutique a répondu à {where} par une page HTML, statut {status} "
-                f"({_title_of(body.decode('utf-8', 'replace')) or 'sans titre'})",
-                hint="un filtre de sécurité (mod_security, un pare-feu) ou une page d'erreur de "
-                "l'hébergeur s'interpose: demandez à l'hébergeur d'autoriser les requêtes du "
-                "Webservice vers /api/",
-                status=status,
-            )
-        if 27 in codes:
-            raise UnknownResource(
-                f"la boutique n'a pas de ressource {path.split('/')[0]!r}",
-                hint="un PrestaShop plus ancien, ou il manque le module qui l'ajoute",
-                status=status,
-                codes=codes,
-            )
-        if status in RETRY_STATUSES or (status >= 500 and not errors):
-            raise ShopBusy(
-                f"la boutique échoue toujours sur {where} (statut {status}) après "
-                f"{self.retries} nouvelles tentatives",
-                hint="la boutique est surchargée ou limite les requêtes: réessayez plus tard, "
-                "ou réduisez le débit des requêtes",
-                status=status,
-            )
-        raise ShopRejected(
-            f"la boutique a refusé {where} (statut {status})" + (f": {detail}" if detail else ""),
-            status=status,
-            codes=codes,
-        )
-
-    def _disabled(self, status: int) -> WebserviceDisabled:
-        return WebserviceDisabled(
-            "le Webservice de la boutique est désactivé",
-            hint="activez-le dans Paramètres avancés > Webservice (Activer le service web de "
-            "PrestaShop)",
-            status=status,
-        )
-
-    async def _works_with_ws_key(self) -> bool:
+    async def _switch_to_ws_key(self) -> bool:
+        """Whether the key works in ?ws_key= where Basic auth failed; if so, from now on."""
+        if self.auth_mode != "basic":
+            return False
         try:
             response = await self._send_once("GET", "", {}, None, None, "ws_key")
         except httpx.HTTPError:
             return False
-        return response.status_code == 200
+        if response.status_code != 200:
+            return False
+        self.auth_mode = "ws_key"
+        self.on_notice("la boutique a refusé l'en-tête Authorization: " + HTACCESS_HINT)
+        return True
 
     # --- the shop itself ---------------------------------------------------------
 
@@ -548,32 +352,31 @@ class Webservice:
             return await self._read(resource, params, False, many=True)
 
     async def _read(self, path: str, params: dict, json_format: bool, *, many: bool):
-        """GET and decode; an answer cut or damaged on its way is asked again (a GET is safe)."""
-        attempt = 0
-        while True:
-            response = await self.request(
-                "GET", path, params=params, expect="json" if json_format else "xml"
-            )
-            try:
-                return self._decode(response, json_format, many=many)
-            except CodecError:
-                if attempt >= self.retries:
-                    raise
-            await self._sleep(self._delay(attempt, None))
-            attempt += 1
+        # by the asked format, not the Content-Type: the real shop answers an empty JSON
+        # list "[]" with an XML content type, or none
+        decoder = codec.decode_list if many else codec.decode_one
+        return await self._get(
+            path,
+            params,
+            "json" if json_format else "xml",
+            lambda body: decoder(body, json_format=json_format),
+        )
 
-    def _decode(self, response: httpx.Response, json_format: bool, *, many: bool):
-        # The real shop answers "[]" with an XML or no content type for empty JSON lists.
-        try:
-            if many:
-                return codec.decode_list(response.content, json_format=json_format)
-            return codec.decode_one(response.content, json_format=json_format)
-        except CodecError as exc:
-            raise CodecError(
-                f"{exc.message} (réponse à {response.request.method} {response.request.url.path})",
-                hint="la réponse a été tronquée ou altérée en chemin: réessayez; si cela "
-                "persiste, un proxy ou un module abîme les réponses de la boutique",
-            ) from None
+    async def _get(self, path: str, params: dict, expect: str, parse: Callable[[bytes], Any]):
+        """GET and decode; an answer cut or damaged on its way is asked again (a GET is safe)."""
+
+        def decode(response: httpx.Response):
+            try:
+                return parse(response.content)
+            except CodecError as exc:
+                request = response.request
+                raise CodecError(
+                    f"{exc.message} (réponse à {request.method} {request.url.path})",
+                    hint="la réponse a été tronquée ou altérée en chemin: réessayez; si cela "
+                    "persiste, un proxy ou un module abîme les réponses de la boutique",
+                ) from None
+
+        return await self._exchange("GET", path, params, None, None, expect, decode=decode)
 
     async def iter_pages(
         self, resource: str, query: Query | None = None, *, page_size: int = 500
@@ -581,41 +384,44 @@ class Webservice:
         """Every record, a page at a time, sorted by id so a stopped read resumes.
 
         Pages are cut by id (`filter[id]=>[last]`), not by offset, so records
-        added or removed meanwhile neither shift nor repeat a page.
+        added or removed meanwhile neither shift nor repeat a page; a query
+        with its own id filter or sort is cut by offset.
         """
         query = query or Query()
-        if "id" in query.filters or query.sort:
-            offset, previous = 0, None
-            while True:
-                page_query = Query(
-                    query.display,
-                    query.filters,
-                    query.sort or ("id_ASC",),
-                    (offset, page_size),
-                    query.language,
-                    query.id_shop,
+        by_offset = "id" in query.filters or bool(query.sort)
+        pages = self._pages_by_offset if by_offset else self._pages_by_id
+        async for page in pages(resource, query, page_size):
+            yield page
+
+    async def _pages_by_offset(
+        self, resource: str, query: Query, page_size: int
+    ) -> AsyncIterator[list[Record]]:
+        offset, previous = 0, None
+        while True:
+            limited = replace(query, sort=query.sort or ("id_ASC",), limit=(offset, page_size))
+            page = await self.list(resource, limited)
+            ids = [r.get("id") for r in page]
+            if page and ids == previous:
+                raise PagingStuck(
+                    f"la boutique a renvoyé la même page de {resource} au décalage {offset} "
+                    f"({self.base_url}/api/{resource})",
+                    hint="un cache devant la boutique ignore la requête: excluez-en /api/",
                 )
-                page = await self.list(resource, page_query)
-                ids = [r.get("id") for r in page]
-                if page and ids == previous:
-                    raise PagingStuck(
-                        f"la boutique a renvoyé la même page de {resource} au décalage {offset} "
-                        f"({self.base_url}/api/{resource})",
-                        hint="un cache devant la boutique ignore la requête: excluez-en /api/",
-                    )
-                previous = ids
-                if page:
-                    yield page
-                if len(page) < page_size:
-                    return
-                offset += page_size
+            previous = ids
+            if page:
+                yield page
+            if len(page) < page_size:
+                return
+            offset += page_size
+
+    async def _pages_by_id(
+        self, resource: str, query: Query, page_size: int
+    ) -> AsyncIterator[list[Record]]:
         last_id = 0
         while True:
             filters = {**query.filters, "id": Filter.greater(last_id)}
-            page_query = Query(
-                query.display, filters, ("id_ASC",), (0, page_size), query.language, query.id_shop
-            )
-            page = await self.list(resource, page_query)
+            limited = replace(query, filters=filters, sort=("id_ASC",), limit=(0, page_size))
+            page = await self.list(resource, limited)
             ids = [int(r["id"]) for r in page if str(r.get("id", "")).isdigit()]
             if ids and max(ids) <= last_id:
                 raise PagingStuck(
@@ -677,13 +483,13 @@ class Webservice:
         if kind not in ("blank", "synopsis"):
             raise ValueError("le schéma est blank ou synopsis")
         if (resource, kind) not in self._schemas:
-            response = await self.request("GET", resource, params={"schema": kind})
-            self._schemas[resource, kind] = codec.decode_schema(response.content)
+            self._schemas[resource, kind] = await self._get(
+                resource, {"schema": kind}, "xml", codec.decode_schema
+            )
         return self._schemas[resource, kind]
 
     async def blank(self, resource: str) -> Record:
-        response = await self.request("GET", resource, params={"schema": "blank"})
-        return codec.decode_one(response.content)
+        return await self._read(resource, {"schema": "blank"}, False, many=False)
 
     async def head(self, resource: str = "") -> httpx.Headers:
         response = await self.request("HEAD", resource, expect="none")

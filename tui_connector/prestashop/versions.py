@@ -6,8 +6,10 @@ the simulator, which answers as each version does: one set of facts.
 - 1.5 is the oldest Webservice we speak; below it, nothing works.
 - JSON output (`output_format=JSON`) exists from 1.7; older shops answer XML.
 - PATCH exists from 8; older shops need a read-modify-PUT.
-- 9 answers a bad filter, display or sort with 500 (8.1.2: 400), the same
-  error plus four PHP warnings (code 3): read the codes, not the status.
+- A bad filter, display or sort: 400 on the first 8.1.2 shop; 500 with the
+  same error plus four PHP warnings (code 3) on 9.0.0 and on the second
+  8.1.2 shop (its PHP reports warnings). The client reads the codes, never
+  the status (transport.classify); the simulator answers 500 from 9.
 - 9's root no longer lists the supply orders and warehouse locations, and
   lists `order_returns` (tests/fixtures/prestashop/9.0.0/README.md).
 - Association item names changed in 1.6.1: we never guess them, we take
