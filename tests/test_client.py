@@ -153,7 +153,7 @@ async def test_stripped_authorization_header_switches_to_ws_key(shop, mock):
     assert all(KEY not in notice for notice in shop.notices)
 
 
-async def test_webservice_disabled(shop, mock):
+async def test_webservice_disabled(shop, mock, sleeps):
     body = (
         b'<?xml version="1.0"?><prestashop><errors><error><code><![CDATA[22]]></code>'
         b"<message><![CDATA[The PrestaShop webservice is disabled.]]></message></error>"
@@ -163,6 +163,7 @@ async def test_webservice_disabled(shop, mock):
     with pytest.raises(errors.WebserviceDisabled, match="désactivé") as caught:
         await shop.connect()
     assert "Paramètres avancés" in caught.value.hint
+    assert sleeps == []  # a switch in the back office: asking again would not turn it on
 
 
 async def test_permission_denied_names_the_resource(shop, mock):
@@ -243,10 +244,20 @@ async def test_retries_429_503_with_backoff_and_retry_after(shop, mock, sleeps):
     assert 0.25 <= sleeps[1] <= 1.0 and 0.5 <= sleeps[2] <= 2.0  # exponential, jittered
 
 
+async def test_a_cut_schema_is_asked_again_like_any_read(shop, mock, sleeps):
+    whole = capture("products_schema_synopsis.xml")
+    answers = iter([whole[: len(whole) // 2], whole])
+    route = mock.get("/api/products", params={"schema": "synopsis"}).mock(
+        side_effect=lambda request: httpx.Response(200, headers=XML, content=next(answers))
+    )
+    schema = await shop.schema("products")
+    assert "price" in schema.required and route.call_count == 2 and len(sleeps) == 1
+
+
 async def test_gives_up_after_the_retries_with_a_clear_error(shop, mock, sleeps):
     await shop.connect()
     route = mock.get("/api/orders").mock(return_value=httpx.Response(503))
-    with pytest.raises(errors.ShopBusy, match="échoue toujours"):
+    with pytest.raises(errors.ShopBusy, match=r"échoue toujours.* après 3 nouvelles tentatives"):
         await shop.list("orders")
     assert route.call_count == 4  # the first try and 3 retries
     assert len(sleeps) == 3
