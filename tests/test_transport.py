@@ -186,6 +186,13 @@ def test_a_2xx_is_usable_unless_it_is_a_page_where_data_was_expected():
     assert classify(200, HTML, MOD_SECURITY, Asked(expect="none")) is None
 
 
+def test_header_names_are_read_in_any_case():
+    error = classify(406, {"content-type": "text/html"}, b"<h1>Blocked by the firewall</h1>")
+    assert isinstance(error, errors.SecurityFilterPage)
+    moved = classify(302, {"location": "https://shop.example/fr/api/"}, b"")
+    assert "https://shop.example/fr/api/" in moved.message
+
+
 def test_a_busy_shop_says_how_often_it_was_asked_again():
     assert "après 3 nouvelles tentatives" in classify(503, {}, b"", retried=3).message
     assert "tentatives" not in classify(503, {}, b"", Asked("POST", "orders")).message

@@ -313,7 +313,8 @@ def classify(
     retried: int = 0,
 ) -> PrestaShopError | None:
     """The error an answer stands for, or None when it is the answer asked for."""
-    answer = Answer(status, headers, body or b"", asked or Asked(), retried)
+    # headers as httpx reads them: names in any case
+    answer = Answer(status, httpx.Headers(headers), body or b"", asked or Asked(), retried)
     for applies, error_of in RULES:
         if applies(answer):
             return error_of(answer)
