@@ -2,8 +2,9 @@
 
 Async on httpx, with a synchronous face (`SyncWebservice`) for thread
 workers and the command line. One connection pool, a bounded number of
-requests in flight, retries with backoff and jitter, a gentle mode with a
-maximum request rate, and errors that say what to fix.
+requests in flight, a gentle mode with a maximum request rate. What an
+answer means and when a request is sent again are decided in transport.py
+(`classify`, `RetryPolicy`); what differs between versions in versions.py.
 """
 
 from __future__ import annotations
