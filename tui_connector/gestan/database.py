@@ -132,31 +132,66 @@ def write_transaction(database: pw.Database | None = None):
     return database.atomic()
 
 
-def insert_ids(model: type[m.BaseModel], rows: list[dict]) -> list[int]:
-    """Insert `rows` in a few multi-row statements and return their ids, in order.
+def insert_rows(model: type[m.BaseModel], rows: list[dict], *, ids: bool = False):
+    """Insert `rows` (dicts with the same keys; the model's defaults fill the others) in
+    a few multi-row statements; with `ids`, return their ids in order.
 
-    PostgreSQL says them (RETURNING). SQLite gives the last: its rowids follow one another
-    within a statement while the transaction holds the write lock. MariaDB gives the
-    first, and its next ones follow while its auto-increment lock mode is 0 or 1 (the
-    default); otherwise each row is inserted alone.
+    The SQL is written here, not by peewee, whose building of it costs ten times the
+    insert; each value goes through its field's db_value as peewee would send it (exact
+    decimals checked). PostgreSQL says the ids (RETURNING). SQLite gives the last: its
+    rowids follow one another within a statement while the transaction holds the write
+    lock. MariaDB gives the first, and the next ones follow while its auto-increment
+    lock mode is 0 or 1 (the default); otherwise each row is inserted alone.
     """
+    if not rows:
+        return [] if ids else None
     database = m.database_proxy.obj
     engine = engine_of(database)
-    if engine == "mysql" and not _consecutive_ids(database):
+    if ids and engine == "mysql" and not _consecutive_ids(database):
         return [model.insert(row).execute() for row in rows]
-    width = max((len(row) for row in rows), default=1)
-    ids: list[int] = []
-    step = max(1, 30000 // width)  # under every engine's limit of bound values
+    meta = model._meta
+    names = list(rows[0])
+    defaults = [
+        (field, default)
+        for field, default in meta.defaults.items()
+        if field.name not in names and not isinstance(field, pw.AutoField)
+    ]
+    fields = [meta.fields[name] for name in names] + [field for field, _ in defaults]
+    converters = [field.db_value for field in fields]
+
+    def quote(name: str) -> str:
+        return name.join(database.quote)  # (the engine's two quote characters around it)
+
+    columns = ", ".join(quote(field.column_name) for field in fields)
+    one = "(" + ", ".join([database.param] * len(fields)) + ")"
+    head = f"INSERT INTO {quote(meta.table_name)} ({columns}) VALUES "
+    tail = f" RETURNING {quote(meta.primary_key.column_name)}" if ids else ""
+    if engine != "postgresql":
+        tail = ""
+    found: list[int] = []
+    step = max(1, 30000 // len(fields))  # under every engine's limit of bound values
     for start in range(0, len(rows), step):
         batch = rows[start : start + step]
-        found = model.insert_many(batch).execute()
+        filled = [default() if callable(default) else default for _, default in defaults]
+        params = []
+        for row in batch:
+            values = [row[name] for name in names] + filled
+            params += [convert(value) for convert, value in zip(converters, values, strict=True)]
+        cursor = database.execute_sql(head + ", ".join([one] * len(batch)) + tail, params)
+        if not ids:
+            continue
         if engine == "postgresql":
-            ids += [row[0] for row in found]
+            found += [row[0] for row in cursor.fetchall()]
         elif engine == "sqlite":
-            ids += list(range(found - len(batch) + 1, found + 1))
+            last = cursor.lastrowid
+            found += list(range(last - len(batch) + 1, last + 1))
         else:
-            ids += list(range(found, found + len(batch)))
-    return ids
+            found += list(range(cursor.lastrowid, cursor.lastrowid + len(batch)))
+    return found if ids else None
+
+
+def insert_ids(model: type[m.BaseModel], rows: list[dict]) -> list[int]:
+    return insert_rows(model, rows, ids=True)
 
 
 def _consecutive_ids(database: pw.Database) -> bool:

@@ -19,7 +19,7 @@ from tui_connector.errors import ConnectorError
 from tui_connector.gestan import accounting, refcache
 from tui_connector.gestan import models as m
 from tui_connector.gestan.accounting import CUSTOMERS_ACCOUNT, UnbalancedEntry
-from tui_connector.gestan.database import insert_ids
+from tui_connector.gestan.database import insert_ids, insert_rows
 from tui_connector.gestan.invoicing import (
     LineInput,
     Totals,
@@ -124,10 +124,7 @@ def write_orders(drafts: list[OrderDraft], *, accounting_on: bool) -> None:
 
 
 def _insert(model, rows: list[dict]) -> None:
-    width = max((len(row) for row in rows), default=1)
-    step = max(1, 30000 // width)  # under every engine's limit of bound values
-    for start in range(0, len(rows), step):
-        model.insert_many(rows[start : start + step]).execute()
+    insert_rows(model, rows)
 
 
 def _link(link: tuple[str, int, str], gestan_id: int) -> dict:
@@ -402,8 +399,15 @@ def _insert_entries(entries: list[_Entry], settled) -> None:
 
 
 def _fiscal_year(date: dt.date) -> m.FiscalYear:
-    """The open fiscal year of `date`, read once per run (accounting.fiscal_year_for)."""
-    year = refcache.cached(("fiscal_year", date), lambda: accounting.fiscal_year_for(date))
+    """The open fiscal year of `date` (accounting.fiscal_year_for), the years read once a
+    run."""
+    years = refcache.cached(("fiscal_years",), lambda: list(m.FiscalYear.select()))
+    year = next((y for y in years if y.start <= date <= y.end), None)
+    if year is None:
+        year = accounting.fiscal_year_for(date)  # opens the calendar year
+        years.append(year)
     if year.closed:
-        raise ConnectorError(f"l'exercice {year.code} est clos")
+        raise ConnectorError(
+            f"l'exercice {year.code} est clos: rien ne peut être comptabilisé au {date:%d/%m/%Y}"
+        )
     return year

@@ -1256,9 +1256,10 @@ class OrdersFlow(Flow):
     def _shop_prefix(self, order: dict) -> str | None:
         """The prefix the shop prints its invoice numbers with, in the order's language:
         invoices.shop_prefix, else the shop's PS_INVOICE_PREFIX; None when unknown."""
-        return settings.get("invoices.shop_prefix") or self.facts.translated_setting(
-            "PS_INVOICE_PREFIX", order.get("id_lang")
+        prefix = refcache.cached(
+            ("setting", "invoices.shop_prefix"), lambda: settings.get("invoices.shop_prefix")
         )
+        return prefix or self.facts.translated_setting("PS_INVOICE_PREFIX", order.get("id_lang"))
 
     def _shop_invoice_number(self, order: dict) -> str:
         return self.facts.invoice_number(
