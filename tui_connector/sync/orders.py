@@ -870,6 +870,7 @@ class OrdersFlow(Flow):
             return super()._run_chunk(state, rows, progress, cancel)
         report = state.report
         first = len(report.results)
+        self.life()  # (the shop's facts too, when another flow read the rows)
         lookups = _Lookups.of(self, rows)
         pending: list[tuple[Row, OrderDraft, str]] = []
         dates = dict(self._last_dates)  # the series' dates before the pending drafts
