@@ -6,17 +6,25 @@ flow as `tui-connector sync products` runs it; the naive one is the same flow
 reading one record per request (each product, combination and stock row),
 into its own SQLite Gestan. Both must give the same products.
 
-    python bench/import_products.py --products 20000 --latency-ms 0
+Each import prints its rows, wall time, rows/s, requests, the SQL statements the
+database really executed (per row) and the peak memory. `--profile FILE` writes
+the batched import's cProfile statistics (read them with `python -m pstats`).
+
+    python bench/import_products.py --products 20000 --latency-ms 0 --skip-naive
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import re
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 
-from measure import NaiveWebservice, Sampler, start_shop
+from measure import NaiveWebservice, Sampler
 
 from tui_connector.gestan import models as m
 from tui_connector.gestan import settings
@@ -27,17 +35,51 @@ from tui_connector.sync.products import ProductsFlow
 FAMILIES = {3: "VET", 4: "VET", 5: "VET", 6: "ACC", 7: "ACC", 8: "ACC", 9: "EPI"}
 
 
-def import_into(path: str, name: str, url: str, key: str, client_class) -> dict:
+def start_shop(products: int, latency: float) -> tuple[subprocess.Popen, str, str]:
+    """The simulator in its own process; its first lines give its address and key
+    (in whatever words it says them)."""
+    command = [sys.executable, "-m", "tui_connector", "simulator", "--orders", "10"]
+    command += ["--latency-ms", str(latency), "--products", str(products)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    url = re.search(r"https?://\S+", process.stdout.readline()).group(0)
+    key = process.stdout.readline().split()[-1]
+    return process, url, key
+
+
+class StatementCounter:
+    """Counts the statements the database really executes (its execute_sql)."""
+
+    def __init__(self, database):
+        self.count = 0
+        self.database = database
+        self.inner = database.execute_sql
+
+        def counted(sql, params=None, *args, **kwargs):
+            self.count += 1
+            return self.inner(sql, params, *args, **kwargs)
+
+        database.execute_sql = counted
+
+
+def import_into(path: str, name: str, url: str, key: str, client_class, profile: str = "") -> dict:
     database = open_database(f"sqlite:///{path}")
     for category, family in FAMILIES.items():
         if not m.Family.select().where(m.Family.code == family).exists():
             m.Family.create(code=family, label=family)
         settings.set_value(f"family.{category}", family)
+    counter = StatementCounter(database)
+    profiler = cProfile.Profile() if profile else None
     with client_class(url, key) as client:
         start = time.perf_counter()
+        if profiler:
+            profiler.enable()
         report = ProductsFlow(client).stream(progress=Sampler(name, "rows"))
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(profile)
         seconds = time.perf_counter() - start
         requests = client.requests_made
+    statements = counter.count
     products = sorted(
         (p.code, str(p.price_excl), p.parent_id is not None) for p in m.Product.select()
     )
@@ -47,6 +89,7 @@ def import_into(path: str, name: str, url: str, key: str, client_class) -> dict:
         "created": report.counts["created"],
         "seconds": seconds,
         "requests": requests,
+        "statements": statements,
         "products": products,
         "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
@@ -57,8 +100,9 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=20000)
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument("--profile", default="", help="write the batched import's cProfile")
     args = parser.parse_args()
-    shop, url, key = start_shop(10, args.latency_ms, products=args.products)
+    shop, url, key = start_shop(args.products, args.latency_ms)
     folder = tempfile.mkdtemp()
     try:
         print(f"{args.products} shop products, {args.latency_ms:g} ms per request, SQLite Gestan")
@@ -67,11 +111,16 @@ def main() -> None:
             runs.append(("naive", NaiveWebservice))
         results = {}
         for name, client_class in runs:
-            found = results[name] = import_into(f"{folder}/{name}.db", name, url, key, client_class)
+            profile = args.profile if name == "batched" else ""
+            found = results[name] = import_into(
+                f"{folder}/{name}.db", name, url, key, client_class, profile
+            )
             print(
                 f"{name:<8} rows {found['rows']:6}  created {found['created']:6}  "
                 f"requests {found['requests']:6}  wall {found['seconds']:7.1f} s  "
                 f"{found['rows'] / found['seconds']:6.1f} rows/s  "
+                f"statements {found['statements']} "
+                f"({found['statements'] / max(found['rows'], 1):.2f} per row)  "
                 f"peak memory so far {found['peak']:.0f} MB",
                 flush=True,
             )

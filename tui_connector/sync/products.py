@@ -14,14 +14,19 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from itertools import groupby
+
+import peewee as pw
 
 from tui_connector.errors import ConnectorError
 from tui_connector.gestan import models as m
 from tui_connector.gestan import refcache, settings
+from tui_connector.gestan.database import database_trouble
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.codec import Translated, text
 from tui_connector.prestashop.errors import NotFound
 from tui_connector.prestashop.query import Filter, Query
+from tui_connector.sync.bulk import insert_rows, update_rows
 from tui_connector.sync.core import (
     MAPPING_ERRORS,
     Action,
@@ -32,6 +37,7 @@ from tui_connector.sync.core import (
     Row,
     RowResult,
     content_hash,
+    is_deadlock,
     links,
     readable,
     save_link,
@@ -53,6 +59,7 @@ UPDATE_SHOP, TO_SHOP = "Mise à jour Prestashop", "Ajout Prestashop"
 UP_TO_DATE, CONFLICT, BLOCKED = "A jour", "Conflit", "Bloquée"
 SIX = Decimal("0.000001")
 INITIAL_STOCK = "initial_shop"
+BULK_CHUNK = 500  # Gestan-only rows per transaction: a page of the shop's products
 
 
 @dataclass(frozen=True)
@@ -285,8 +292,14 @@ def _linked_elsewhere(gestan_id: int, shop_id: int) -> bool:
     )
 
 
-def _code_used(code: str) -> bool:
-    return m.Product.select().where(m.Product.code == code).exists()
+def with_references(query: pw.ModelSelect) -> pw.ModelSelect:
+    """Products with their VAT rate and family joined: gestan_unit() reads both, and
+    would otherwise ask for them one product at a time."""
+    return (
+        query.select_extend(m.VatRate, m.Family)
+        .join_from(m.Product, m.VatRate, pw.JOIN.LEFT_OUTER)
+        .join_from(m.Product, m.Family, pw.JOIN.LEFT_OUTER)
+    )
 
 
 def _linked_gestan_ids() -> set[int]:
@@ -326,6 +339,7 @@ class ProductsFlow(Flow):
         self.facts: ShopFacts | None = None
         self.families: dict[str, str] = {}
         self._taken: set[str] = set()
+        self._rates: set[Decimal] = set()  # Gestan's VAT rates, read once per page
 
     # --- read ---------------------------------------------------------------------
 
@@ -381,11 +395,12 @@ class ProductsFlow(Flow):
         linked = sorted({link.gestan_id for link in known.values()}) or [0]
         gestan = {
             p.id: p
-            for p in m.Product.select().where(
+            for p in with_references(m.Product.select()).where(
                 m.Product.id.in_(linked) | m.Product.code.in_(codes) | m.Product.ean13.in_(eans)
             )
         }
         side = GestanSide(known, gestan, claimed, self._taken)
+        self._rates = {rate for (rate,) in m.VatRate.select(m.VatRate.rate).tuples()}
         for product, combination, unit in units:
             try:
                 if isinstance(unit, Exception):
@@ -437,7 +452,8 @@ class ProductsFlow(Flow):
                     status, conflict = CONFLICT, True
                     reason = "même référence dans Gestan, valeurs différentes: choisissez"
             else:
-                if target is not None or unit.code in side.taken or _code_used(unit.code):
+                # (every Gestan product with a code of this page is in side.by_code)
+                if target is not None or unit.code in side.taken or unit.code in side.by_code:
                     # another product has this reference: a code of its own
                     unit = replace(unit, code=unique_code(unit, shop_id, sub_id))
                 target = None
@@ -488,7 +504,7 @@ class ProductsFlow(Flow):
             )
         if unit.vat_rate is None:
             return f"taux de TVA du groupe {product.get('id_tax_rules_group')} inconnu"
-        if not m.VatRate.select().where(m.VatRate.rate == unit.vat_rate).exists():
+        if unit.vat_rate not in self._rates:
             return f"aucun taux de TVA {unit.vat_rate} % dans Gestan"
         return ""
 
@@ -498,8 +514,13 @@ class ProductsFlow(Flow):
             p.parent_id
             for p in m.Product.select(m.Product.parent).where(m.Product.parent.is_null(False))
         }
+        # a linked product is claimed: the database leaves those out (the bulk of them)
+        linked = m.Link.select(m.Link.id).where(
+            (m.Link.resource == RESOURCE) & (m.Link.gestan_id == m.Product.id)
+        )
+        unlinked = with_references(m.Product.select()).where(~pw.fn.EXISTS(linked))
         page: list[m.Product] = []
-        for product in m.Product.select().order_by(m.Product.id).iterator():
+        for product in unlinked.order_by(m.Product.id).iterator():
             if product.id in claimed or product.id in parents or product.is_service:
                 continue
             page.append(product)
@@ -556,17 +577,95 @@ class ProductsFlow(Flow):
 
     # --- execute ------------------------------------------------------------------
 
-    def apply(self, row: Row) -> RowResult:
+    def _know_the_shop(self) -> None:
         if self.facts is None:  # rows read by another instance (the TUI, a test)
             self.facts = read_facts(self.client, catalogue=True)
             self.families = settings.family_keys("family.")
-        if row.payload.get("special_price"):
-            return SpecialPrices(self.client, self.facts).apply(row)
-        action = row.action
+
+    @staticmethod
+    def _action(row: Row) -> str | None:
+        """What a row does, a conflict's by the side the user chose."""
         if row.conflict:
-            action = (
+            return (
                 Action.UPDATE_GESTAN if row.choices.get("winner") == "shop" else Action.UPDATE_SHOP
             )
+        return row.action
+
+    def _gestan_only(self, row: Row) -> bool:
+        """Whether doing a row writes Gestan only, or nothing at all (blocked, a conflict
+        left as it is): such rows are planned in memory and written in bulk."""
+        if row.blocked or (row.conflict and not row.choices.get("winner")):
+            return True
+        if row.payload.get("special_price"):
+            return False
+        return self._action(row) in (Action.CREATE_GESTAN, Action.UPDATE_GESTAN, Action.LINK)
+
+    def run_rows(self, state, rows, *, progress=None, cancel=None) -> None:
+        """Rows that write Gestan only go BULK_CHUNK to a transaction, written with a few
+        statements per table; rows that ask the shop keep the base's small chunks, so that
+        a transaction never waits long on the shop. The rows keep their order."""
+        rows = [row for row in rows if row.selected]
+        state.total += len(rows)
+        for bulk, group in groupby(rows, key=self._gestan_only):
+            group = list(group)
+            state.total -= len(group)  # (the base counts them again)
+            self.CHUNK = BULK_CHUNK if bulk else Flow.CHUNK
+            super().run_rows(state, group, progress=progress, cancel=cancel)
+            if state.report.stopped or state.report.error:
+                return
+
+    def _run_chunk(self, state, rows: list[Row], progress, cancel) -> None:
+        """A chunk of Gestan-only rows, planned one at a time (a stop still falls between
+        two rows) and written at the end; a row the writer does not plan for is done by
+        apply(), alone, after what was planned before it."""
+        if not all(self._gestan_only(row) for row in rows):
+            super()._run_chunk(state, rows, progress, cancel)
+            return
+        self._know_the_shop()
+        report = state.report
+        writer = _ChunkWriter(self, rows)
+        done: list[RowResult] = []
+        for index, row in enumerate(rows):
+            if (cancel is not None and cancel.is_set()) or state.past_deadline():
+                report.stopped = True
+                break
+            try:
+                result = writer.plan(row)
+            except _Alone:
+                writer.write()
+                result = self._run_one(row)
+                writer = _ChunkWriter(self, rows[index + 1 :])  # Gestan has changed
+            report.results.append(result)
+            done.append(result)
+            state.done += 1
+            if progress:
+                progress(state.done, state.total, row.columns.get("label", row.key))
+            if result.fatal:
+                report.error = result.message
+                break
+        writer.write()
+        insert_rows(
+            m.SyncRunLine,
+            [
+                {
+                    "run": state.run.id,
+                    "shop_id": result.shop_id,
+                    "shop_sub_id": result.shop_sub_id,
+                    "gestan_id": result.gestan_id,
+                    "status": result.status[:64],
+                    "outcome": result.outcome,
+                    "message": result.message,
+                    "at": m.now(),
+                }
+                for result in done
+            ],
+        )
+
+    def apply(self, row: Row) -> RowResult:
+        self._know_the_shop()
+        if row.payload.get("special_price"):
+            return SpecialPrices(self.client, self.facts).apply(row)
+        action = self._action(row)
         if action == Action.CREATE_SHOP:
             return self._create_in_shop(row)
         if action == Action.UPDATE_SHOP:
@@ -791,6 +890,327 @@ class ProductsFlow(Flow):
             digest=shop_unit(created, None, self.facts, self.families).digest(),
         )
         return RowResult.of(row, Outcome.CREATED, said, shop_id=shop_id, gestan_id=target.id)
+
+
+class _Alone(Exception):
+    """A row the chunk writer does not plan for (a code another product holds, a VAT
+    rate or a family Gestan lacks, attributes to write...): apply() does it, as always."""
+
+
+# what _into_gestan() writes of a product, and of a link
+PRODUCT_FIELDS = [
+    "code",
+    "ean13",
+    "label",
+    "shop_reference",
+    "attribute_label",
+    "price_excl",
+    "vat_rate",
+    "family",
+    "active",
+    "parent",
+    "updated_at",
+]
+LINK_FIELDS = ["gestan_id", "shop_date_upd", "content_hash", "synced_at"]
+
+
+class _ChunkWriter:
+    """A chunk's Gestan-only rows as apply() would do them, one after the other, planned
+    on what Gestan holds (read in a few queries), then written in a few statements per
+    table. Should a statement fail on a row (a code taken meanwhile), the planned rows
+    are undone and done again by apply(), each alone, as before."""
+
+    def __init__(self, flow: ProductsFlow, rows: list[Row]):
+        self.flow = flow
+        self.stamp = m.now()
+        shop_ids = sorted({row.shop_id for row in rows if row.shop_id})
+        self.links = links(RESOURCE, shop_ids)  # as saved, then as planned
+        ids = {link.gestan_id for link in self.links.values()}
+        codes: set[str] = set()
+        for row in rows:
+            ids.add(row.gestan_id or 0)
+            unit = row.payload.get("unit")
+            if isinstance(unit, Unit):
+                codes.add(unit.code)
+            if row.shop_sub_id and isinstance(row.payload.get("product"), dict):
+                code = row.payload["product"].get("reference", "").strip() or f"PS{row.shop_id}"
+                codes |= {code, f"{code[:60]}-P{row.shop_id}"}
+        found = m.Product.select().where(
+            m.Product.id.in_(sorted(ids)) | m.Product.code.in_(sorted(codes) or [""])
+        )
+        self.by_id = {product.id: product for product in found}
+        self.by_code = {product.code: product for product in self.by_id.values()}
+        # the shop records each of these products stands for: {id(product): {(shop, sub)}}
+        self.linked: dict[int, set[tuple[int, int]]] = {}
+        for shop_id, sub_id, gestan_id in (
+            m.Link.select(m.Link.shop_id, m.Link.shop_sub_id, m.Link.gestan_id)
+            .where((m.Link.resource == RESOURCE) & m.Link.gestan_id.in_(sorted(self.by_id)))
+            .tuples()
+        ):
+            self.linked.setdefault(id(self.by_id[gestan_id]), set()).add((shop_id, sub_id))
+        self.vat = {
+            rate: vat_id for vat_id, rate in m.VatRate.select(m.VatRate.id, m.VatRate.rate).tuples()
+        }
+        self.family = {
+            code: family_id
+            for family_id, code in m.Family.select(m.Family.id, m.Family.code).tuples()
+        }
+        # what is planned
+        self.created: list[m.Product] = []
+        self.changed: dict[int, m.Product] = {}  # saved products to update, by id
+        self.parent_of: dict[int, m.Product] = {}  # id(product) -> its parent
+        self.saved: dict[tuple[int, int], tuple[m.Product, str, str]] = {}  # links
+        self.stock: list[tuple[m.Product, Decimal]] = []
+        self.synced: list[m.Product] = []  # products whose links all take the stamp
+        self.planned: list[tuple[Row, RowResult, m.Product]] = []
+
+    # --- planning: what apply() does, in memory ----------------------------------
+
+    def plan(self, row: Row) -> RowResult:
+        flow = self.flow
+        if row.blocked or (row.conflict and not row.choices.get("winner")):
+            return flow._run_one(row)  # (writes nothing)
+        try:
+            action = flow._action(row)
+            if action == Action.LINK:
+                target = self.by_id[row.gestan_id]
+                self._link(
+                    row.shop_id,
+                    row.shop_sub_id,
+                    target,
+                    row.payload["product"].get("date_upd", ""),
+                    row.payload["digest"],
+                )
+                result = flow._result(row, Outcome.UPDATED, "lié", row.gestan_id)
+            else:
+                target = self._into_gestan(row, create=action == Action.CREATE_GESTAN)
+                outcome = Outcome.CREATED if action == Action.CREATE_GESTAN else Outcome.UPDATED
+                result = flow._result(row, outcome, "", target.id)
+        except _Alone:
+            raise
+        except Exception as exc:  # apply() says what is wrong, in its own words
+            raise _Alone from exc
+        self.planned.append((row, result, target))
+        return result
+
+    def _into_gestan(self, row: Row, *, create: bool) -> m.Product:
+        """_into_gestan() and _parent_for(): everything that can fail is asked first,
+        then the plan changes."""
+        flow = self.flow
+        unit: Unit = row.payload["unit"]
+        product = row.payload["product"]
+        if (flow.attributes and row.payload.get("combination")) or (create and row.gestan_id):
+            raise _Alone
+        vat, family = self.vat[unit.vat_rate], self.family[unit.family]
+        quantity = Decimal(row.payload.get("quantity") or 0) if create else None
+        target = self.by_id[row.gestan_id] if row.gestan_id else None
+        holder = self.by_code.get(unit.code)
+        if holder is not None and holder is not target:
+            raise _Alone  # another product's code: the row fails, as apply() says
+        with_image = bool(flow.cover_images and product.get("id_default_image"))
+        image = flow._cover(product) if with_image else None
+        parent = self._parent(product, vat, family) if row.shop_sub_id else None
+        if target is None:
+            target = m.Product(created_at=self.stamp)
+            self.created.append(target)
+        else:
+            self.changed[target.id] = target
+            if self.by_code.get(target.code) is target:
+                del self.by_code[target.code]
+        target.code, target.ean13, target.label = unit.code, unit.ean13, unit.label
+        target.shop_reference = unit.shop_reference
+        target.attribute_label, target.price_excl = unit.attribute_label, unit.price_excl
+        target.vat_rate_id, target.family_id = vat, family
+        target.active, target.updated_at = unit.active, self.stamp
+        target.parent_id = parent.id if parent is not None else None
+        if parent is not None:
+            self.parent_of[id(target)] = parent
+        else:
+            self.parent_of.pop(id(target), None)
+        if with_image:
+            target.image = image
+        self.by_code[target.code] = target
+        if create:
+            self.stock.append((target, quantity))
+        self._link(
+            row.shop_id, row.shop_sub_id, target, product.get("date_upd", ""), row.payload["digest"]
+        )
+        self.synced.append(target)
+        return target
+
+    def _parent(self, product: dict, vat: int, family: int) -> m.Product:
+        shop_id = int(product["id"])
+        reference = product.get("reference", "").strip()
+        values = {
+            "shop_reference": reference[:64],
+            "label": (text(product.get("name"), self.flow.facts.language) or reference)[:255],
+            "ean13": product.get("ean13", "").strip()[:13],
+            "price_excl": _price(product.get("price")),
+            "vat_rate_id": vat,
+            "family_id": family,
+        }
+        if (shop_id, 0) in self.saved:
+            parent = self.saved[(shop_id, 0)][0]
+        elif (shop_id, 0) in self.links:
+            parent = self.by_id[self.links[(shop_id, 0)].gestan_id]
+        else:
+            parent = None
+        if parent is not None:  # it follows the shop's product: its name, EAN, price
+            changed = {k: v for k, v in values.items() if getattr(parent, k) != v}
+            if changed:
+                for name, value in changed.items():
+                    setattr(parent, name, value)
+                parent.updated_at = m.now()
+                if parent.id is not None:
+                    self.changed[parent.id] = parent
+            return parent
+        code = reference or f"PS{shop_id}"
+        parent = self.by_code.get(code)
+        if parent is not None and any(s != shop_id for s, _ in self.linked.get(id(parent), ())):
+            code, parent = f"{code[:60]}-P{shop_id}", None  # another product's reference
+        if parent is None:
+            if code in self.by_code:
+                raise _Alone
+            parent = m.Product(code=code, active=False, created_at=self.stamp, **values)
+            self.created.append(parent)
+            self.by_code[code] = parent
+        self._link(shop_id, 0, parent, product.get("date_upd", ""), "")
+        return parent
+
+    def _link(self, shop_id: int, sub_id: int, target: m.Product, date_upd: str, digest: str):
+        key = (shop_id, sub_id)
+        if key in self.saved:
+            before = self.saved[key][0]
+        elif key in self.links:
+            before = self.by_id.get(self.links[key].gestan_id)
+        else:
+            before = None
+        if before is not None:
+            self.linked.get(id(before), set()).discard(key)
+        self.linked.setdefault(id(target), set()).add(key)
+        self.saved[key] = (target, date_upd, digest)
+
+    # --- writing -----------------------------------------------------------------
+
+    def write(self) -> None:
+        """Once, when the chunk is planned (or before a row apply() does alone)."""
+        if not self.planned:
+            return
+        try:
+            with m.database_proxy.obj.atomic():  # a savepoint: undone whole if it fails
+                self._write()
+        except (pw.DatabaseError, pw.InterfaceError, ValueError, TypeError) as exc:
+            if isinstance(exc, pw.DatabaseError | pw.InterfaceError) and (
+                is_deadlock(exc) or database_trouble(exc)
+            ):
+                raise  # the chunk's transaction is gone: run_rows says why
+            for row, result, _ in self.planned:
+                vars(result).update(vars(self.flow._run_one(row)))
+        self.planned = []
+
+    def _write(self) -> None:
+        stamp = self.stamp
+        waiting = list(self.created)
+        while waiting:  # parents first: their variants point at them
+            wave = [
+                p for p in waiting if self.parent_of.get(id(p)) is None or self.parent_of[id(p)].id
+            ]
+            if not wave:
+                raise ValueError("déclinaisons sans produit parent")
+            for product in wave:
+                parent = self.parent_of.get(id(product))
+                product.parent_id = parent.id if parent is not None else None
+            insert_rows(m.Product, [_product_values(p) for p in wave])
+            codes = [p.code for p in wave]
+            ids = dict(
+                m.Product.select(m.Product.code, m.Product.id)
+                .where(m.Product.code.in_(codes))
+                .tuples()
+            )
+            for product in wave:
+                product.id = ids[product.code]
+            waiting = [p for p in waiting if p.id is None]
+        for product in self.changed.values():
+            parent = self.parent_of.get(id(product))
+            if parent is not None:
+                product.parent_id = parent.id
+        names = PRODUCT_FIELDS + (["image"] if self.flow.cover_images else [])
+        update_rows(m.Product, self.changed.values(), names)
+        if self.stock:
+            warehouse = refcache.cached(
+                "main_warehouse", lambda: m.Warehouse.get(m.Warehouse.code == "PRINC")
+            )
+            insert_rows(
+                m.StockMovement,
+                [
+                    {
+                        "product": product.id,
+                        "warehouse": warehouse.id,
+                        "quantity": quantity,
+                        "reason": INITIAL_STOCK,
+                        "label": "Stock initial repris de la boutique",
+                        "order": None,
+                        "date": stamp,
+                    }
+                    for product, quantity in self.stock
+                ],
+            )
+            # new products: no level yet
+            insert_rows(
+                m.StockLevel,
+                [
+                    {"product": product.id, "warehouse": warehouse.id, "quantity": quantity}
+                    for product, quantity in self.stock
+                ],
+            )
+        new, kept = [], []
+        for (shop_id, sub_id), (target, date_upd, digest) in self.saved.items():
+            link = self.links.get((shop_id, sub_id))
+            if link is None:
+                new.append(
+                    {
+                        "resource": RESOURCE,
+                        "shop_id": shop_id,
+                        "shop_sub_id": sub_id,
+                        "gestan_id": target.id,
+                        "shop_date_upd": date_upd,
+                        "content_hash": digest,
+                        "synced_at": stamp,
+                    }
+                )
+            else:
+                link.gestan_id, link.shop_date_upd, link.content_hash = target.id, date_upd, digest
+                link.synced_at = stamp
+                kept.append(link)
+        insert_rows(m.Link, new)
+        update_rows(m.Link, kept, LINK_FIELDS)
+        synced = sorted({product.id for product in self.synced})
+        if synced:
+            m.Link.update(synced_at=stamp).where(
+                (m.Link.resource == RESOURCE) & m.Link.gestan_id.in_(synced)
+            ).execute()
+        for _, result, target in self.planned:
+            result.gestan_id = target.id
+
+
+def _product_values(product: m.Product) -> dict:
+    data = product.__data__
+    return {
+        "code": data["code"],
+        "shop_reference": data.get("shop_reference", ""),
+        "ean13": data.get("ean13", ""),
+        "label": data["label"],
+        "price_excl": data.get("price_excl", Decimal(0)),
+        "vat_rate": data.get("vat_rate"),
+        "family": data.get("family"),
+        "parent": data.get("parent"),
+        "attribute_label": data.get("attribute_label", ""),
+        "is_service": data.get("is_service", False),
+        "active": data.get("active", True),
+        "image": data.get("image"),
+        "created_at": data.get("created_at") or m.now(),
+        "updated_at": data.get("updated_at") or m.now(),
+    }
 
 
 def create_families_from_categories(facts: ShopFacts) -> list[str]:
