@@ -4,7 +4,9 @@ a running execution owned by the application, widths, one language, reasons, hel
 from __future__ import annotations
 
 import pytest
+from textual.command import CommandList
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent
+from textual.widgets._footer import FooterKey
 
 from tests import test_ui
 from tests.test_ui import open_flow, settle
@@ -209,7 +211,7 @@ async def test_question_mark_lists_the_screens_keys_in_french(session):
         help_screen = app.screen
         assert isinstance(help_screen, HelpScreen)
         described = {description for _, description, _ in help_screen.keys}
-        assert {"Lire", "Exécuter", "Côté gagnant", "Prix spéciaux"} <= described
+        assert {"Lire", "Exécuter", "Gagnant", "Voir spéciaux", "Retour"} <= described
         assert not described & {"Focus Next", "Copy selected text", "Scroll Up"}
         assert help_screen.query_one(Footer)
         await pilot.press("escape")
@@ -225,7 +227,8 @@ async def test_every_dialog_has_its_own_footer(session):
         await pilot.press("e")
         keys = {b.binding.description for b in app.screen.active_bindings.values()}
         assert "Facturation" in keys and "Exécuter" not in keys
-        assert app.screen.query_one(Footer)
+        await pilot.pause()
+        assert {"Facturation", "Livraison", "Valider", "Annuler"} <= set(footer_words(app.screen))
 
 
 async def test_textuals_own_words_are_french(session):
@@ -241,6 +244,23 @@ async def test_textuals_own_words_are_french(session):
         assert any("ctrl+q pour quitter" in s for s in said), said
 
 
+async def test_the_palette_says_in_french_that_nothing_matches(session):
+    app = ConnectorApp(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"zzqzz")
+        options = app.screen.query_one(CommandList)
+
+        def said_nothing_matches() -> bool:
+            return options.option_count == 1 and options.get_option_at_index(0).disabled
+
+        await wait_until(pilot, said_nothing_matches)
+        prompts = [repr(options.get_option_at_index(0).prompt)]
+        assert any("Aucune commande" in prompt for prompt in prompts), prompts
+        assert not any("No matches" in prompt for prompt in prompts)
+
+
 async def test_toggles_keep_the_cursor_and_say_their_state(session):
     app = ConnectorApp(session)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -249,11 +269,38 @@ async def test_toggles_keep_the_cursor_and_say_their_state(session):
         table.move_cursor(row=5)
         await pilot.pause()
         row = screen.shown_rows[5]
+        assert "Voir spéciaux" in footer_words(screen)
         await pilot.press("v")
         assert screen.shown_rows[table.cursor_row] is row
         assert "prix spéciaux affichés" in str(screen.query_one("#counts").render())
+        await pilot.pause()
+        words = footer_words(screen)  # the key says what it will do now
+        assert "Cacher spéciaux" in words and "Voir spéciaux" not in words
         await pilot.press("v")
         assert "affichés" not in str(screen.query_one("#counts").render())
+        await pilot.pause()
+        assert "Voir spéciaux" in footer_words(screen)
+
+
+def footer_words(screen) -> list[str]:
+    return [key.description for key in screen.query_one(Footer).query(FooterKey)]
+
+
+@pytest.mark.parametrize("key", ["1", "2", "3", "4"])
+async def test_at_80_columns_the_footer_shows_every_key_that_works_now(session, key):
+    """All of them that fit; what is left out (Escape, disabled keys) is in the help."""
+    app = ConnectorApp(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_flow(pilot, key)
+        await pilot.pause()
+        footer = screen.query_one(Footer)
+        shown = list(footer.query(FooterKey))
+        bindings = [a for a in screen.active_bindings.values() if a.binding.show]
+        usable = {a.binding.description for a in bindings if a.enabled}
+        described = {key.description for key in shown}
+        assert usable - {"Retour"} <= described <= {a.binding.description for a in bindings}
+        assert all(key.region.right <= 80 and key.region.width > 0 for key in shown)
+        assert shown[-1].region.right > shown[0].region.right  # laid out, not stacked
 
 
 async def test_date_boxes_are_off_while_since_last_is_ticked(session):

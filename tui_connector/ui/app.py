@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from rich.align import Align
+from rich.text import Text
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.command import CommandPalette, Hit, Hits, Provider
+from textual.command import CommandList, CommandPalette, Hit, Hits, Provider
 from textual.screen import Screen
 from textual.theme import ThemeProvider
+from textual.widgets.option_list import Option
 
 from tui_connector import config
 from tui_connector.sync.session import FLOW_TITLES, Session
@@ -38,6 +41,29 @@ class ScreensProvider(Provider):
             score = matcher.match(label)
             if score > 0:
                 yield Hit(score, matcher.highlight(label), callback)
+
+
+class Palette(CommandPalette):
+    """Textual's command palette, saying in French that nothing matches."""
+
+    NO_MATCHES = "Aucune commande ne correspond"
+
+    def _start_no_matches_countdown(self, search_value: str) -> None:
+        # Textual writes its English sentence here: the same half-second wait, our words
+        self._stop_no_matches_countdown()
+
+        def show() -> None:
+            self._list_visible = bool(search_value)
+            if search_value:
+                self.query_one(CommandList).add_option(
+                    Option(
+                        Align.center(Text(self.NO_MATCHES, style="not bold")),
+                        disabled=True,
+                        id=self._NO_MATCHES,
+                    )
+                )
+
+        self._no_matches_timer = self.set_timer(self._NO_MATCHES_COUNTDOWN, show)
 
 
 class ConnectorApp(App):
@@ -163,14 +189,10 @@ class ConnectorApp(App):
 
     def action_command_palette(self) -> None:
         if self.use_command_palette and not CommandPalette.is_open(self):
-            self.push_screen(
-                CommandPalette(id="--command-palette", placeholder="Chercher une commande…")
-            )
+            self.push_screen(Palette(id="--command-palette", placeholder="Chercher une commande…"))
 
     def search_themes(self) -> None:
-        self.push_screen(
-            CommandPalette(providers=[ThemeProvider], placeholder="Chercher un thème…")
-        )
+        self.push_screen(Palette(providers=[ThemeProvider], placeholder="Chercher un thème…"))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield SystemCommand(

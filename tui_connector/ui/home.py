@@ -7,21 +7,24 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from tui_connector.errors import ConnectorError
 from tui_connector.sync.session import FLOW_TITLES, Session
 from tui_connector.ui.modals import ShowsWorkerErrors
+from tui_connector.ui.widgets import KeyFooter
 
 KEYS = {"contacts": "1", "products": "2", "stock": "3", "orders": "4"}
+SCREENS = Binding.Group("Écrans")
 
 
 class HomeScreen(ShowsWorkerErrors, Screen):
     BINDINGS = [
-        Binding("1", "app.open_flow('contacts')", "Contacts"),
-        Binding("2", "app.open_flow('products')", "Produits"),
-        Binding("3", "app.open_flow('stock')", "Stock"),
-        Binding("4", "app.open_flow('orders')", "Commandes"),
+        # the table says which key opens which screen: the footer groups them
+        Binding("1", "app.open_flow('contacts')", "Contacts", group=SCREENS),
+        Binding("2", "app.open_flow('products')", "Produits", group=SCREENS),
+        Binding("3", "app.open_flow('stock')", "Stock", group=SCREENS),
+        Binding("4", "app.open_flow('orders')", "Commandes", group=SCREENS),
         Binding("p", "app.open_settings", "Paramètres"),
         Binding("t", "test_connection", "Tester"),
         Binding("q", "app.quit", "Quitter"),
@@ -39,7 +42,7 @@ class HomeScreen(ShowsWorkerErrors, Screen):
             yield Static("", id="shop")
             yield Static(f"Gestan   {self.session.database_label}", id="database")
             yield DataTable(id="runs", cursor_type="row")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

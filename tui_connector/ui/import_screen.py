@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Checkbox, DataTable, Footer, Input, Label, ProgressBar, Static
+from textual.widgets import Checkbox, DataTable, Input, Label, ProgressBar, Static
 
 from tui_connector.errors import ConnectorError
 from tui_connector.gestan.money import format_fr
@@ -27,7 +27,7 @@ from tui_connector.ui.messages import (
     WorkFailed,
 )
 from tui_connector.ui.modals import AddressPicker, Confirm, ReportScreen, ShowsWorkerErrors
-from tui_connector.ui.widgets import Tick
+from tui_connector.ui.widgets import KeyFooter, Tick
 
 # After the selection column, before the status; widths shared out as the screen allows
 COLUMNS = {
@@ -91,9 +91,12 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         Binding("s", "stop", "Arrêter", id="stop"),
         Binding("slash", "filter", "Filtre", id="filter"),
         Binding("e", "addresses", "Adresses", id="addresses"),
-        Binding("c", "conflict_side", "Côté gagnant", id="conflict"),
-        Binding("v", "toggle_special_prices", "Prix spéciaux", id="special_prices"),
-        Binding("h", "toggle_unmanaged", "Non gérés", id="unmanaged"),
+        Binding("c", "conflict_side", "Gagnant", id="conflict"),
+        # one key, two bindings: the footer says what the key will do now
+        Binding("v", "special_prices(True)", "Voir spéciaux", id="special_prices_on"),
+        Binding("v", "special_prices(False)", "Cacher spéciaux", id="special_prices_off"),
+        Binding("h", "unmanaged(True)", "Voir non gérés", id="unmanaged_on"),
+        Binding("h", "unmanaged(False)", "Cacher non gérés", id="unmanaged_off"),
         Binding("z", "reset_cursor", "Remise à zéro", id="reset_cursor"),
         Binding("t", "invoice_today", "Facturer ce jour", id="invoice_today"),
         Binding("escape", "back", "Retour", id="back"),
@@ -102,10 +105,10 @@ class ImportScreen(ShowsWorkerErrors, Screen):
     ]
 
     FLOW_ACTIONS = {
-        "toggle_special_prices": "products",
+        "special_prices": "products",
         "addresses": "contacts",
         "conflict_side": "products",
-        "toggle_unmanaged": "stock",
+        "unmanaged": "stock",
         "reset_cursor": "orders",
         "invoice_today": "orders",
     }
@@ -164,7 +167,7 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         with Horizontal(id="progress_line"):
             yield ProgressBar(total=None, show_eta=False, id="progress")
             yield Label("", id="counts")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -189,6 +192,10 @@ class ImportScreen(ShowsWorkerErrors, Screen):
             return None
         if action == "stop" and not self.executing:
             return None
+        if action == "special_prices":  # only the binding that changes the state
+            return parameters[0] != self.show_special_prices
+        if action == "unmanaged":
+            return parameters[0] != self.show_unmanaged
         return True
 
     # --- rendering --------------------------------------------------------------------
@@ -483,9 +490,9 @@ class ImportScreen(ShowsWorkerErrors, Screen):
     def filter_changed(self) -> None:
         self._fill()
 
-    def action_toggle_special_prices(self) -> None:
+    def action_special_prices(self, show: bool) -> None:
         """Special prices (Gestan side and shop side) below their products, or hidden."""
-        self.show_special_prices = not self.show_special_prices
+        self.show_special_prices = show
         if self.show_special_prices:  # each product's special prices right below it
             position = {id(row): index for index, row in enumerate(self.rows)}
             first = {}
@@ -501,11 +508,13 @@ class ImportScreen(ShowsWorkerErrors, Screen):
 
             self.rows.sort(key=place)
         self._fill()
+        self.refresh_bindings()
         self.notify(f"Prix spéciaux {'affichés' if self.show_special_prices else 'masqués'}.")
 
-    def action_toggle_unmanaged(self) -> None:
-        self.show_unmanaged = not self.show_unmanaged
+    def action_unmanaged(self, show: bool) -> None:
+        self.show_unmanaged = show
         self._fill()
+        self.refresh_bindings()
         self.notify(
             f"Produits non gérés par Gestan {'affichés' if self.show_unmanaged else 'masqués'}."
         )

@@ -8,12 +8,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Footer, Label, Static
+from textual.widgets import Button, DataTable, Label, Static
 from textual.worker import Worker, WorkerState
 
 from tui_connector.sync.core import Report, Row
 from tui_connector.sync.session import Session, report_counts, report_rows, report_title
 from tui_connector.ui.columns import ColumnSpec, SharedWidthTable, cell
+from tui_connector.ui.widgets import KeyFooter
 
 
 class ShowsWorkerErrors:
@@ -59,7 +60,7 @@ class Confirm(ModalScreen[bool]):
                 else:
                     yield Button("Oui (o)", id="yes", variant="warning")
                     yield Button("Non (n)", id="no")
-        yield Footer()
+        yield KeyFooter()
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         return not (self.only_ok and action == "yes")  # a message has nothing to say yes to
@@ -105,7 +106,7 @@ class ReportScreen(ModalScreen[None]):
                 self.SPECS, lambda: self.lines, id="report_rows", cursor_type="row"
             )
             yield Static("", id="report_detail")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -168,7 +169,7 @@ class HelpScreen(ModalScreen[None]):
             yield Label(f"Touches · {self.title_text}", classes="dialog-title")
             table = DataTable(id="help_keys", cursor_type="row", show_header=False)
             yield table
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -193,7 +194,8 @@ class AddressPicker(ModalScreen[dict]):
     BINDINGS = [
         Binding("b", "billing", "Facturation"),
         Binding("l", "delivery", "Livraison"),
-        Binding("enter", "done", "Valider"),
+        # before the table's own Enter, so that the footer shows it
+        Binding("enter", "done", "Valider", priority=True),
         Binding("escape", "cancel", "Annuler"),
     ]
 
@@ -209,7 +211,7 @@ class AddressPicker(ModalScreen[dict]):
         with Vertical(classes="dialog wide"):
             yield Label(f"Adresses de {self.row.columns.get('label', '')}", classes="dialog-title")
             yield DataTable(id="addresses", cursor_type="row")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -253,10 +255,6 @@ class AddressPicker(ModalScreen[dict]):
 
     def action_done(self) -> None:
         self.dismiss(self.choice)
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()  # Enter on the table validates the choice
-        self.action_done()
 
     def action_cancel(self) -> None:
         self.dismiss(None)

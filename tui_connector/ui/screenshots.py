@@ -1,4 +1,5 @@
-"""Regenerate screenshots/ from the demo data: one SVG per screen, 80x24 and 120x40.
+"""Regenerate screenshots/ from the demo data: one SVG per screen, 80x24 and 120x40,
+and the wide tables at 200x50 too (their columns share the width).
 
 python -m tui_connector.ui.screenshots [FOLDER]
 """
@@ -26,6 +27,7 @@ SCREENS = [
     ("report", ["4", "r", "x"]),
     ("settings", ["p"]),
 ]
+WIDE = {"products", "orders"}
 
 
 async def shoot(session: Session, keys: list[str], size: tuple[int, int], path: Path) -> None:
@@ -59,7 +61,7 @@ def main(argv: list[str]) -> int:
                 rows = [r for r in flow.read() if r.shop_id and r.shop_id % 3]
                 flow.execute(rows)
         for name, keys in SCREENS:
-            for size in ((80, 24), (120, 40)):
+            for size in ((80, 24), (120, 40), *([(200, 50)] if name in WIDE else [])):
                 path = folder / f"{name}-{size[0]}x{size[1]}.svg"
                 asyncio.run(shoot(session, keys, size, path))
                 print(path)

@@ -11,7 +11,6 @@ from textual.widgets import (
     Button,
     Checkbox,
     DataTable,
-    Footer,
     Input,
     Label,
     Static,
@@ -22,7 +21,7 @@ from textual.widgets import (
 from tui_connector import config
 from tui_connector.errors import ConnectorError
 from tui_connector.ui.modals import ShowsWorkerErrors
-from tui_connector.ui.widgets import Page, Tick
+from tui_connector.ui.widgets import KeyFooter, Page, Tick
 
 OPTIONS = [
     ("sync.addresses", "Adresses"),
@@ -159,7 +158,7 @@ class SettingsScreen(ShowsWorkerErrors, Screen):
                     yield Label(label)
                     yield Input(self.session.setting(key), id=key.replace(".", "_"))
                 yield Button("Enregistrer", id="save_misc", variant="primary")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#categories", DataTable).add_columns("Id", "Catégorie", "Famille")
