@@ -46,3 +46,8 @@ def test_the_simulator_reads_the_same_capabilities(profile):
     names = {entry["name"] for entry in engine.root_entries()}
     assert not names & engine.capabilities.gone_from_root
     assert engine.capabilities.new_in_root <= names
+
+
+def test_the_simulator_plays_a_shop_the_client_refuses():
+    engine = Engine(ShopData(), key="K" * 32, version="1.4.11")
+    assert engine.capabilities.version == (1, 4, 11) and not engine.capabilities.json_output

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from tui_connector.prestashop import codec
 from tui_connector.prestashop.errors import CodecError
-from tui_connector.prestashop.versions import Capabilities, capabilities
+from tui_connector.prestashop.versions import Capabilities, parse_version
 from tui_connector.simulator import wire
 from tui_connector.simulator.wire import Writer, resource_layout
 
@@ -177,7 +177,8 @@ class Engine:
         self.data = data
         self.key = key
         self.version = VERSIONS.get(version, version)
-        self.capabilities: Capabilities = capabilities(self.version)
+        # any version, even one the client refuses: a test may play an old shop
+        self.capabilities = Capabilities(parse_version(self.version))
         self.permissions = permissions
         self.faults = faults or Faults()
         self.requests = 0
