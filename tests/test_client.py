@@ -153,6 +153,28 @@ async def test_stripped_authorization_header_switches_to_ws_key(shop, mock):
     assert all(KEY not in notice for notice in shop.notices)
 
 
+async def test_the_key_in_the_url_is_tried_once_and_only_where_it_works(shop, mock):
+    def stripped(request):
+        if request.url.params.get("ws_key") == KEY:
+            return httpx.Response(200, headers=JSON, content=b'{"taxes":[{"id":1}]}')
+        return httpx.Response(401, headers={"Content-Type": "text/html"}, content=b"401")
+
+    await shop.connect()
+    mock.get("/api/").mock(side_effect=stripped)  # the probe of the key in the URL
+    taxes = mock.get("/api/taxes").mock(side_effect=stripped)
+    assert await shop.list("taxes") == [{"id": "1"}]  # the refused read, sent again
+    assert shop.auth_mode == "ws_key" and taxes.call_count == 2
+    assert "Authorization" not in taxes.calls.last.request.headers
+
+    refused = Webservice(URL, KEY, sleep=shop._sleep, on_notice=shop.notices.append)
+    mock.get("/api/").mock(
+        return_value=httpx.Response(401, headers=XML, content=capture("error_wrong_key.xml"))
+    )
+    with pytest.raises(errors.AuthenticationFailed, match="refusé la clé API"):
+        await refused.connect()
+    assert refused.auth_mode == "basic"  # a wrong key is wrong in the URL too
+
+
 async def test_webservice_disabled(shop, mock, sleeps):
     body = (
         b'<?xml version="1.0"?><prestashop><errors><error><code><![CDATA[22]]></code>'
