@@ -450,6 +450,7 @@ class OrdersFlow(Flow):
     }
     # customers' messages as comments; the others: facts with defaults
     OPTIONAL = {**FACTS_OPTIONAL, "messages": {"get"}}
+    CHUNK = 100  # (a commit per 100 rows: the bulk writes grow with the chunk)
     bulk = True  # a chunk's new orders written together (False: each alone, as apply does)
 
     def __init__(
@@ -825,6 +826,13 @@ class OrdersFlow(Flow):
                     accounting.post_payment(
                         payment, account=life.books.account_for(order.get("module", ""))
                     )
+        return self._acts(row, docs, done)
+
+    def _acts(self, row: Row, docs: Documents, done: list[str]) -> RowResult:
+        """What an imported order's life brings (its credit slips, its ending), then its
+        link and the cursor: the row's result."""
+        life, order = self.life(), row.payload["order"]
+        sales_order, invoice = docs.order, docs.invoice
         details = {d["id"]: d for d in row.payload["details"]}
         for slip in sorted(row.payload["slips"], key=lambda s: int(s["id"])):
             if not _linked(SLIPS, slip["id"]):
@@ -844,9 +852,7 @@ class OrdersFlow(Flow):
             )
             if credit_note is not None:
                 done.append(f"avoir {credit_note.number}")
-        message = row.reason if row.payload["unwanted"] else "; ".join(plan.warnings)
-        if done:
-            message = f"{ending.lower() or 'avoir'}: {', '.join(done)}"
+        message = _message(row, done)
         save_link(RESOURCE, row.shop_id, 0, sales_order.id, date_upd=order.get("date_upd", ""))
         if not self._cursor_held:
             _move_cursor(order["date_add"], row.shop_id)
@@ -920,6 +926,11 @@ class OrdersFlow(Flow):
                 if (cancel is not None and cancel.is_set()) or state.past_deadline():
                     report.stopped = True
                     break
+                if lookups.ready(row) and _has_life(row):
+                    # its acts follow its documents, before the next row's (as apply does)
+                    if not flush() or not record(row, self._with_life(row, lookups)):
+                        break
+                    continue
                 if not pending:
                     dates = dict(self._last_dates)
                 drafted = self._draft(row, lookups) if lookups.ready(row) else None
@@ -948,14 +959,35 @@ class OrdersFlow(Flow):
             if lines:
                 m.SyncRunLine.insert_many(lines).execute()
 
+    def _with_life(self, row: Row, lookups: _Lookups) -> RowResult:
+        """A new order with a life already behind it: its documents in bulk, then its
+        acts as apply does them; done again by apply should anything fail."""
+        dates = dict(self._last_dates)
+        try:
+            with write_transaction():
+                draft, done = self._drafted(row, lookups)
+                draft.link = None  # the order's link comes after its acts (_acts)
+                write_orders([draft], accounting_on=self.options.accounting)
+                invoice = m.Invoice.get_by_id(draft.invoice_id) if draft.invoice_id else None
+                docs = Documents(m.SalesOrder.get_by_id(draft.order_id), invoice)
+                return self._acts(row, docs, done)
+        except (pw.DatabaseError, pw.InterfaceError) as exc:
+            if is_deadlock(exc) or database_trouble(exc):
+                raise  # the chunk's transaction is gone: run_rows says why
+        except (ConnectorError, *MAPPING_ERRORS):
+            pass
+        self._last_dates = dates  # apply says what is wrong, for this row alone
+        return self._run_one(row)
+
     def _draft(self, row: Row, lookups: _Lookups) -> tuple[OrderDraft, str] | None:
         """What apply writes for a new order, as plain data; None: let apply do it."""
         try:
-            return self._drafted(row, lookups)
+            draft, done = self._drafted(row, lookups)
         except (ConnectorError, *MAPPING_ERRORS):
             return None  # apply says what is wrong, for this row alone
+        return draft, _message(row, done)
 
-    def _drafted(self, row: Row, lookups: _Lookups) -> tuple[OrderDraft, str]:
+    def _drafted(self, row: Row, lookups: _Lookups) -> tuple[OrderDraft, list[str]]:
         life = self.life()
         order = row.payload["order"]
         plan: Plan = row.payload["plan"]
@@ -1017,10 +1049,7 @@ class OrdersFlow(Flow):
                         account=life.books.account_for(module),
                     )
                 )
-        message = row.reason if row.payload["unwanted"] else "; ".join(plan.warnings)
-        if done:
-            message = f"avoir: {', '.join(done)}"
-        return draft, message
+        return draft, done
 
     def _contact_for(self, row: Row) -> m.Contact:
         order = row.payload["order"]
@@ -1363,16 +1392,14 @@ class _Lookups:
         return cls(flow, contacts, linked, taken)
 
     def ready(self, row: Row) -> bool:
-        """Whether the row is a new order written in bulk: not a change, nor an order
-        with credit slips, an ending, another currency, a customer or an address to
-        read, nor one whose documents the shop numbers."""
+        """Whether the row is a new order written in bulk: not a change, nor an order in
+        another currency, with a customer or an address to read, nor one whose documents
+        the shop numbers."""
         if not _new_order(row) or self.flow.options.numbering != "gestan":
             return False
         payload, order = row.payload, row.payload["order"]
         return (
-            not payload["slips"]
-            and not payload["ending"]
-            and self.flow._currency(order) is None
+            self.flow._currency(order) is None
             and all(address is not None for address in payload["addresses"].values())
             and int(order["id_customer"]) in self.contacts
             and (RESOURCE, row.shop_id) not in self.linked
@@ -1384,6 +1411,19 @@ class _Lookups:
         if self.shipping is None:
             self.shipping = self.flow._generic_shipping_id()
         return self.shipping
+
+
+def _has_life(row: Row) -> bool:
+    return bool(row.payload["slips"] or row.payload["ending"])
+
+
+def _message(row: Row, done: list[str]) -> str:
+    """What a row's result says: its warnings, or what its life brought."""
+    plan: Plan = row.payload["plan"]
+    message = row.reason if row.payload["unwanted"] else "; ".join(plan.warnings)
+    if done:
+        message = f"{row.payload['ending'].lower() or 'avoir'}: {', '.join(done)}"
+    return message
 
 
 def _new_order(row: Row) -> bool:
