@@ -35,11 +35,15 @@ from tui_connector.sync.products import ProductsFlow
 FAMILIES = {3: "VET", 4: "VET", 5: "VET", 6: "ACC", 7: "ACC", 8: "ACC", 9: "EPI"}
 
 
-def start_shop(products: int, latency: float) -> tuple[subprocess.Popen, str, str]:
+def start_shop(
+    latency: float, *, products: int | None = None, orders: int = 10
+) -> tuple[subprocess.Popen, str, str]:
     """The simulator in its own process; its first lines give its address and key
     (in whatever words it says them)."""
-    command = [sys.executable, "-m", "tui_connector", "simulator", "--orders", "10"]
-    command += ["--latency-ms", str(latency), "--products", str(products)]
+    command = [sys.executable, "-m", "tui_connector", "simulator", "--orders", str(orders)]
+    command += ["--latency-ms", str(latency)]
+    if products:
+        command += ["--products", str(products)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     url = re.search(r"https?://\S+", process.stdout.readline()).group(0)
     key = process.stdout.readline().split()[-1]
@@ -102,7 +106,7 @@ def main() -> None:
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--profile", default="", help="write the batched import's cProfile")
     args = parser.parse_args()
-    shop, url, key = start_shop(args.products, args.latency_ms)
+    shop, url, key = start_shop(args.latency_ms, products=args.products)
     folder = tempfile.mkdtemp()
     try:
         print(f"{args.products} shop products, {args.latency_ms:g} ms per request, SQLite Gestan")

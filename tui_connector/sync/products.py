@@ -14,19 +14,24 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from itertools import groupby
 
 import peewee as pw
 
 from tui_connector.errors import ConnectorError
 from tui_connector.gestan import models as m
 from tui_connector.gestan import refcache, settings
-from tui_connector.gestan.database import database_trouble
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.codec import Translated, text
 from tui_connector.prestashop.errors import NotFound
 from tui_connector.prestashop.query import Filter, Query
-from tui_connector.sync.bulk import insert_rows, update_rows
+from tui_connector.sync.bulk import (
+    Alone,
+    BulkChunks,
+    ChunkWriter,
+    insert_rows,
+    update_rows,
+    write_links,
+)
 from tui_connector.sync.core import (
     MAPPING_ERRORS,
     Action,
@@ -37,7 +42,6 @@ from tui_connector.sync.core import (
     Row,
     RowResult,
     content_hash,
-    is_deadlock,
     links,
     readable,
     save_link,
@@ -59,7 +63,6 @@ UPDATE_SHOP, TO_SHOP = "Mise à jour Prestashop", "Ajout Prestashop"
 UP_TO_DATE, CONFLICT, BLOCKED = "A jour", "Conflit", "Bloquée"
 SIX = Decimal("0.000001")
 INITIAL_STOCK = "initial_shop"
-BULK_CHUNK = 500  # Gestan-only rows per transaction: a page of the shop's products
 
 
 @dataclass(frozen=True)
@@ -309,7 +312,7 @@ def _linked_gestan_ids() -> set[int]:
     }
 
 
-class ProductsFlow(Flow):
+class ProductsFlow(BulkChunks, Flow):
     name = "products"
     NEEDS = {
         **FACTS_NEEDS,
@@ -591,7 +594,7 @@ class ProductsFlow(Flow):
             )
         return row.action
 
-    def _gestan_only(self, row: Row) -> bool:
+    def in_bulk(self, row: Row) -> bool:
         """Whether doing a row writes Gestan only, or nothing at all (blocked, a conflict
         left as it is): such rows are planned in memory and written in bulk."""
         if row.blocked or (row.conflict and not row.choices.get("winner")):
@@ -600,66 +603,9 @@ class ProductsFlow(Flow):
             return False
         return self._action(row) in (Action.CREATE_GESTAN, Action.UPDATE_GESTAN, Action.LINK)
 
-    def run_rows(self, state, rows, *, progress=None, cancel=None) -> None:
-        """Rows that write Gestan only go BULK_CHUNK to a transaction, written with a few
-        statements per table; rows that ask the shop keep the base's small chunks, so that
-        a transaction never waits long on the shop. The rows keep their order."""
-        rows = [row for row in rows if row.selected]
-        state.total += len(rows)
-        for bulk, group in groupby(rows, key=self._gestan_only):
-            group = list(group)
-            state.total -= len(group)  # (the base counts them again)
-            self.CHUNK = BULK_CHUNK if bulk else Flow.CHUNK
-            super().run_rows(state, group, progress=progress, cancel=cancel)
-            if state.report.stopped or state.report.error:
-                return
-
-    def _run_chunk(self, state, rows: list[Row], progress, cancel) -> None:
-        """A chunk of Gestan-only rows, planned one at a time (a stop still falls between
-        two rows) and written at the end; a row the writer does not plan for is done by
-        apply(), alone, after what was planned before it."""
-        if not all(self._gestan_only(row) for row in rows):
-            super()._run_chunk(state, rows, progress, cancel)
-            return
+    def chunk_writer(self, rows: list[Row]) -> _ChunkWriter:
         self._know_the_shop()
-        report = state.report
-        writer = _ChunkWriter(self, rows)
-        done: list[RowResult] = []
-        for index, row in enumerate(rows):
-            if (cancel is not None and cancel.is_set()) or state.past_deadline():
-                report.stopped = True
-                break
-            try:
-                result = writer.plan(row)
-            except _Alone:
-                writer.write()
-                result = self._run_one(row)
-                writer = _ChunkWriter(self, rows[index + 1 :])  # Gestan has changed
-            report.results.append(result)
-            done.append(result)
-            state.done += 1
-            if progress:
-                progress(state.done, state.total, row.columns.get("label", row.key))
-            if result.fatal:
-                report.error = result.message
-                break
-        writer.write()
-        insert_rows(
-            m.SyncRunLine,
-            [
-                {
-                    "run": state.run.id,
-                    "shop_id": result.shop_id,
-                    "shop_sub_id": result.shop_sub_id,
-                    "gestan_id": result.gestan_id,
-                    "status": result.status[:64],
-                    "outcome": result.outcome,
-                    "message": result.message,
-                    "at": m.now(),
-                }
-                for result in done
-            ],
-        )
+        return _ChunkWriter(self, rows)
 
     def apply(self, row: Row) -> RowResult:
         self._know_the_shop()
@@ -892,12 +838,7 @@ class ProductsFlow(Flow):
         return RowResult.of(row, Outcome.CREATED, said, shop_id=shop_id, gestan_id=target.id)
 
 
-class _Alone(Exception):
-    """A row the chunk writer does not plan for (a code another product holds, a VAT
-    rate or a family Gestan lacks, attributes to write...): apply() does it, as always."""
-
-
-# what _into_gestan() writes of a product, and of a link
+# what _into_gestan() writes of a product
 PRODUCT_FIELDS = [
     "code",
     "ean13",
@@ -911,17 +852,13 @@ PRODUCT_FIELDS = [
     "parent",
     "updated_at",
 ]
-LINK_FIELDS = ["gestan_id", "shop_date_upd", "content_hash", "synced_at"]
 
 
-class _ChunkWriter:
-    """A chunk's Gestan-only rows as apply() would do them, one after the other, planned
-    on what Gestan holds (read in a few queries), then written in a few statements per
-    table. Should a statement fail on a row (a code taken meanwhile), the planned rows
-    are undone and done again by apply(), each alone, as before."""
+class _ChunkWriter(ChunkWriter):
+    """_into_gestan(), _parent_for() and the LINK rows of apply(), for a chunk."""
 
     def __init__(self, flow: ProductsFlow, rows: list[Row]):
-        self.flow = flow
+        super().__init__(flow)
         self.stamp = m.now()
         shop_ids = sorted({row.shop_id for row in rows if row.shop_id})
         self.links = links(RESOURCE, shop_ids)  # as saved, then as planned
@@ -962,35 +899,28 @@ class _ChunkWriter:
         self.saved: dict[tuple[int, int], tuple[m.Product, str, str]] = {}  # links
         self.stock: list[tuple[m.Product, Decimal]] = []
         self.synced: list[m.Product] = []  # products whose links all take the stamp
-        self.planned: list[tuple[Row, RowResult, m.Product]] = []
+        self.targets: list[tuple[RowResult, m.Product]] = []
 
     # --- planning: what apply() does, in memory ----------------------------------
 
-    def plan(self, row: Row) -> RowResult:
+    def plan_row(self, row: Row) -> RowResult:
         flow = self.flow
-        if row.blocked or (row.conflict and not row.choices.get("winner")):
-            return flow._run_one(row)  # (writes nothing)
-        try:
-            action = flow._action(row)
-            if action == Action.LINK:
-                target = self.by_id[row.gestan_id]
-                self._link(
-                    row.shop_id,
-                    row.shop_sub_id,
-                    target,
-                    row.payload["product"].get("date_upd", ""),
-                    row.payload["digest"],
-                )
-                result = flow._result(row, Outcome.UPDATED, "lié", row.gestan_id)
-            else:
-                target = self._into_gestan(row, create=action == Action.CREATE_GESTAN)
-                outcome = Outcome.CREATED if action == Action.CREATE_GESTAN else Outcome.UPDATED
-                result = flow._result(row, outcome, "", target.id)
-        except _Alone:
-            raise
-        except Exception as exc:  # apply() says what is wrong, in its own words
-            raise _Alone from exc
-        self.planned.append((row, result, target))
+        if flow._action(row) == Action.LINK:
+            target = self.by_id[row.gestan_id]
+            self._link(
+                row.shop_id,
+                row.shop_sub_id,
+                target,
+                row.payload["product"].get("date_upd", ""),
+                row.payload["digest"],
+            )
+            result = flow._result(row, Outcome.UPDATED, "lié", row.gestan_id)
+        else:
+            create = flow._action(row) == Action.CREATE_GESTAN
+            target = self._into_gestan(row, create=create)
+            outcome = Outcome.CREATED if create else Outcome.UPDATED
+            result = flow._result(row, outcome, "", target.id)
+        self.targets.append((result, target))
         return result
 
     def _into_gestan(self, row: Row, *, create: bool) -> m.Product:
@@ -1000,13 +930,13 @@ class _ChunkWriter:
         unit: Unit = row.payload["unit"]
         product = row.payload["product"]
         if (flow.attributes and row.payload.get("combination")) or (create and row.gestan_id):
-            raise _Alone
+            raise Alone
         vat, family = self.vat[unit.vat_rate], self.family[unit.family]
         quantity = Decimal(row.payload.get("quantity") or 0) if create else None
         target = self.by_id[row.gestan_id] if row.gestan_id else None
         holder = self.by_code.get(unit.code)
         if holder is not None and holder is not target:
-            raise _Alone  # another product's code: the row fails, as apply() says
+            raise Alone  # another product's code: the row fails, as apply() says
         with_image = bool(flow.cover_images and product.get("id_default_image"))
         image = flow._cover(product) if with_image else None
         parent = self._parent(product, vat, family) if row.shop_sub_id else None
@@ -1070,7 +1000,7 @@ class _ChunkWriter:
             code, parent = f"{code[:60]}-P{shop_id}", None  # another product's reference
         if parent is None:
             if code in self.by_code:
-                raise _Alone
+                raise Alone
             parent = m.Product(code=code, active=False, created_at=self.stamp, **values)
             self.created.append(parent)
             self.by_code[code] = parent
@@ -1092,23 +1022,7 @@ class _ChunkWriter:
 
     # --- writing -----------------------------------------------------------------
 
-    def write(self) -> None:
-        """Once, when the chunk is planned (or before a row apply() does alone)."""
-        if not self.planned:
-            return
-        try:
-            with m.database_proxy.obj.atomic():  # a savepoint: undone whole if it fails
-                self._write()
-        except (pw.DatabaseError, pw.InterfaceError, ValueError, TypeError) as exc:
-            if isinstance(exc, pw.DatabaseError | pw.InterfaceError) and (
-                is_deadlock(exc) or database_trouble(exc)
-            ):
-                raise  # the chunk's transaction is gone: run_rows says why
-            for row, result, _ in self.planned:
-                vars(result).update(vars(self.flow._run_one(row)))
-        self.planned = []
-
-    def _write(self) -> None:
+    def write_planned(self) -> None:
         stamp = self.stamp
         waiting = list(self.created)
         while waiting:  # parents first: their variants point at them
@@ -1163,33 +1077,14 @@ class _ChunkWriter:
                     for product, quantity in self.stock
                 ],
             )
-        new, kept = [], []
-        for (shop_id, sub_id), (target, date_upd, digest) in self.saved.items():
-            link = self.links.get((shop_id, sub_id))
-            if link is None:
-                new.append(
-                    {
-                        "resource": RESOURCE,
-                        "shop_id": shop_id,
-                        "shop_sub_id": sub_id,
-                        "gestan_id": target.id,
-                        "shop_date_upd": date_upd,
-                        "content_hash": digest,
-                        "synced_at": stamp,
-                    }
-                )
-            else:
-                link.gestan_id, link.shop_date_upd, link.content_hash = target.id, date_upd, digest
-                link.synced_at = stamp
-                kept.append(link)
-        insert_rows(m.Link, new)
-        update_rows(m.Link, kept, LINK_FIELDS)
+        saved = {key: (target.id, *rest) for key, (target, *rest) in self.saved.items()}
+        write_links(RESOURCE, saved, self.links, stamp)
         synced = sorted({product.id for product in self.synced})
         if synced:
             m.Link.update(synced_at=stamp).where(
                 (m.Link.resource == RESOURCE) & m.Link.gestan_id.in_(synced)
             ).execute()
-        for _, result, target in self.planned:
+        for result, target in self.targets:
             result.gestan_id = target.id
 
 
