@@ -96,6 +96,8 @@ def _positive(value: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from tui_connector.sync.registry import FLOWS
+
     parser = _Parser(prog="tui-connector", description=DESCRIPTION)
     commands = parser.add_subparsers(
         title="commandes",
@@ -153,8 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sync.add_argument(
         "flow",
-        choices=["contacts", "products", "stock", "orders"],
-        help="le flux: contacts (clients), products (produits), stock, orders (commandes)",
+        choices=list(FLOWS),
+        help="le flux: " + "; ".join(f"{name}, {flow.help}" for name, flow in FLOWS.items()),
     )
     sync.add_argument(
         "--dry-run", action="store_true", help="lire et montrer le plan seulement, sans rien écrire"
@@ -620,11 +622,14 @@ def _progress_printer(enabled: bool, *, console=None, title: str = "") -> RunPro
 
 
 def run_sync(args: argparse.Namespace, profile: config.Profile) -> int:
+    from tui_connector.sync.registry import FLOWS
+
     open_gestan(profile)
+    dated = [name for name, flow in FLOWS.items() if "since_last" in flow.options]
     order_options = args.date_from or args.date_to or args.since_last or args.reset_cursor
-    if args.flow != "orders" and order_options:
+    if args.flow not in dated and order_options:
         raise SettingsError(
-            "--from, --to, --since-last et --reset-cursor ne valent que pour orders"
+            f"--from, --to, --since-last et --reset-cursor ne valent que pour {', '.join(dated)}"
         )
     if args.orders_first and args.flow != "stock":
         raise SettingsError("--orders-first ne vaut que pour stock")
@@ -649,6 +654,7 @@ def _sync(args: argparse.Namespace, profile: config.Profile, progress) -> int:
     import json
 
     from tui_connector.sync.core import unattended
+    from tui_connector.sync.registry import FLOWS
     from tui_connector.sync.runner import make_client, make_flow
 
     with make_client(profile) as client, _stopped_by_signals() as stop:
@@ -663,19 +669,17 @@ def _sync(args: argparse.Namespace, profile: config.Profile, progress) -> int:
                 progress.stop()
                 progress.title = args.flow
             print(orders.summary(), file=sys.stderr)
+        given = {
+            "date_from": args.date_from,
+            "date_to": args.date_to,
+            "since_last": args.since_last,
+        }
+        taken = FLOWS[args.flow].options  # the flow's own options, as the registry says
         flow = make_flow(
             args.flow,
             client,
             create_families=args.create_families,
-            **(
-                {
-                    "date_from": args.date_from,
-                    "date_to": args.date_to,
-                    "since_last": args.since_last,
-                }
-                if args.flow == "orders"
-                else {}
-            ),
+            **{name: value for name, value in given.items() if name in taken},
         )
         if not args.dry_run:
             # page by page: read, do, forget; memory stays flat

@@ -18,12 +18,8 @@ from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.simulator import demo_gestan
 from tui_connector.simulator.demo_data import build
 from tui_connector.simulator.server import Faults, ShopData, SimulatedShop
-from tui_connector.sync.contacts import ContactsFlow
-from tui_connector.sync.orders import OrderOptions, OrdersFlow
-from tui_connector.sync.products import ProductsFlow
-from tui_connector.sync.stock import StockFlow
+from tui_connector.sync.registry import FLOWS
 
-FLOWS = ["contacts", "products", "stock", "orders"]
 FAULTS = {
     "latency 50 ms": {"latency_ms": 50.0},
     "429 Retry-After": {"rate_limit": 25.0},
@@ -36,7 +32,6 @@ FAULTS = {
     "shop goes away": {},
     "database locked 2 s": {},
 }
-ORDER_OPTIONS = OrderOptions(invoices=True, mark_paid=True, accounting=True)
 
 
 @dataclass
@@ -50,18 +45,13 @@ class Cell:
 
 
 def make_flow(name: str, client: SyncWebservice):
-    if name == "orders":
-        return OrdersFlow(client, since_last=True, options=ORDER_OPTIONS)
-    return {"contacts": ContactsFlow, "products": ProductsFlow, "stock": StockFlow}[name](client)
+    """The flow as an unattended run makes it (the orders with their books)."""
+    flow = FLOWS[name]
+    return flow.make(client, **flow.unattended)
 
 
 def _prepare(name: str, client: SyncWebservice) -> None:
-    before = {
-        "products": ["contacts"],
-        "stock": ["products"],
-        "orders": ["contacts", "products"],
-    }.get(name, [])
-    for flow_name in before:
+    for flow_name in FLOWS[name].after:
         flow = make_flow(flow_name, client)
         flow.execute(flow.read())
 

@@ -7,25 +7,17 @@ import logging
 from tui_connector import config
 from tui_connector.errors import SettingsError
 from tui_connector.prestashop.client import SyncWebservice
-from tui_connector.sync.contacts import ContactsFlow
 from tui_connector.sync.core import Flow
-from tui_connector.sync.orders import OrdersFlow
-from tui_connector.sync.products import ProductsFlow, create_families_from_categories
+from tui_connector.sync.products import create_families_from_categories
+from tui_connector.sync.registry import FLOWS
 from tui_connector.sync.shop_facts import read_facts
-from tui_connector.sync.stock import StockFlow
 
 log = logging.getLogger(__name__)
-FLOWS = {
-    "contacts": ContactsFlow,
-    "products": ProductsFlow,
-    "stock": StockFlow,
-    "orders": OrdersFlow,
-}
 
 
 def flow_needs() -> dict[str, tuple[dict[str, set[str]], dict[str, set[str]]]]:
     """What each flow asks of the Webservice, as the flows declare it: for `check`."""
-    return {name: (flow.NEEDS, flow.OPTIONAL) for name, flow in FLOWS.items()}
+    return {name: (flow.needs, flow.optional) for name, flow in FLOWS.items()}
 
 
 def make_client(profile: config.Profile, **kwargs) -> SyncWebservice:
@@ -38,13 +30,12 @@ def make_client(profile: config.Profile, **kwargs) -> SyncWebservice:
 
 
 def make_flow(
-    name: str, client: SyncWebservice, *, create_families: bool = False, **orders_options
+    name: str, client: SyncWebservice, *, create_families: bool = False, **options
 ) -> Flow:
+    """The flow `name`, with the options it declares in the registry (the orders' dates)."""
     if name not in FLOWS:
         raise SettingsError(f"flux inconnu {name!r}", hint=f"au choix: {', '.join(FLOWS)}")
     if create_families:
         made = create_families_from_categories(read_facts(client, catalogue=True))
         log.info("familles créées: %s", ", ".join(made) or "aucune")
-    if name == "orders":
-        return OrdersFlow(client, **orders_options)
-    return FLOWS[name](client)
+    return FLOWS[name].make(client, **options)

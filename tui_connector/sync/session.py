@@ -19,15 +19,8 @@ from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.sync import mapping
 from tui_connector.sync.core import OUTCOME_WORDS, Flow, Report
 from tui_connector.sync.orders import cursor_value, reset_cursor
+from tui_connector.sync.registry import FLOWS
 from tui_connector.sync.runner import flow_needs, make_client, make_flow
-
-FLOW_TITLES = {
-    "contacts": "Contacts",
-    "products": "Produits",
-    "stock": "Stock",
-    "orders": "Commandes",
-}
-
 
 RUN_ENDINGS = {
     "stopped": "arrêtée",
@@ -38,7 +31,8 @@ RUN_ENDINGS = {
 
 
 def report_title(report: Report) -> str:
-    title = f"Rapport · {FLOW_TITLES.get(report.flow, report.flow)}"
+    flow = FLOWS.get(report.flow)
+    title = f"Rapport · {flow.title if flow else report.flow}"
     return title + (" · arrêté" if report.stopped else "")
 
 

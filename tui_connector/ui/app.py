@@ -15,7 +15,8 @@ from textual.theme import ThemeProvider
 from textual.widgets.option_list import Option
 
 from tui_connector import config
-from tui_connector.sync.session import FLOW_TITLES, Session
+from tui_connector.sync.registry import FLOWS
+from tui_connector.sync.session import Session
 from tui_connector.ui import preferences
 from tui_connector.ui.home import HomeScreen
 from tui_connector.ui.import_screen import ImportScreen
@@ -33,8 +34,8 @@ class ScreensProvider(Provider):
         matcher = self.matcher(query)
         app = self.app
         targets = [
-            (f"Importer: {title}", lambda f=flow: app.action_open_flow(f))
-            for flow, title in FLOW_TITLES.items()
+            (f"Importer: {flow.title}", lambda f=flow.name: app.action_open_flow(f))
+            for flow in FLOWS.values()
         ]
         targets.append(("Paramètres", app.action_open_settings))
         for label, callback in targets:
@@ -88,10 +89,10 @@ class ConnectorApp(App):
 
     def on_mount(self) -> None:
         self.started = True
-        self.push_screen(HomeScreen(self.session))
+        self.push_screen(HomeScreen.for_flows()(self.session))
         if self.first_screen == "settings" or not self.session.configured:
             self.push_screen(SettingsScreen(self.session))
-        elif self.first_screen in FLOW_TITLES:
+        elif self.first_screen in FLOWS:
             self.action_open_flow(self.first_screen)
 
     def watch_theme(self, theme: str) -> None:

@@ -3,21 +3,15 @@ room, and the widest give way first when there is not (nothing cut that has room
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.text import Text
 from textual.widgets import DataTable
+
+from tui_connector.sync.registry import Column
 
 MEASURED_ROWS = 2000  # enough to know a column's width; a read of 100,000 stays quick
 
 
-@dataclass(frozen=True)
-class ColumnSpec:
-    key: str
-    title: str
-    minimum: int  # below this, the column says nothing useful
-    numeric: bool = False  # right-aligned
-    most: int = 60  # no column takes more, however long one value is
+ColumnSpec = Column  # the registry's columns and the dialogs' own, as a table lays them out
 
 
 def share(available: int, wanted: list[int], minimums: list[int]) -> list[int]:

@@ -10,26 +10,34 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from tui_connector.errors import ConnectorError
-from tui_connector.sync.session import FLOW_TITLES, Session
+from tui_connector.sync.registry import FLOWS
+from tui_connector.sync.session import Session
 from tui_connector.ui.modals import ShowsWorkerErrors
 from tui_connector.ui.widgets import KeyFooter
 
-KEYS = {"contacts": "1", "products": "2", "stock": "3", "orders": "4"}
-SCREENS = Binding.Group("Écrans")
+SCREENS = Binding.Group("Écrans")  # the table says which key opens which screen
 
 
 class HomeScreen(ShowsWorkerErrors, Screen):
-    BINDINGS = [
-        # the table says which key opens which screen: the footer groups them
-        Binding("1", "app.open_flow('contacts')", "Contacts", group=SCREENS),
-        Binding("2", "app.open_flow('products')", "Produits", group=SCREENS),
-        Binding("3", "app.open_flow('stock')", "Stock", group=SCREENS),
-        Binding("4", "app.open_flow('orders')", "Commandes", group=SCREENS),
+    """A row and a key per flow of the registry, with its last run."""
+
+    BINDINGS: list[Binding] = []  # made by `for_flows`, the flows' keys first
+    COMMON = [
         Binding("p", "app.open_settings", "Paramètres"),
         Binding("t", "test_connection", "Tester"),
         Binding("q", "app.quit", "Quitter"),
         Binding("question_mark", "app.help", "Aide"),
     ]
+
+    @classmethod
+    def for_flows(cls) -> type[HomeScreen]:
+        """The screen with a key for every flow registered now (Textual reads a screen's
+        keys from its class)."""
+        keys = [
+            Binding(flow.key, f"app.open_flow({flow.name!r})", flow.title, group=SCREENS)
+            for flow in FLOWS.values()
+        ]
+        return type(cls.__name__, (cls,), {"BINDINGS": [*keys, *cls.COMMON]})
 
     def __init__(self, session: Session):
         super().__init__()
@@ -50,8 +58,8 @@ class HomeScreen(ShowsWorkerErrors, Screen):
         table.add_column("Écran", key="flow", width=10)
         table.add_column("Dernière exécution", key="when", width=18)
         table.add_column("Résultat", key="counts")
-        for flow, title in FLOW_TITLES.items():
-            table.add_row(KEYS[flow], title, "…", "", key=flow)
+        for flow in FLOWS.values():
+            table.add_row(flow.key, flow.title, "…", "", key=flow.name)
         self.refresh_runs()
         self.set_interval(0.5, self.show_running)
         self._shop_line(
@@ -73,7 +81,7 @@ class HomeScreen(ShowsWorkerErrors, Screen):
 
     def _show_runs(self, runs: dict) -> None:
         table = self.query_one(DataTable)
-        for flow in FLOW_TITLES:
+        for flow in FLOWS:
             run = runs.get(flow)
             table.update_cell(flow, "when", run.when if run else "jamais", update_width=True)
             table.update_cell(flow, "counts", run.counts if run else "", update_width=True)

@@ -17,7 +17,8 @@ from textual.widgets import Checkbox, DataTable, Input, Label, ProgressBar, Stat
 from tui_connector.errors import ConnectorError
 from tui_connector.gestan.money import format_fr
 from tui_connector.sync.core import Origin, Row
-from tui_connector.sync.session import FLOW_TITLES, Session
+from tui_connector.sync.registry import FLOWS
+from tui_connector.sync.session import Session
 from tui_connector.ui.columns import MEASURED_ROWS, ColumnSpec, SharedWidthTable, cell
 from tui_connector.ui.messages import (
     RowsAdded,
@@ -29,33 +30,7 @@ from tui_connector.ui.messages import (
 from tui_connector.ui.modals import AddressPicker, Confirm, ReportScreen, ShowsWorkerErrors
 from tui_connector.ui.widgets import KeyFooter, Tick
 
-# After the selection column, before the status; widths shared out as the screen allows
-COLUMNS = {
-    "contacts": [
-        ColumnSpec("last_name", "Nom", 8),
-        ColumnSpec("first_name", "Prénom", 6),
-        ColumnSpec("email", "E-mail", 10),
-    ],
-    "products": [
-        ColumnSpec("code", "Code", 15),
-        ColumnSpec("label", "Désignation", 10),
-        ColumnSpec("price", "Prix HT", 7, numeric=True),
-    ],
-    "stock": [
-        ColumnSpec("code", "Code", 15),
-        ColumnSpec("label", "Désignation", 10),
-        ColumnSpec("shop", "Boutique", 5, numeric=True),
-        ColumnSpec("gestan", "Gestan", 5, numeric=True),
-    ],
-    "orders": [
-        ColumnSpec("reference", "Réf.", 9),
-        ColumnSpec("customer", "Client", 6),
-        ColumnSpec("total", "Total TTC", 8, numeric=True),
-        ColumnSpec("date", "Date", 10),
-    ],
-}
 STATUS = ColumnSpec("status", "Statut", 10, most=200)
-MONEY_COLUMNS = ("price", "total")
 # what a user may not touch while the chosen rows are being executed
 LOCKED_WHILE_EXECUTING = {
     "read",
@@ -104,21 +79,24 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         Binding("end", "last_row", "Fin", show=False, priority=True),
     ]
 
+    # keys that only some flows offer: the registry says which (FlowSpec.actions)
     FLOW_ACTIONS = {
-        "special_prices": "products",
-        "addresses": "contacts",
-        "conflict_side": "products",
-        "unmanaged": "stock",
-        "reset_cursor": "orders",
-        "invoice_today": "orders",
+        "special_prices",
+        "addresses",
+        "conflict_side",
+        "unmanaged",
+        "reset_cursor",
+        "invoice_today",
     }
 
     def __init__(self, session: Session, flow: str):
         super().__init__(name=flow)
         self.session = session
         self.flow_name = flow
-        self.title_text = FLOW_TITLES[flow]
-        self.specs = COLUMNS[flow]
+        self.flow_spec = FLOWS[flow]
+        self.title_text = self.flow_spec.title
+        # after the selection column, before the status; widths shared as the screen allows
+        self.specs = list(self.flow_spec.columns)
         self.rows: list[Row] = []
         self.shown_rows: list[Row] = []
         self.cancel = threading.Event()
@@ -185,8 +163,7 @@ class ImportScreen(ShowsWorkerErrors, Screen):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """Each flow shows its own extra key in the footer, and only it; while rows are
         executed, what would change them is shown disabled."""
-        owner = self.FLOW_ACTIONS.get(action)
-        if owner is not None and owner != self.flow_name:
+        if action in self.FLOW_ACTIONS and action not in self.flow_spec.actions:
             return False
         if self.executing and action in LOCKED_WHILE_EXECUTING:
             return None
@@ -226,7 +203,7 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         values = []
         for spec in self.specs:
             value = row.columns.get(spec.key, "")
-            values.append(money(value) if spec.key in MONEY_COLUMNS else value)
+            values.append(money(value) if spec.money else value)
         return [*values, self._status(row)]
 
     def _cells(self, row: Row) -> list[Text]:
