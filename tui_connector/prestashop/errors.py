@@ -41,7 +41,7 @@ class ShopTimeout(PrestaShopError):
 
 
 class ShopBusy(PrestaShopError):
-    """429 or 5xx after every retry."""
+    """429 or 5xx, still, after the retries the policy allows (none for a POST but 429)."""
 
     php_failed = False
 
