@@ -16,7 +16,7 @@ from tui_connector.sync.session import Session
 from tui_connector.ui.app import ConnectorApp
 from tui_connector.ui.import_screen import ImportScreen
 from tui_connector.ui.modals import AddressPicker, Confirm, ReportScreen
-from tui_connector.ui.settings_screen import SettingsScreen
+from tui_connector.ui.settings import SettingsScreen
 
 SIZES = [(80, 24), (120, 40), (200, 50)]
 

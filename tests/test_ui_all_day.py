@@ -18,7 +18,7 @@ from tui_connector.ui.app import ConnectorApp
 from tui_connector.ui.home import HomeScreen
 from tui_connector.ui.import_screen import ImportScreen
 from tui_connector.ui.modals import Confirm, HelpScreen, ReportScreen
-from tui_connector.ui.settings_screen import SettingsScreen
+from tui_connector.ui.settings import SettingsScreen
 from tui_connector.ui.widgets import Tick
 
 shop, session = test_ui.shop, test_ui.session  # the same demo shop and Gestan

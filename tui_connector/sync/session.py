@@ -22,6 +22,14 @@ from tui_connector.sync.orders import cursor_value, reset_cursor
 from tui_connector.sync.registry import FLOWS
 from tui_connector.sync.runner import flow_needs, make_client, make_flow
 
+
+@dataclass(frozen=True)
+class SettingsForm:
+    values: dict[str, object]  # setting key → its value (a bool for a tick)
+    civilities: list[str]  # Gestan's civility codes
+    territories: list[tuple[str, str, str]]  # code, label, the shop's side it stands for
+
+
 RUN_ENDINGS = {
     "stopped": "arrêtée",
     "failed": "échouée",
@@ -113,9 +121,15 @@ class Session:
             counts = mapping.refresh_cache(client)
         return ", ".join(f"{n} {name}" for name, n in counts.items())
 
-    def categories(self) -> list[tuple[int, str, int]]:
-        """(id, name, depth) of the shop's categories from the cache, for the mapping tab."""
-        return [c for c in mapping.cached_categories() if c[2] >= 2]
+    def categories(self) -> list[tuple[int, str, int, str]]:
+        """(id, name, depth, Gestan family) of the shop's categories from the cache, for
+        the mapping tab."""
+        families = settings.family_keys("family.")
+        return [
+            (cid, name, depth, families.get(str(cid), ""))
+            for cid, name, depth in mapping.cached_categories()
+            if depth >= 2
+        ]
 
     def products_for_linking(self, search: str = "") -> list[mapping.CachedProduct]:
         return mapping.cached_products(search)
@@ -162,6 +176,14 @@ class Session:
 
     def setting(self, key: str):
         return settings.get(key)
+
+    def settings_form(self, keys: list[str]) -> SettingsForm:
+        """What the settings screen shows, read at once (from its worker)."""
+        return SettingsForm(
+            values={key: settings.get(key) for key in keys},
+            civilities=self.civilities(),
+            territories=self.territories(),
+        )
 
     def unset_setting(self, key: str) -> None:
         settings.unset(key)

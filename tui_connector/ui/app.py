@@ -21,7 +21,7 @@ from tui_connector.ui import preferences
 from tui_connector.ui.home import HomeScreen
 from tui_connector.ui.import_screen import ImportScreen
 from tui_connector.ui.modals import Confirm, HelpScreen
-from tui_connector.ui.settings_screen import SettingsScreen
+from tui_connector.ui.settings import SettingsScreen
 
 # Textual's own keys, which the help lists in its own words
 TEXTUAL_OWN = {"focus_next", "focus_previous", "copy_text", "maximize", "minimize"}
