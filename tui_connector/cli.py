@@ -19,7 +19,8 @@ from pathlib import Path
 from tui_connector import config
 from tui_connector.errors import ConnectorError, SettingsError
 
-EXIT_OK, EXIT_ROWS_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+# bad usage or settings exit with SettingsError.exit_code (2), like every error its own
+EXIT_OK, EXIT_ROWS_FAILED, EXIT_UNREACHABLE = 0, 1, 3
 
 DESCRIPTION = (
     "Tient une base de gestion commerciale Gestan et une boutique PrestaShop en phase, "

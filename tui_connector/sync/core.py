@@ -542,11 +542,9 @@ class Flow(ABC):
             return RowResult.of(
                 row, Outcome.FAILED, detail, fatal=isinstance(exc, pw.OperationalError)
             )
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError) as exc:  # this row's data: the next may do
             detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-            return RowResult.of(
-                row, Outcome.FAILED, detail, fatal=isinstance(exc, pw.OperationalError)
-            )
+            return RowResult.of(row, Outcome.FAILED, detail)
 
 
 # --- cursors: where an incremental read stopped ---------------------------------------
