@@ -74,3 +74,11 @@ def test_demo_never_touches_the_users_profile(tmp_path, capsys):
 def test_the_application_without_a_terminal_says_what_to_use(capsys):
     assert main([]) == 2  # pytest's standard input is no terminal
     assert "sync" in capsys.readouterr().err
+
+
+def test_check_warns_that_a_shop_before_json_reads_xml(monkeypatch, capsys):
+    with SimulatedShop(build(orders=1), version="1.6") as shop:
+        monkeypatch.setenv("TUI_CONNECTOR_SHOP_URL", shop.url)
+        monkeypatch.setenv("TUI_CONNECTOR_API_KEY", shop.key)
+        main(["check"])
+        assert "pas de sortie JSON avant 1.7" in capsys.readouterr().out

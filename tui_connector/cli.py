@@ -97,6 +97,7 @@ def _positive(value: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from tui_connector.simulator.server import VERSIONS
     from tui_connector.sync.registry import FLOWS
 
     parser = _Parser(prog="tui-connector", description=DESCRIPTION)
@@ -222,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulator.add_argument(
         "--version",
         default="8",
-        choices=["1.6", "1.7", "8", "9"],
+        choices=list(VERSIONS),
         help="la version de PrestaShop simulée (par défaut 8)",
     )
     simulator.add_argument(

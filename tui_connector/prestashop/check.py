@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tui_connector.prestashop.client import ShopRoot, Webservice
+from tui_connector.prestashop.versions import JSON_OUTPUT_FROM
 
 Needs = dict[str, set[str]]  # resource -> methods
 
@@ -56,5 +57,8 @@ async def check(client: Webservice, flows: dict[str, tuple[Needs, Needs]]) -> Ch
         for lack in missing_for(root, optional):
             report.warnings.append(f"{flow}: facultatif {lack}")
     if not root.capabilities.json_output:
-        report.warnings.append("pas de sortie JSON avant 1.7: les lectures sont plus lentes (XML)")
+        since = ".".join(map(str, JSON_OUTPUT_FROM))
+        report.warnings.append(
+            f"pas de sortie JSON avant {since}: les lectures sont plus lentes (XML)"
+        )
     return report
