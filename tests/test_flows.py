@@ -92,12 +92,20 @@ def _deadlock() -> Exception:
     return pw.OperationalError(pymysql.err.OperationalError(1213, "Deadlock found"))
 
 
+class ContactsRowByRow(ContactsFlow):
+    """Every row through apply(), 20 to a chunk (tests/test_contacts_bulk.py has the bulk
+    writer's deadlock)."""
+
+    def in_bulk(self, row) -> bool:
+        return False
+
+
 @pytest.mark.parametrize("persistent", [False, True])
 def test_a_deadlock_undoes_the_chunk_and_does_it_again(gestan, persistent):
     settings.set_value("civility.1", "M.")
     settings.set_value("civility.2", "Mme")
     with SimulatedShop(build(orders=160)) as forty, SyncWebservice(forty.url, forty.key) as client:
-        flow = ContactsFlow(client)
+        flow = ContactsRowByRow(client)
         rows = flow.read()
         victim = rows[25]  # the sixth row of the second chunk
         calls = Counter()

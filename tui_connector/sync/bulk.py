@@ -186,7 +186,7 @@ class ChunkWriter(ABC):
         try:
             with m.database_proxy.obj.atomic():  # a savepoint
                 self.write_planned()
-        except (pw.DatabaseError, pw.InterfaceError, ValueError, TypeError) as exc:
+        except (pw.DatabaseError, pw.InterfaceError, ValueError, KeyError, TypeError) as exc:
             if isinstance(exc, pw.DatabaseError | pw.InterfaceError) and (
                 is_deadlock(exc) or database_trouble(exc)
             ):

@@ -17,6 +17,14 @@ from tui_connector.gestan import models as m
 from tui_connector.gestan import settings
 from tui_connector.prestashop.client import ID_BATCH, SyncWebservice
 from tui_connector.prestashop.query import Filter, Query
+from tui_connector.sync.bulk import (
+    Alone,
+    BulkChunks,
+    ChunkWriter,
+    insert_rows,
+    update_rows,
+    write_links,
+)
 from tui_connector.sync.core import (
     MAPPING_ERRORS,
     Action,
@@ -123,7 +131,7 @@ def map_customer(customer: dict, billing: dict | None, options: ContactOptions) 
     return values, warning
 
 
-class ContactsFlow(Flow):
+class ContactsFlow(BulkChunks, Flow):
     name = "contacts"
     # orders: the addresses of a customer's latest order are proposed
     NEEDS = {**FACTS_NEEDS, "customers": {"get"}, "addresses": {"get"}, "orders": {"get"}}
@@ -298,9 +306,19 @@ class ContactsFlow(Flow):
 
     # --- execute ------------------------------------------------------------------
 
-    def apply(self, row: Row) -> RowResult:
+    def _know_the_shop(self) -> None:
         if self.facts is None:  # rows read by another instance (the TUI, a test)
             self.facts = read_facts(self.client)
+
+    def in_bulk(self, row: Row) -> bool:
+        return True  # a contact is written in Gestan only
+
+    def chunk_writer(self, rows: list[Row]) -> _ChunkWriter:
+        self._know_the_shop()
+        return _ChunkWriter(self, rows)
+
+    def apply(self, row: Row) -> RowResult:
+        self._know_the_shop()
         customer = row.payload["customer"]
         addresses = row.payload["addresses"]
         billing_id = row.choices.get("billing", "")
@@ -384,6 +402,258 @@ class ContactsFlow(Flow):
             row.kind = kind
             row.save()
             save_link("addresses", shop_id, 0, row.id, date_upd=address.get("date_upd", ""))
+
+
+ADDRESS_KEYS = ("last_name", "first_name", "line1", "postcode", "city", "country_code")
+CONTACT_FIELDS = [
+    "civility",
+    "last_name",
+    "first_name",
+    "company",
+    "email",
+    "is_guest",
+    "comment",
+    "phone",
+    "mobile",
+    "updated_at",
+]
+# what map_address() gives, and what _write_addresses() sets beside
+ADDRESS_FIELDS = [
+    "alias",
+    "company",
+    "last_name",
+    "first_name",
+    "line1",
+    "line2",
+    "postcode",
+    "city",
+    "country_code",
+    "country",
+    "phone",
+    "mobile",
+    "vat_number",
+    "contact",
+    "kind",
+]
+
+
+class _ChunkWriter(ChunkWriter):
+    """apply(), upsert_contact() and _write_addresses() for a chunk of customers."""
+
+    def __init__(self, flow: ContactsFlow, rows: list[Row]):
+        super().__init__(flow)
+        self.stamp = m.now()
+        self.links = links(RESOURCE, [row.shop_id for row in rows if row.shop_id])
+        ids = {link.gestan_id for link in self.links.values()}
+        ids |= {row.gestan_id for row in rows if row.gestan_id}
+        codes, emails, address_ids = set(), set(), []
+        for row in rows:
+            customer = row.payload.get("customer")
+            if not isinstance(customer, dict) or row.shop_id is None:
+                continue
+            codes.add(contact_code(row.shop_id))
+            emails.add(str(customer.get("email", "")).strip().lower())
+            address_ids += [int(a["id"]) for a in row.payload.get("addresses", [])]
+        found = m.Contact.select().where(
+            m.Contact.id.in_(sorted(ids) or [0])
+            | m.Contact.code.in_(sorted(codes) or [""])
+            | pw.fn.LOWER(m.Contact.email).in_(sorted(emails - {""}) or [""])
+        )
+        self.by_id = {contact.id: contact for contact in found}
+        self.codes = {contact.code for contact in self.by_id.values()}
+        self.by_email = {
+            contact.email.lower(): contact for contact in self.by_id.values() if contact.email
+        }
+        self.civilities = dict(m.Civility.select(m.Civility.code, m.Civility.id).tuples())
+        self.address_links = links("addresses", address_ids)
+        linked = sorted({link.gestan_id for link in self.address_links.values()})
+        self.addresses: dict[int, m.Address] = {}
+        self.addresses_of: dict[int, list[m.Address]] = {}  # id(contact) -> its addresses
+        self.owner: dict[int, m.Contact] = {}  # id(address) -> its contact, as planned
+        for address in (
+            m.Address.select()
+            .where(m.Address.id.in_(linked or [0]) | m.Address.contact.in_(sorted(self.by_id)))
+            .order_by(m.Address.id)
+        ):
+            self.addresses[address.id] = address
+            contact = self.by_id.get(address.contact_id)
+            if contact is not None:
+                self.owner[id(address)] = contact
+                self.addresses_of.setdefault(id(contact), []).append(address)
+        self.known_addresses = set(self.addresses)
+        # what is planned
+        self.created: list[m.Contact] = []
+        self.changed: dict[int, m.Contact] = {}
+        self.new_addresses: list[m.Address] = []
+        self.changed_addresses: dict[int, m.Address] = {}
+        self.saved: dict[tuple[int, int], tuple[m.Contact, str, str]] = {}
+        self.saved_addresses: dict[tuple[int, int], tuple[m.Address, str]] = {}
+        self.targets: list[tuple[RowResult, m.Contact]] = []
+
+    def plan_row(self, row: Row) -> RowResult:
+        flow = self.flow
+        customer = row.payload["customer"]
+        addresses = row.payload["addresses"]
+        billing_id = row.choices.get("billing", "")
+        delivery_id = row.choices.get("delivery", "") or billing_id
+        billing = next((a for a in addresses if a["id"] == billing_id), None)
+        values, warning = map_customer(customer, billing, flow.options)
+        mapped = [
+            (int(a["id"]), a["id"], map_address(a, flow.facts), a.get("date_upd", ""))
+            for a in (addresses if flow.options.addresses else [])
+        ]
+        twin = row.payload.get("twin_of")
+        if twin:  # the contact of the e-mail, made by its first account or now
+            found = self.by_email.get(values["email"]) if values["email"] else None
+            contact = found or self._upsert(row.shop_id, values, None)
+            billing_id = delivery_id = ""  # the first account's addresses keep their roles
+        else:
+            contact = self._upsert(row.shop_id, values, row.gestan_id)
+        for shop_id, raw_id, address_values, date_upd in mapped:
+            kind = (
+                m.Address.BILLING
+                if raw_id == billing_id
+                else m.Address.DELIVERY
+                if raw_id == delivery_id
+                else m.Address.OTHER
+            )
+            self._address(contact, shop_id, address_values, kind, date_upd)
+        self.saved[(row.shop_id, 0)] = (
+            contact,
+            customer.get("date_upd", ""),
+            row.payload["digest"],
+        )
+        created = row.action == Action.CREATE_GESTAN
+        outcome = Outcome.CREATED if created else Outcome.UPDATED
+        result = RowResult.of(row, outcome, warning, gestan_id=contact.id)
+        self.targets.append((result, contact))
+        return result
+
+    def _upsert(self, shop_id: int, values: dict, gestan_id: int | None) -> m.Contact:
+        values = dict(values)
+        civility_code = values.pop("civility_code")
+        civility = self.civilities.get(civility_code) if civility_code else None
+        contact = self.by_id.get(gestan_id) if gestan_id else None
+        if contact is None:
+            code = contact_code(shop_id)
+            if code in self.codes:
+                raise Alone  # another contact has the code: upsert_contact() says so
+            contact = m.Contact(code=code, account=f"411{code}")
+            self.created.append(contact)
+            self.codes.add(code)
+        else:
+            self.changed[contact.id] = contact
+            if self.by_email.get(contact.email.lower()) is contact:
+                del self.by_email[contact.email.lower()]
+        for name, value in values.items():
+            if name == "comment" and not value:
+                continue  # an empty shop note does not wipe a Gestan comment
+            if name in ("phone", "mobile") and not self.flow.options.phones:
+                continue
+            setattr(contact, name, value)
+        if civility is not None or contact.civility_id is None:
+            contact.civility_id = civility
+        contact.updated_at = m.now()
+        if contact.email:
+            self.by_email[contact.email.lower()] = contact
+        return contact
+
+    def _address(self, contact, shop_id: int, values: dict, kind: str, date_upd: str) -> None:
+        key = (shop_id, 0)
+        if key in self.saved_addresses:
+            row = self.saved_addresses[key][0]
+        elif key in self.address_links:
+            row = self.addresses.get(self.address_links[key].gestan_id)
+        else:
+            row = None
+        if row is None:  # the same address from another account of the contact: merged
+            row = self._same_address(contact, values)
+            if row is None:
+                row = m.Address()
+                self.new_addresses.append(row)
+            elif kind == m.Address.OTHER:
+                kind = row.kind
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.kind = kind
+        before = self.owner.get(id(row))
+        if before is not contact:
+            if before is not None:
+                self.addresses_of[id(before)].remove(row)
+            self.addresses_of.setdefault(id(contact), []).append(row)
+            self.owner[id(row)] = contact
+        if row.id is not None:
+            self.changed_addresses[row.id] = row
+        self.saved_addresses[key] = (row, date_upd)
+
+    def _same_address(self, contact: m.Contact, values: dict) -> m.Address | None:
+        for address in self.addresses_of.get(id(contact), []):
+            if all(
+                getattr(address, k).strip().lower() == values[k].strip().lower()
+                for k in ADDRESS_KEYS
+            ):
+                return address
+        return None
+
+    def write_planned(self) -> None:
+        stamp = self.stamp
+        if self.created:
+            insert_rows(m.Contact, [_contact_values(c) for c in self.created])
+            ids = dict(
+                m.Contact.select(m.Contact.code, m.Contact.id)
+                .where(m.Contact.code.in_([c.code for c in self.created]))
+                .tuples()
+            )
+            for contact in self.created:
+                contact.id = ids[contact.code]
+        update_rows(m.Contact, self.changed.values(), CONTACT_FIELDS)
+        for address in [*self.new_addresses, *self.changed_addresses.values()]:
+            address.contact_id = self.owner[id(address)].id
+        if self.new_addresses:
+            insert_rows(m.Address, [_address_values(a) for a in self.new_addresses])
+            # their ids, in the order they were written, contact by contact
+            owners = sorted({a.contact_id for a in self.new_addresses})
+            made: dict[int, list[int]] = {}
+            for address_id, contact_id in (
+                m.Address.select(m.Address.id, m.Address.contact)
+                .where(m.Address.contact.in_(owners))
+                .order_by(m.Address.id)
+                .tuples()
+            ):
+                if address_id not in self.known_addresses:
+                    made.setdefault(contact_id, []).append(address_id)
+            for address in self.new_addresses:
+                address.id = made[address.contact_id].pop(0)
+            if any(made.values()):
+                raise ValueError("adresses écrites par un autre programme en même temps")
+        update_rows(m.Address, self.changed_addresses.values(), ADDRESS_FIELDS)
+        write_links(
+            "addresses",
+            {key: (a.id, date_upd, "") for key, (a, date_upd) in self.saved_addresses.items()},
+            self.address_links,
+            stamp,
+        )
+        write_links(
+            RESOURCE,
+            {key: (c.id, *rest) for key, (c, *rest) in self.saved.items()},
+            self.links,
+            stamp,
+        )
+        for result, contact in self.targets:
+            result.gestan_id = contact.id
+
+
+def _contact_values(contact: m.Contact) -> dict:
+    data = contact.__data__
+    names = ["code", "account", "created_at", *CONTACT_FIELDS]
+    return {name: data.get(name, m.Contact._meta.fields[name].default) for name in names} | {
+        "created_at": data.get("created_at") or m.now()
+    }
+
+
+def _address_values(address: m.Address) -> dict:
+    data = address.__data__
+    return {name: data.get(name, m.Address._meta.fields[name].default) for name in ADDRESS_FIELDS}
 
 
 def _same_address(contact: m.Contact, values: dict) -> m.Address | None:
