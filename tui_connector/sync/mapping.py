@@ -12,70 +12,77 @@ from tui_connector.errors import ConnectorError
 from tui_connector.gestan import models as m
 from tui_connector.gestan import settings
 from tui_connector.prestashop.client import SyncWebservice
-from tui_connector.prestashop.query import Query
+from tui_connector.prestashop.query import Filter, Query
+from tui_connector.sync.bulk import insert_rows
 from tui_connector.sync.core import save_link, unlink
 from tui_connector.sync.products import RESOURCE as PRODUCTS
 from tui_connector.sync.products import create_families_from_categories, shop_unit
 from tui_connector.sync.shop_facts import read_facts
 
 
-def _store(resource: str, shop_id: int, shop_sub_id: int, label: str, data: dict) -> None:
-    values = {
+def _entry(resource: str, shop_id: int, shop_sub_id: int, label: str, data: dict) -> dict:
+    return {
+        "resource": resource,
+        "shop_id": shop_id,
+        "shop_sub_id": shop_sub_id,
         "label": label[:255],
         "data": json.dumps(data, ensure_ascii=False),
         "fetched_at": m.now(),
     }
-    query = m.MappingCache.update(**values).where(
-        (m.MappingCache.resource == resource)
-        & (m.MappingCache.shop_id == shop_id)
-        & (m.MappingCache.shop_sub_id == shop_sub_id)
-    )
-    if (
-        not query.execute()
-        and not m.MappingCache.select()
-        .where(
-            (m.MappingCache.resource == resource)
-            & (m.MappingCache.shop_id == shop_id)
-            & (m.MappingCache.shop_sub_id == shop_sub_id)
-        )
-        .exists()
-    ):
-        m.MappingCache.create(resource=resource, shop_id=shop_id, shop_sub_id=shop_sub_id, **values)
+
+
+def _store(entries: dict[tuple[str, int, int], dict]) -> None:
+    """A page of cache entries in a few statements (the cache was emptied first)."""
+    insert_rows(m.MappingCache, list(entries.values()))
 
 
 def refresh_cache(client: SyncWebservice) -> Counter:
-    """Read the shop's categories, products, combinations and attributes into the cache."""
+    """Read the shop's categories, products, combinations and attributes into the cache,
+    a page of products (with their combinations) at a time."""
     facts = read_facts(client, catalogue=True)
     counts: Counter = Counter()
     with m.database_proxy.atomic():
         m.MappingCache.delete().execute()
+        entries: dict[tuple[str, int, int], dict] = {}
         for cid, category in facts.categories.items():
-            _store("categories", cid, 0, category["name"], category)
-            counts["categories"] += 1
+            entries["categories", cid, 0] = _entry("categories", cid, 0, category["name"], category)
         for gid, name in facts.option_groups.items():
-            _store("product_options", gid, 0, name, {"name": name})
-            counts["product_options"] += 1
+            entries["product_options", gid, 0] = _entry(
+                "product_options", gid, 0, name, {"name": name}
+            )
         for vid, value in facts.option_values.items():
-            _store("product_option_values", vid, 0, value["name"], value)
-            counts["product_option_values"] += 1
-        products = {p["id"]: p for page in client.iter_pages("products") for p in page}
-        variants: dict[str, list[dict]] = {}
-        for page in client.iter_pages("combinations"):
-            for combination in page:
-                variants.setdefault(combination.get("id_product", "0"), []).append(combination)
+            entries["product_option_values", vid, 0] = _entry(
+                "product_option_values", vid, 0, value["name"], value
+            )
+        counts.update(resource for resource, _, _ in entries)
+        _store(entries)
         families = settings.family_keys("family.")
-        for product in products.values():
-            for combination in variants.get(product["id"], [None]):
-                unit = shop_unit(product, combination, facts, families)
-                sub_id = int(combination["id"]) if combination else 0
-                _store(
-                    "products",
-                    int(product["id"]),
-                    sub_id,
-                    unit.label,
-                    {"code": unit.code, "ean13": unit.ean13, "price": str(unit.price_excl)},
-                )
-                counts["products"] += 1
+        seen: set[tuple[str, int, int]] = set()
+        for products in client.iter_pages("products"):
+            ids = [int(p["id"]) for p in products if str(p.get("id", "")).isdigit()]
+            variants: dict[str, list[dict]] = {}
+            if ids:  # the page's combinations: one request for its id range
+                wanted = {str(i) for i in ids}
+                query = Query(filters={"id_product": Filter.between(min(ids), max(ids))})
+                for combination in client.list("combinations", query):
+                    if combination.get("id_product") in wanted:
+                        variants.setdefault(combination["id_product"], []).append(combination)
+            entries = {}
+            for product in products:
+                for combination in variants.get(product["id"], [None]):
+                    unit = shop_unit(product, combination, facts, families)
+                    sub_id = int(combination["id"]) if combination else 0
+                    entries["products", int(product["id"]), sub_id] = _entry(
+                        "products",
+                        int(product["id"]),
+                        sub_id,
+                        unit.label,
+                        {"code": unit.code, "ean13": unit.ean13, "price": str(unit.price_excl)},
+                    )
+            entries = {key: entry for key, entry in entries.items() if key not in seen}
+            seen.update(entries)  # (a product read twice is kept once, as before)
+            counts["products"] += len(entries)
+            _store(entries)
     return counts
 
 
