@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from rich.text import Text
@@ -11,22 +12,16 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Checkbox, DataTable, Input, Label, ProgressBar, Static
 
 from tui_connector.errors import ConnectorError
 from tui_connector.gestan.money import format_fr
-from tui_connector.sync.core import Origin, Row
+from tui_connector.sync.core import Origin, Report, Row
 from tui_connector.sync.registry import FLOWS
 from tui_connector.sync.session import Session
 from tui_connector.ui.columns import MEASURED_ROWS, ColumnSpec, SharedWidthTable, cell
-from tui_connector.ui.messages import (
-    RowsAdded,
-    RowsRead,
-    SyncFinished,
-    SyncProgressed,
-    WorkFailed,
-)
 from tui_connector.ui.modals import AddressPicker, Confirm, ReportScreen, ShowsWorkerErrors
 from tui_connector.ui.widgets import KeyFooter, Tick
 
@@ -88,6 +83,39 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         "reset_cursor",
         "invoice_today",
     }
+
+    # --- what its workers post back: past tense, carrying their data -------------------
+
+    @dataclass
+    class RowsRead(Message):
+        """A read starts (the table empties) or is over; its rows come as RowsAdded."""
+
+        done: bool
+
+    @dataclass
+    class RowsAdded(Message):
+        """One more page of rows, shown at once while the next one is read."""
+
+        rows: list[Row]
+
+    @dataclass
+    class SyncProgressed(Message):
+        done: int
+        total: int
+        label: str
+
+        def can_replace(self, message: Message) -> bool:  # a flood of progress is merged
+            return isinstance(message, ImportScreen.SyncProgressed)
+
+    @dataclass
+    class SyncFinished(Message):
+        report: Report
+
+    @dataclass
+    class WorkFailed(Message):
+        """A read or a run ended with an error the user can act on."""
+
+        message: str
 
     def __init__(self, session: Session, flow: str):
         super().__init__(name=flow)
@@ -340,17 +368,17 @@ class ImportScreen(ShowsWorkerErrors, Screen):
             with self.session.client() as client:
                 flow = self.session.flow(self.flow_name, client, **options)
                 self.reader = flow  # its execution carries on what it learnt (cursors)
-                self.post_message(RowsRead(done=False))
+                self.post_message(self.RowsRead(done=False))
                 # the table fills a page at a time and is usable while the next one is read
                 for page in flow.read_pages(
-                    progress=lambda d, t, label: self.post_message(SyncProgressed(d, t, label))
+                    progress=lambda d, t, label: self.post_message(self.SyncProgressed(d, t, label))
                 ):
-                    self.post_message(RowsAdded(page))
-            self.post_message(RowsRead(done=True))
+                    self.post_message(self.RowsAdded(page))
+            self.post_message(self.RowsRead(done=True))
         except ConnectorError as exc:
-            self.post_message(WorkFailed(str(exc)))
+            self.post_message(self.WorkFailed(str(exc)))
 
-    def on_rows_added(self, message: RowsAdded) -> None:
+    def on_import_screen_rows_added(self, message: ImportScreen.RowsAdded) -> None:
         self.rows += message.rows
         counted = set()
         for row in message.rows:  # counted first: a product's row shows its count
@@ -376,7 +404,7 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         if first_page:
             self._detail()
 
-    def on_rows_read(self, message: RowsRead) -> None:
+    def on_import_screen_rows_read(self, message: ImportScreen.RowsRead) -> None:
         self.reading = not message.done
         self.refresh_bindings()
         if message.done:
@@ -387,7 +415,7 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         self.special_counts = {}
         self._fill()
 
-    def on_sync_progressed(self, message: SyncProgressed) -> None:
+    def on_import_screen_sync_progressed(self, message: ImportScreen.SyncProgressed) -> None:
         if self.executing:
             self.progress = (message.done, message.total, message.label)
         self.query_one(ProgressBar).update(total=message.total or None, progress=message.done)
@@ -395,7 +423,7 @@ class ImportScreen(ShowsWorkerErrors, Screen):
             f" {message.done} / {message.total or '?'} {message.label[:30]}"
         )
 
-    def on_work_failed(self, message: WorkFailed) -> None:
+    def on_import_screen_work_failed(self, message: ImportScreen.WorkFailed) -> None:
         self.reading = self.executing = False
         self.refresh_bindings()
         self.query_one(ProgressBar).update(total=1, progress=0)
@@ -596,18 +624,20 @@ class ImportScreen(ShowsWorkerErrors, Screen):
                 report = flow.execute(
                     chosen,
                     cancel=self.cancel,
-                    progress=lambda d, t, label: self.post_message(SyncProgressed(d, t, label)),
+                    progress=lambda d, t, label: self.post_message(
+                        self.SyncProgressed(d, t, label)
+                    ),
                 )
-            self.post_message(SyncFinished(report))
+            self.post_message(self.SyncFinished(report))
         except ConnectorError as exc:
-            self.post_message(WorkFailed(str(exc)))
+            self.post_message(self.WorkFailed(str(exc)))
 
     def action_stop(self) -> None:
         if self.executing:
             self.cancel.set()
             self.notify("Arrêt après la ligne en cours…")
 
-    def on_sync_finished(self, message: SyncFinished) -> None:
+    def on_import_screen_sync_finished(self, message: ImportScreen.SyncFinished) -> None:
         self.executing = False
         self.refresh_bindings()
         report = message.report
