@@ -596,12 +596,21 @@ class ProductsFlow(BulkChunks, Flow):
 
     def in_bulk(self, row: Row) -> bool:
         """Whether doing a row writes Gestan only, or nothing at all (blocked, a conflict
-        left as it is): such rows are planned in memory and written in bulk."""
+        left as it is): such rows are planned in memory and written in bulk. A cover image
+        to fetch, attributes to write: apply() does the row, in a small chunk (a chunk's
+        transaction never waits long on the shop)."""
         if row.blocked or (row.conflict and not row.choices.get("winner")):
             return True
         if row.payload.get("special_price"):
             return False
-        return self._action(row) in (Action.CREATE_GESTAN, Action.UPDATE_GESTAN, Action.LINK)
+        action = self._action(row)
+        if action in (Action.CREATE_GESTAN, Action.UPDATE_GESTAN):
+            product = row.payload.get("product") or {}
+            if self.cover_images and product.get("id_default_image"):
+                return False
+            if self.attributes and row.payload.get("combination"):
+                return False
+        return action in (Action.CREATE_GESTAN, Action.UPDATE_GESTAN, Action.LINK)
 
     def chunk_writer(self, rows: list[Row]) -> _ChunkWriter:
         self._know_the_shop()
@@ -929,7 +938,7 @@ class _ChunkWriter(ChunkWriter):
         flow = self.flow
         unit: Unit = row.payload["unit"]
         product = row.payload["product"]
-        if (flow.attributes and row.payload.get("combination")) or (create and row.gestan_id):
+        if not flow.in_bulk(row) or (create and row.gestan_id):
             raise Alone
         vat, family = self.vat[unit.vat_rate], self.family[unit.family]
         quantity = Decimal(row.payload.get("quantity") or 0) if create else None
@@ -937,8 +946,6 @@ class _ChunkWriter(ChunkWriter):
         holder = self.by_code.get(unit.code)
         if holder is not None and holder is not target:
             raise Alone  # another product's code: the row fails, as apply() says
-        with_image = bool(flow.cover_images and product.get("id_default_image"))
-        image = flow._cover(product) if with_image else None
         parent = self._parent(product, vat, family) if row.shop_sub_id else None
         if target is None:
             target = m.Product(created_at=self.stamp)
@@ -957,8 +964,6 @@ class _ChunkWriter(ChunkWriter):
             self.parent_of[id(target)] = parent
         else:
             self.parent_of.pop(id(target), None)
-        if with_image:
-            target.image = image
         self.by_code[target.code] = target
         if create:
             self.stock.append((target, quantity))
@@ -1048,8 +1053,7 @@ class _ChunkWriter(ChunkWriter):
             parent = self.parent_of.get(id(product))
             if parent is not None:
                 product.parent_id = parent.id
-        names = PRODUCT_FIELDS + (["image"] if self.flow.cover_images else [])
-        update_rows(m.Product, self.changed.values(), names)
+        update_rows(m.Product, self.changed.values(), PRODUCT_FIELDS)
         if self.stock:
             warehouse = refcache.cached(
                 "main_warehouse", lambda: m.Warehouse.get(m.Warehouse.code == "PRINC")
