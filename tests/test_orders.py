@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import random
@@ -349,14 +350,30 @@ def test_stop_and_faults_then_a_rerun_completes(ready, shop):
 # --- killed with SIGKILL, resumed --------------------------------------------------------
 
 
-def _sync_orders(env: dict, *, kill_after: float | None = None) -> int:
+def _sync_orders(env: dict, *, kill_after: float | None = None, mid_run: bool = False) -> int:
+    """A run, or one killed `kill_after` seconds in, or (`mid_run`) killed as soon as it
+    has committed its first orders: the writes are a short part of a run, in bulk."""
     command = [sys.executable, "-m", "tui_connector", "sync", "orders", "--since-last"]
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    if kill_after is None:
+    if kill_after is None and not mid_run:
         return process.wait(timeout=300)
-    time.sleep(kill_after)
+    if mid_run:
+        import sqlite3
+
+        path = env["TUI_CONNECTOR_DATABASE"].removeprefix("sqlite:///")
+
+        def count() -> int:
+            with contextlib.closing(sqlite3.connect(path, timeout=30)) as connection:
+                return connection.execute("SELECT count(*) FROM sales_order").fetchone()[0]
+
+        before = count()
+        deadline = time.monotonic() + 60
+        while process.poll() is None and count() == before and time.monotonic() < deadline:
+            time.sleep(0.005)
+    else:
+        time.sleep(kill_after)
     process.send_signal(signal.SIGKILL)
     return process.wait(timeout=30)
 
@@ -404,8 +421,9 @@ def test_killed_at_any_point_resumes_to_the_same_books(tmp_path):
             if name == "straight":
                 started = time.perf_counter()
             else:  # killed at 30 points spread over the time a whole run takes
-                for step in range(30):
-                    _sync_orders(env, kill_after=duration * (0.3 + 0.7 * step / 29))
+                for step in range(30):  # and a third of them right after a commit
+                    at = duration * (0.3 + 0.7 * step / 29)
+                    _sync_orders(env, kill_after=at, mid_run=step % 3 == 1)
                     database = open_database(url)
                     landed.append(m.SalesOrder.select().count())
                     database.close()
@@ -419,7 +437,7 @@ def test_killed_at_any_point_resumes_to_the_same_books(tmp_path):
         straight, killed = results
         assert straight["orders"] and straight == killed
         total = len(straight["orders"])
-        # commits come 20 orders at a time: several kills landed between two of them
+        # commits come a chunk of orders at a time: several kills landed between two
         assert len([n for n in landed if 0 < n < total]) >= 3, landed
     finally:
         shop.stop()

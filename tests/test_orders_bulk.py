@@ -48,6 +48,23 @@ def dump() -> dict[str, list[tuple]]:
     return found
 
 
+class Counted:
+    def __init__(self, database):
+        self.count, self.database = 0, database
+        self.execute = database.execute_sql
+
+    def __enter__(self):
+        def counted(sql, params=None, *args, **kwargs):
+            self.count += 1
+            return self.execute(sql, params, *args, **kwargs)
+
+        self.database.execute_sql = counted
+        return self
+
+    def __exit__(self, *exc):
+        del self.database.execute_sql
+
+
 def import_all(bulk: bool, options: OrderOptions = ALL_ON, orders: int = 120) -> dict:
     with (
         SimulatedShop(build(orders=orders, seed=5)) as shop,
@@ -60,9 +77,10 @@ def import_all(bulk: bool, options: OrderOptions = ALL_ON, orders: int = 120) ->
                 assert flow.execute(flow.read()).ok
             flow = OrdersFlow(client, since_last=True, options=options)
             flow.bulk = bulk
-            report = flow.stream()
+            with Counted(m.database_proxy.obj) as statements:
+                report = flow.stream()
             assert report.ok, report.summary()
-            return {"report": report, "rows": dump()}
+            return {"report": report, "rows": dump(), "statements": statements.count}
 
 
 def fresh(backend: str, database, tmp_path, name: str):
@@ -95,24 +113,8 @@ def test_bulk_writes_what_one_by_one_writes(gestan, tmp_path, options, request):
     ]
     for table, rows in one["rows"].items():
         assert bulk["rows"][table] == rows, table
+    assert bulk["statements"] * 3 < one["statements"]  # (written in bulk, not one by one)
     assert (one["rows"]["invoice"] and one["rows"]["accounting_line"]) or not options.accounting
-
-
-class Counted:
-    def __init__(self, database):
-        self.count, self.database = 0, database
-        self.execute = database.execute_sql
-
-    def __enter__(self):
-        def counted(sql, params=None, *args, **kwargs):
-            self.count += 1
-            return self.execute(sql, params, *args, **kwargs)
-
-        self.database.execute_sql = counted
-        return self
-
-    def __exit__(self, *exc):
-        del self.database.execute_sql
 
 
 def test_a_few_statements_per_order(sqlite_gestan):

@@ -100,9 +100,13 @@ class ChangeReader:
         keyed = [(record, found) for record, found in keyed if found is not None]
         if not keyed:
             return []
-        done = {}
-        if resource != HISTORIES:  # payments and slips are linked once applied
+        if resource != HISTORIES:  # payments and slips are linked once applied: left out
             done = links(resource, [int(record["id"]) for record, _ in keyed])
+            keyed = [
+                (record, found) for record, found in keyed if (int(record["id"]), 0) not in done
+            ]
+            if not keyed:  # (an import reads its orders' payments and slips itself)
+                return []
         shop_ids = sorted({shop_id for _, (shop_id, _) in keyed})
         shop_orders = {int(o["id"]): o for o in self.client.get_many("orders", shop_ids)}
         details: dict[int, dict[str, dict]] = {}
@@ -116,8 +120,6 @@ class ChangeReader:
         )
         rows = []
         for record, (shop_id, gestan_id) in keyed:
-            if (int(record["id"]), 0) in done:
-                continue
             order = shop_orders.get(shop_id)
             if order is None:
                 continue

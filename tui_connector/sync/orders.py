@@ -10,6 +10,7 @@ to the same database. Line totals are the shop's, never recomputed.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -450,7 +451,6 @@ class OrdersFlow(Flow):
     }
     # customers' messages as comments; the others: facts with defaults
     OPTIONAL = {**FACTS_OPTIONAL, "messages": {"get"}}
-    CHUNK = 100  # (a commit per 100 rows: the bulk writes grow with the chunk)
     bulk = True  # a chunk's new orders written together (False: each alone, as apply does)
 
     def __init__(
@@ -474,6 +474,7 @@ class OrdersFlow(Flow):
         self._last_dates: dict[str, dt.date] = {}  # each series' latest date, read once
         self._changes = ChangeReader(client)
         self._life: OrderLife | None = None
+        self._cancel: threading.Event | None = None  # what stops a stream (stream)
 
     # --- read ---------------------------------------------------------------------
 
@@ -750,10 +751,18 @@ class OrdersFlow(Flow):
         if isinstance(reader, OrdersFlow):
             self._changes = reader._changes
 
+    def stream(self, *, progress=None, cancel=None):
+        self._cancel = cancel
+        return super().stream(progress=progress, cancel=cancel)
+
     def finish_run(self, state):
         """The change cursors move once the run's rows are committed (past what was read,
-        short of a change that failed or was left out)."""
+        short of a change that failed or was left out). A stop asked for while the last
+        pages were read (their rows done in a moment, in bulk) is a stop all the same:
+        the run says so and the next one goes on."""
         report = state.report
+        if self._cancel is not None and self._cancel.is_set():
+            report.stopped = True
         if not report.error:
             with write_transaction():
                 self._changes.commit_cursors(report)
