@@ -39,7 +39,7 @@ def _prepared(shop, url: str) -> dict:
     with SyncWebservice(shop.url, shop.key) as client:
         prepare(client)
     m.database_proxy.obj.close()
-    shop.faults.latency_ms = 60
+    shop.faults.latency_ms = 200  # an orders run of a few seconds, bulk writes and all
     return _env(shop, url)
 
 
@@ -62,16 +62,16 @@ def _start(env: dict, *args: str) -> subprocess.Popen:
     )
 
 
-def _wait_for_rows(url: str, timeout: float = 60) -> None:
-    """Until the orders run in another process has committed its first rows."""
+def _wait_for_lock(url: str, timeout: float = 60) -> None:
+    """Until the orders run in another process holds its lock: it is under way (its rows
+    are committed a chunk at a time, maybe all in one)."""
     database = open_database(url)
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            orders = m.SyncRunLine.select().join(m.SyncRun).where(m.SyncRun.flow == "orders")
-            if orders.exists():
+            if m.RunLock.select().where(m.RunLock.flow == "orders").exists():
                 return
-            time.sleep(0.2)
+            time.sleep(0.05)
         raise AssertionError("the run did not start")
     finally:
         database.close()
@@ -86,7 +86,7 @@ def _dead_pid() -> int:
 def test_two_runs_started_together_one_works_the_other_says_it_is_going(gestan_url, slow_shop):
     env = _prepared(slow_shop, gestan_url)
     first = _start(env, "orders", "--since-last", "--json")
-    _wait_for_rows(gestan_url)  # the first holds the lock by now
+    _wait_for_lock(gestan_url)
     second = _start(env, "orders", "--since-last", "--json")
     second_out, second_err = second.communicate(timeout=120)
     first_out, _ = first.communicate(timeout=300)
@@ -114,7 +114,7 @@ def test_a_lock_left_by_a_dead_process_is_taken_over_and_its_run_interrupted(sql
 def test_a_signal_stops_the_run_between_two_rows_and_closes_it(tmp_path, slow_shop, sig):
     url = f"sqlite:///{tmp_path / 'gestan.db'}"
     run = _start(_prepared(slow_shop, url), "orders", "--since-last", "--json")
-    _wait_for_rows(url)  # orders are being imported, one by one
+    _wait_for_lock(url)
     run.send_signal(sig)
     out, err = run.communicate(timeout=120)
     assert run.returncode == 128 + sig, err
