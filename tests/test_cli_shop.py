@@ -54,7 +54,9 @@ def test_demo_runs_with_nothing_configured(capsys):
 
 def test_bad_fault_spec_is_a_usage_error(capsys):
     assert main(["simulator", "--faults", "explode=1"]) == 2
-    assert "unknown fault" in capsys.readouterr().err
+    assert "panne inconnue 'explode'" in capsys.readouterr().err
+    assert main(["simulator", "--faults", "503=often"]) == 2
+    assert "valeur invalide pour la panne '503'" in capsys.readouterr().err
 
 
 def test_demo_never_touches_the_users_profile(tmp_path, capsys):

@@ -95,13 +95,17 @@ class Faults:
                 faults.strip_authorization = True
             elif name in names:
                 current = getattr(faults, names[name])
-                setattr(
-                    faults,
-                    names[name],
-                    int(value) if isinstance(current, int) and name == "seed" else float(value),
-                )
+                kind = int if isinstance(current, int) and name == "seed" else float
+                try:
+                    setattr(faults, names[name], kind(value))
+                except ValueError:
+                    raise ValueError(
+                        f"valeur invalide pour la panne {name!r}: {value!r} (un nombre)"
+                    ) from None
             else:
-                raise ValueError(f"unknown fault {name!r}: use {', '.join(names)}, strip-auth")
+                raise ValueError(
+                    f"panne inconnue {name!r}: au choix {', '.join(names)}, strip-auth"
+                )
         return faults
 
 
