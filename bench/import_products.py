@@ -84,8 +84,12 @@ def import_into(path: str, name: str, url: str, key: str, client_class, profile:
         seconds = time.perf_counter() - start
         requests = client.requests_made
     statements = counter.count
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # (before the check)
     products = sorted(
-        (p.code, str(p.price_excl), p.parent_id is not None) for p in m.Product.select()
+        (code, str(price), parent is not None)
+        for code, price, parent in m.Product.select(
+            m.Product.code, m.Product.price_excl, m.Product.parent
+        ).tuples()
     )
     database.close()
     return {
@@ -95,7 +99,7 @@ def import_into(path: str, name: str, url: str, key: str, client_class, profile:
         "requests": requests,
         "statements": statements,
         "products": products,
-        "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak": peak,
     }
 
 

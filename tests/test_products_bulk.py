@@ -11,6 +11,7 @@ import peewee as pw
 import pytest
 
 from tui_connector.gestan import models as m
+from tui_connector.gestan import refcache
 from tui_connector.gestan.database import open_database
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.simulator import demo_gestan
@@ -36,9 +37,14 @@ def big_shop():
 def gestan_now() -> dict:
     """What Gestan holds, ids replaced by codes (the two imports number apart)."""
     code = {p.id: p.code for p in m.Product.select()} | {None: ""}
+    rate = {v.id: v.code for v in m.VatRate.select()} | {None: ""}
+    family = {f.id: f.code for f in m.Family.select()} | {None: ""}
     return {
         "products": sorted(
-            (code[p.parent_id], p.code, p.shop_reference, p.ean13, p.label, p.price_excl, p.active)
+            (
+                *(code[p.parent_id], p.code, p.shop_reference, p.ean13, p.label, p.price_excl),
+                *(rate[p.vat_rate_id], family[p.family_id], p.attribute_label, p.active),
+            )
             for p in m.Product.select()
         ),
         "links": sorted(
@@ -68,27 +74,36 @@ def count_statements(database) -> list[int]:
     return counted
 
 
-def import_twice(flow_class, path) -> tuple[dict, list]:
-    """Into a new Gestan from a new shop (the import writes to the shop too)."""
+def import_twice(flow_class, path=None, database=None) -> tuple[dict, list]:
+    """Into a new Gestan (a SQLite file at `path`, or `database`) from a new shop (the
+    import writes to the shop too)."""
+    if database is None:
+        database = open_database(f"sqlite:///{path}")
+    else:
+        m.database_proxy.initialize(database)
+        refcache.clear()
     with SimulatedShop(build(orders=10, products=260)) as shop:
-        return _import_twice(flow_class, shop, path)
+        found = _import_twice(flow_class, shop, database)
+    if path is not None:
+        database.close()
+    return found
 
 
-def _import_twice(flow_class, shop, path) -> tuple[dict, list]:
-    database = open_database(f"sqlite:///{path}")
+def _import_twice(flow_class, shop, database) -> tuple[dict, list]:
     demo_gestan.seed(shop.data)
     # a Gestan product with a shop product's reference and other values: a conflict
     late = next(p for p in shop.data.table("products").values() if int(p["id"]) > 200)
     m.Product.create(code=late["reference"], label="Autre chose")
     counted = count_statements(database)
     reports = []
-    with SyncWebservice(shop.url, shop.key) as client:
-        reports.append(flow_class(client).stream())
-        statements = counted[0]
-        reports.append(flow_class(client).stream())  # nothing left to do
-    found = gestan_now()
-    database.close()
-    return found, [r.counts for r in reports] + [statements / len(reports[0].results)]
+    try:
+        with SyncWebservice(shop.url, shop.key) as client:
+            reports.append(flow_class(client).stream())
+            statements = counted[0]
+            reports.append(flow_class(client).stream())  # nothing left to do
+    finally:
+        del database.execute_sql  # (the instance's own, counting)
+    return gestan_now(), [r.counts for r in reports] + [statements / len(reports[0].results)]
 
 
 def test_bulk_import_is_the_row_by_row_import_in_fewer_statements(tmp_path):
@@ -99,6 +114,14 @@ def test_bulk_import_is_the_row_by_row_import_in_fewer_statements(tmp_path):
     for table in bulk:
         assert bulk[table] == alone[table], table
     assert bulk_counts[2] < 0.2 < 10 < alone_counts[2]  # statements per row
+
+
+def test_bulk_import_on_each_database_is_the_row_by_row_import(gestan, tmp_path):
+    alone, alone_counts = import_twice(RowByRow, tmp_path / "alone.db")
+    bulk, bulk_counts = import_twice(ProductsFlow, database=gestan)
+    assert bulk_counts[:2] == alone_counts[:2]
+    for table in bulk:
+        assert bulk[table] == alone[table], table
 
 
 def test_a_code_taken_after_the_read_fails_its_row_alone(big_shop, sqlite_gestan):

@@ -372,7 +372,14 @@ class ProductsFlow(BulkChunks, Flow):
             yield rows
         claimed |= _linked_gestan_ids()  # and those a streamed run has just created
         yield from self._gestan_pages(claimed)
-        product_links = {key: link.gestan_id for key, link in links(RESOURCE).items()}
+        product_links = {  # (tuples: a catalogue's links as objects weigh megabytes)
+            (shop_id, sub_id): gestan_id
+            for shop_id, sub_id, gestan_id in m.Link.select(
+                m.Link.shop_id, m.Link.shop_sub_id, m.Link.gestan_id
+            )
+            .where(m.Link.resource == RESOURCE)
+            .tuples()
+        }
         yield SpecialPrices(self.client, self.facts).read(product_links)
 
     def _page_rows(self, products: list[dict], claimed: set[int]) -> list[Row]:
