@@ -119,3 +119,20 @@ def test_numbers_are_only_given_inside_a_transaction(gestan):
 
     with pytest.raises(RuntimeError, match="dans la transaction"):
         next_value("invoice:FA")
+
+
+def test_numbers_taken_for_a_chunk_follow_the_counter_without_gap(gestan):
+    from tui_connector.gestan.numbering import next_value, reserve
+
+    with pytest.raises(RuntimeError):
+        reserve({"invoice:FA": 3})  # outside a transaction: refused
+    with m.database_proxy.atomic():
+        assert next_value("invoice:FA") == 1
+        first = reserve({"invoice:FA": 3, "letter:411C1": 2, "letter:411C2": 2, "entry:X": 0})
+        assert first == {"invoice:FA": 2, "letter:411C1": 1, "letter:411C2": 1}
+        assert next_value("invoice:FA") == 5 and next_value("letter:411C1") == 3
+    with pytest.raises(LookupError), m.database_proxy.atomic():
+        reserve({"invoice:FA": 10})
+        raise LookupError("a chunk rolled back gives its numbers back")
+    with m.database_proxy.atomic():
+        assert reserve({"invoice:FA": 1}) == {"invoice:FA": 6}

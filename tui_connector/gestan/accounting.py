@@ -172,18 +172,9 @@ def sales_account(line, default: str, shipping: str, discount: str, family: str)
     return family or default
 
 
-def family_account(line: m.InvoiceLine) -> str:
-    """The sales account of the line's product's family, or of its closest parent."""
-    family = line.product.family if line.product_id else None
-    while family is not None:
-        if family.sales_account:
-            return family.sales_account
-        family = family.parent
-    return ""
-
-
 def product_accounts(products) -> dict[int, str]:
-    """family_account for many products at once, read once per run: {product: account}."""
+    """The sales account of each product's family, or of its closest parent with one
+    ("" for none), read once per run: {product: account}."""
     families = refcache.cached(
         ("families",),
         lambda: {
@@ -249,14 +240,16 @@ def post_invoice(invoice: m.Invoice) -> m.AccountingEntry:
     title = "Avoir" if invoice.kind == m.Invoice.CREDIT_NOTE else "Facture"
     label = f"{title} {invoice.number} {contact.display_name}"
     aux = {"aux_number": contact_account(contact), "aux_label": contact.display_name}
+    lines = list(invoice.lines.order_by(m.InvoiceLine.position))
+    families = product_accounts([line.product_id for line in lines])
     postings = invoice_postings(
         label,
         aux,
         invoice.total_incl,
-        invoice.lines.order_by(m.InvoiceLine.position),
+        lines,
         # by rate as a number (SQLite would order its text: 20 before 5.5)
         [(vat.account, vat.vat_amount) for vat in sorted(invoice.vat_lines, key=_by_rate)],
-        family_account,
+        lambda line: families.get(line.product_id, ""),
     )
     return write_entry(
         _setting("accounting.sales_journal"),

@@ -27,34 +27,38 @@ def next_value(key: str) -> int:
 
 def reserve(counts: dict[str, int]) -> dict[str, int]:
     """Take `counts[key]` numbers of each counter at once, inside the caller's write
-    transaction (as next_value does): {key: the first of them}. Counters that share a
-    count move in one statement."""
+    transaction (as next_value does): {key: the first of them}. The counters that share
+    a count move in one statement (the row, or SQLite's database, stays locked until
+    the transaction ends); those that do not exist yet are made with their count."""
     database = m.database_proxy.obj
     if not database.in_transaction():
         raise RuntimeError("les numéros sont donnés dans la transaction qui les utilise")
     counts = {key: count for key, count in counts.items() if count > 0}
     if not counts:
         return {}
-    keys = list(counts)
-    known = {
-        key for (key,) in m.Sequence.select(m.Sequence.key).where(m.Sequence.key.in_(keys)).tuples()
-    }
-    missing = [{"key": key, "last_value": 0} for key in keys if key not in known]
-    if missing:  # (a plain insert: no shared lock to upgrade on MariaDB, see next_value)
-        m.Sequence.insert_many(missing).execute()
+    table, key, last = (name.join(database.quote) for name in ("sequence", "key", "last_value"))
+
+    def among(keys) -> str:
+        return f"{key} IN ({', '.join([database.param] * len(keys))})"
+
     by_count: dict[int, list[str]] = {}
-    for key, count in counts.items():
-        by_count.setdefault(count, []).append(key)
-    for count, same in by_count.items():
-        m.Sequence.update(last_value=m.Sequence.last_value + count).where(
-            m.Sequence.key.in_(same)
-        ).execute()
-    last = dict(
-        m.Sequence.select(m.Sequence.key, m.Sequence.last_value)
-        .where(m.Sequence.key.in_(keys))
-        .tuples()
+    for name, count in counts.items():
+        by_count.setdefault(count, []).append(name)
+    for count, names in by_count.items():  # (update first: see next_value on MariaDB)
+        database.execute_sql(
+            f"UPDATE {table} SET {last} = {last} + {database.param} WHERE {among(names)}",
+            [count, *names],
+        )
+    found = dict(
+        database.execute_sql(
+            f"SELECT {key}, {last} FROM {table} WHERE {among(counts)}", list(counts)
+        ).fetchall()
     )
-    return {key: last[key] - counts[key] + 1 for key in keys}
+    missing = [{"key": name, "last_value": counts[name]} for name in counts if name not in found]
+    if missing:
+        m.Sequence.insert_many(missing).execute()
+        found.update((row["key"], row["last_value"]) for row in missing)
+    return {name: int(found[name]) - counts[name] + 1 for name in counts}
 
 
 def lettering_code(number: int) -> str:

@@ -1370,27 +1370,21 @@ class _Lookups:
     @classmethod
     def of(cls, flow: OrdersFlow, rows: list[Row]) -> _Lookups:
         new = [row for row in rows if _new_order(row)]
-        customers = {int(row.payload["order"]["id_customer"]) for row in new}
-        customer_links = links("customers", customers) if new else {}
+        customers = _linked_ids("customers", {int(r.payload["order"]["id_customer"]) for r in new})
         contacts = {}
-        if customer_links:
+        if customers:
             by_id = {
                 contact.id: contact
-                for contact in m.Contact.select().where(
-                    m.Contact.id.in_([link.gestan_id for link in customer_links.values()])
-                )
+                for contact in m.Contact.select().where(m.Contact.id.in_(set(customers.values())))
             }
             contacts = {
-                shop_id: by_id[link.gestan_id]
-                for (shop_id, _), link in customer_links.items()
-                if link.gestan_id in by_id
+                shop: by_id[gestan] for shop, gestan in customers.items() if gestan in by_id
             }
-        linked = set()
-        if new:
-            linked |= {(RESOURCE, key[0]) for key in links(RESOURCE, [r.shop_id for r in new])}
-            payments = [int(p["id"]) for row in new for p in row.payload["payments"]]
-            if payments:
-                linked |= {(PAYMENTS, key[0]) for key in links(PAYMENTS, payments)}
+        linked = {
+            (RESOURCE, shop_id) for shop_id in _linked_ids(RESOURCE, [r.shop_id for r in new])
+        }
+        payments = [int(p["id"]) for row in new for p in row.payload["payments"]]
+        linked |= {(PAYMENTS, shop_id) for shop_id in _linked_ids(PAYMENTS, payments)}
         products = {
             line.product
             for row in new
@@ -1420,6 +1414,22 @@ class _Lookups:
         if self.shipping is None:
             self.shipping = self.flow._generic_shipping_id()
         return self.shipping
+
+
+def _linked_ids(resource: str, shop_ids) -> dict[int, int]:
+    """{shop id: Gestan id} of those linked (sub id 0), in one query."""
+    shop_ids = list(shop_ids)
+    if not shop_ids:
+        return {}
+    return dict(
+        m.Link.select(m.Link.shop_id, m.Link.gestan_id)
+        .where(
+            (m.Link.resource == resource)
+            & (m.Link.shop_id.in_(shop_ids))
+            & (m.Link.shop_sub_id == 0)
+        )
+        .tuples()
+    )
 
 
 def _has_life(row: Row) -> bool:
