@@ -98,6 +98,13 @@ class ChangeReader:
             orders = self._orders_by_id({int(r.get("id_order") or 0) for r in page})
             keyed = [(r, orders.get(int(r.get("id_order") or 0))) for r in page]
         keyed = [(record, found) for record, found in keyed if found is not None]
+        if resource == HISTORIES:  # an order this run imported in that state: done with it
+            imported = getattr(flow, "imported", {})
+            keyed = [
+                (record, found)
+                for record, found in keyed
+                if imported.get(found[0]) != record.get("id_order_state")
+            ]
         if not keyed:
             return []
         if resource != HISTORIES:  # payments and slips are linked once applied: left out

@@ -138,6 +138,13 @@ class PageData:
     addresses: dict[str, dict] = field(default_factory=dict)
     payments: dict[str, list[dict]] = field(default_factory=dict)  # by order reference
     slips: dict[str, list[dict]] = field(default_factory=dict)  # by order id
+    _by_customer: dict[str, list[dict]] | None = None
+
+    def addresses_of(self, customer: str) -> list[dict]:
+        """The page's addresses of a customer (grouped once for the page)."""
+        if self._by_customer is None:
+            self._by_customer = _group(list(self.addresses.values()), "id_customer")
+        return self._by_customer.get(customer, [])
 
 
 def rate_from_taxes(detail: dict, tax_rates: dict[int, Decimal]) -> Decimal | None:
@@ -475,6 +482,8 @@ class OrdersFlow(Flow):
         self._changes = ChangeReader(client)
         self._life: OrderLife | None = None
         self._cancel: threading.Event | None = None  # what stops a stream (stream)
+        # the shop orders this run imported, with their life: {id: its state then}
+        self.imported: dict[int, str] = {}
 
     # --- read ---------------------------------------------------------------------
 
@@ -685,11 +694,7 @@ class OrdersFlow(Flow):
                     k: data.addresses.get(order[k])
                     for k in ("id_address_invoice", "id_address_delivery")
                 },
-                "customer_addresses": [
-                    a
-                    for a in data.addresses.values()
-                    if a.get("id_customer") == order["id_customer"]
-                ],
+                "customer_addresses": data.addresses_of(order["id_customer"]),
                 "messages": data.messages.get(order["id"], []),
                 "details": data.details.get(order["id"], []),
                 "payments": data.payments.get(order.get("reference", ""), []),
@@ -730,6 +735,7 @@ class OrdersFlow(Flow):
 
     def start_run(self):
         self._cursor_held = False
+        self.imported = {}
         self._last_dates = {}
         self._life = None
         return super().start_run()
@@ -865,6 +871,7 @@ class OrdersFlow(Flow):
         save_link(RESOURCE, row.shop_id, 0, sales_order.id, date_upd=order.get("date_upd", ""))
         if not self._cursor_held:
             _move_cursor(order["date_add"], row.shop_id)
+        self.imported[row.shop_id] = order.get("current_state", "")
         return RowResult.of(
             row,
             Outcome.CREATED,
@@ -919,6 +926,7 @@ class OrdersFlow(Flow):
             finally:
                 cursor = None
             for row, draft, message in done:
+                self.imported[row.shop_id] = row.payload["order"].get("current_state", "")
                 result = RowResult.of(
                     row,
                     Outcome.CREATED,
