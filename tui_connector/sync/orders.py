@@ -20,7 +20,7 @@ import peewee as pw
 from tui_connector.errors import ConnectorError
 from tui_connector.gestan import accounting, invoicing, refcache, settings, vat_regime
 from tui_connector.gestan import models as m
-from tui_connector.gestan.database import write_transaction
+from tui_connector.gestan.database import insert_rows, write_transaction
 from tui_connector.gestan.documents import InvoiceDraft, OrderDraft, PaymentDraft, write_orders
 from tui_connector.gestan.invoicing import LineInput, Totals, line_rows, split_pro_rata
 from tui_connector.gestan.money import ZERO, cents
@@ -938,43 +938,41 @@ class OrdersFlow(Flow):
                     return False
             return True
 
-        try:
-            for row in rows:
-                if (cancel is not None and cancel.is_set()) or state.past_deadline():
-                    report.stopped = True
+        for row in rows:
+            if (cancel is not None and cancel.is_set()) or state.past_deadline():
+                report.stopped = True
+                break
+            if lookups.ready(row) and _has_life(row):
+                # its acts follow its documents, before the next row's (as apply does)
+                if not flush() or not record(row, self._with_life(row, lookups)):
                     break
-                if lookups.ready(row) and _has_life(row):
-                    # its acts follow its documents, before the next row's (as apply does)
-                    if not flush() or not record(row, self._with_life(row, lookups)):
-                        break
-                    continue
-                if not pending:
-                    dates = dict(self._last_dates)
-                drafted = self._draft(row, lookups) if lookups.ready(row) else None
-                if drafted is not None:
-                    pending.append((row, *drafted))
-                    if not self._cursor_held:
-                        cursor = (row.payload["order"]["date_add"], row.shop_id)
-                    continue
-                if not flush() or not record(row, self._run_one(row)):
-                    break
-            if not report.error:
-                flush()  # (a stop keeps the rows drafted before it)
-        finally:
-            lines = [
-                {
-                    "run": state.run.id,
-                    "shop_id": result.shop_id,
-                    "shop_sub_id": result.shop_sub_id,
-                    "gestan_id": result.gestan_id,
-                    "status": result.status[:64],
-                    "outcome": result.outcome,
-                    "message": result.message,
-                }
-                for result in report.results[first:]
-            ]
-            if lines:
-                m.SyncRunLine.insert_many(lines).execute()
+                continue
+            if not pending:
+                dates = dict(self._last_dates)
+            drafted = self._draft(row, lookups) if lookups.ready(row) else None
+            if drafted is not None:
+                pending.append((row, *drafted))
+                if not self._cursor_held:
+                    cursor = (row.payload["order"]["date_add"], row.shop_id)
+                continue
+            if not flush() or not record(row, self._run_one(row)):
+                break
+        if not report.error:
+            flush()  # (a stop keeps the rows drafted before it)
+        # the run's lines of the chunk, in one insert (an error above undoes the chunk)
+        lines = [
+            {
+                "run": state.run.id,
+                "shop_id": result.shop_id,
+                "shop_sub_id": result.shop_sub_id,
+                "gestan_id": result.gestan_id,
+                "status": result.status[:64],
+                "outcome": result.outcome,
+                "message": result.message,
+            }
+            for result in report.results[first:]
+        ]
+        insert_rows(m.SyncRunLine, lines)
 
     def _with_life(self, row: Row, lookups: _Lookups) -> RowResult:
         """A new order with a life already behind it: its documents in bulk, then its
