@@ -17,7 +17,7 @@ from decimal import Decimal
 from tui_connector.errors import ConnectorError
 from tui_connector.gestan import models as m
 from tui_connector.gestan import refcache, settings
-from tui_connector.gestan.database import write_transaction
+from tui_connector.gestan.database import insert_rows, write_transaction
 from tui_connector.gestan.money import ZERO, cents
 from tui_connector.gestan.numbering import lettering_code, next_value
 
@@ -61,6 +61,20 @@ def fiscal_year_for(date: dt.date) -> m.FiscalYear:
         code=code, start=dt.date(date.year, 1, 1), end=dt.date(date.year, 12, 31)
     ).on_conflict_ignore().execute()
     return m.FiscalYear.get(m.FiscalYear.code == code)
+
+
+def open_year(date: dt.date) -> m.FiscalYear:
+    """The open fiscal year of `date` (fiscal_year_for), the years read once a run."""
+    years = refcache.cached(("fiscal_years",), lambda: list(m.FiscalYear.select()))
+    year = next((y for y in years if y.start <= date <= y.end), None)
+    if year is None:
+        year = fiscal_year_for(date)  # opens the calendar year
+        years.append(year)
+    if year.closed:
+        raise ConnectorError(
+            f"l'exercice {year.code} est clos: rien ne peut être comptabilisé au {date:%d/%m/%Y}"
+        )
+    return year
 
 
 def account_label(number: str) -> str:
@@ -115,7 +129,7 @@ def write_entry(
         )
         if journal is None:
             raise ConnectorError(f"aucun journal {journal_code!r} dans Gestan")
-        year = fiscal_year_for(date)
+        year = open_year(date)
         entry = m.AccountingEntry.create(
             journal=journal,
             fiscal_year=year,
@@ -128,20 +142,27 @@ def write_entry(
             payment=payment,
             validated_at=m.now().date(),  # the day it was validated (FEC ValidDate)
         )
-        for position, p in enumerate(postings, start=1):
-            m.AccountingLine.create(
-                entry=entry,
-                position=position,
-                account_number=p.account,
-                account_label=account_label(p.account),
-                aux_number=p.aux_number,
-                aux_label=p.aux_label,
-                label=p.label[:255],
-                debit=p.debit,
-                credit=p.credit,
-                currency_amount=cents((p.debit or p.credit) * currency[1]) if currency else None,
-                currency=currency[0] if currency else "",
-            )
+        insert_rows(  # one statement for the entry's lines
+            m.AccountingLine,
+            [
+                {
+                    "entry": entry.id,
+                    "position": position,
+                    "account_number": p.account,
+                    "account_label": account_label(p.account),
+                    "aux_number": p.aux_number,
+                    "aux_label": p.aux_label,
+                    "label": p.label[:255],
+                    "debit": p.debit,
+                    "credit": p.credit,
+                    "currency_amount": cents((p.debit or p.credit) * currency[1])
+                    if currency
+                    else None,
+                    "currency": currency[0] if currency else "",
+                }
+                for position, p in enumerate(postings, start=1)
+            ],
+        )
     return entry
 
 
@@ -430,4 +451,5 @@ def close_year(code: str) -> m.AccountingEntry | None:
                 OPENING_JOURNAL[0], opening_day, label, postings, piece_ref=f"AN{code}"
             )
         m.FiscalYear.update(closed=True).where(m.FiscalYear.id == year.id).execute()
+    refcache.clear()  # the years read for this run are not what they were
     return entry

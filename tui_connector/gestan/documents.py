@@ -329,7 +329,7 @@ def _insert_entries(entries: list[_Entry], settled) -> None:
         if journal is None:
             raise ConnectorError(f"aucun journal {code!r} dans Gestan")
         journals[code] = journal.id
-    years = {entry.date: _fiscal_year(entry.date) for entry in entries}
+    years = {entry.date: accounting.open_year(entry.date) for entry in entries}
     counts: dict[str, int] = {}
     for entry in entries:
         entry.postings = [p for p in entry.postings if p is not None and (p.debit or p.credit)]
@@ -396,18 +396,3 @@ def _insert_entries(entries: list[_Entry], settled) -> None:
                 }
             )
     _insert(m.AccountingLine, lines)
-
-
-def _fiscal_year(date: dt.date) -> m.FiscalYear:
-    """The open fiscal year of `date` (accounting.fiscal_year_for), the years read once a
-    run."""
-    years = refcache.cached(("fiscal_years",), lambda: list(m.FiscalYear.select()))
-    year = next((y for y in years if y.start <= date <= y.end), None)
-    if year is None:
-        year = accounting.fiscal_year_for(date)  # opens the calendar year
-        years.append(year)
-    if year.closed:
-        raise ConnectorError(
-            f"l'exercice {year.code} est clos: rien ne peut être comptabilisé au {date:%d/%m/%Y}"
-        )
-    return year

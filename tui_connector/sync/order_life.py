@@ -212,6 +212,7 @@ class OrderLife:
             return self._in_euros(slip, value, invoice.order)
 
         lines = []
+        billed = list(invoice.lines.order_by(m.InvoiceLine.position))  # read once a slip
         for item in slip.get("associations", {}).get("order_slip_details", []):
             detail = details.get(str(item.get("id_order_detail")))
             if detail is None:
@@ -219,7 +220,7 @@ class OrderLife:
                     f"avoir boutique {slip['id']}: la ligne de commande "
                     f"{item.get('id_order_detail')} n'est pas dans sa commande"
                 )
-            invoice_line = self._invoice_line(invoice, detail)
+            invoice_line = self._invoice_line(invoice, detail, billed)
             lines.append(
                 LineInput(
                     kind=invoice_line.kind,
@@ -236,9 +237,7 @@ class OrderLife:
         shipping_excl = euros(slip.get("total_shipping_tax_excl"))
         shipping_incl = euros(slip.get("total_shipping_tax_incl"))
         if shipping_excl or shipping_incl:
-            carrier = next(
-                (x for x in invoice.lines if x.kind == m.LineKind.SHIPPING and x.label), None
-            )
+            carrier = next((x for x in billed if x.kind == m.LineKind.SHIPPING and x.label), None)
             if carrier is None:
                 raise ConnectorError(f"l'avoir boutique {slip['id']} rembourse un port non facturé")
             lines.append(
@@ -256,15 +255,14 @@ class OrderLife:
             )
         return lines
 
-    def _invoice_line(self, invoice: m.Invoice, detail: dict) -> m.InvoiceLine:
-        """The invoice line a slip's order line refunds: by its product, else its label."""
+    def _invoice_line(
+        self, invoice: m.Invoice, detail: dict, billed: list[m.InvoiceLine]
+    ) -> m.InvoiceLine:
+        """The invoice line a slip's order line refunds (among the invoice's lines, in
+        their order): by its product, else its label."""
         product = self.product_of(detail)
         label = (detail.get("product_name") or "")[:255]
-        lines = [
-            line
-            for line in invoice.lines.order_by(m.InvoiceLine.position)
-            if line.kind == m.LineKind.PRODUCT
-        ]
+        lines = [line for line in billed if line.kind == m.LineKind.PRODUCT]
         for candidates in (
             [x for x in lines if product is not None and x.product_id == product],
             [x for x in lines if x.label == label],
