@@ -28,7 +28,7 @@ from measure import NaiveWebservice, Sampler
 
 from tui_connector.gestan import models as m
 from tui_connector.gestan import settings
-from tui_connector.gestan.database import open_database
+from tui_connector.gestan.database import make_database, open_database
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.sync.products import ProductsFlow
 
@@ -65,8 +65,13 @@ class StatementCounter:
         database.execute_sql = counted
 
 
-def import_into(path: str, name: str, url: str, key: str, client_class, profile: str = "") -> dict:
-    database = open_database(f"sqlite:///{path}")
+def import_into(
+    path: str, name: str, url: str, key: str, client_class, profile: str = "", database_url=""
+) -> dict:
+    if database_url:  # a server database: start from empty tables
+        with make_database(database_url) as empty, empty.bind_ctx(m.ALL_MODELS):
+            empty.drop_tables(m.ALL_MODELS, safe=True, cascade="postgres" in database_url)
+    database = open_database(database_url or f"sqlite:///{path}")
     for category, family in FAMILIES.items():
         if not m.Family.select().where(m.Family.code == family).exists():
             m.Family.create(code=family, label=family)
@@ -109,11 +114,17 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--profile", default="", help="write the batched import's cProfile")
+    parser.add_argument(
+        "--database",
+        default="",
+        help="a Gestan database URL (default: SQLite files); its tables are dropped first",
+    )
     args = parser.parse_args()
     shop, url, key = start_shop(args.latency_ms, products=args.products)
     folder = tempfile.mkdtemp()
     try:
-        print(f"{args.products} shop products, {args.latency_ms:g} ms per request, SQLite Gestan")
+        engine = (args.database or "sqlite").split(":")[0]
+        print(f"{args.products} shop products, {args.latency_ms:g} ms per request, {engine} Gestan")
         runs = [("batched", SyncWebservice)]
         if not args.skip_naive:
             runs.append(("naive", NaiveWebservice))
@@ -121,7 +132,7 @@ def main() -> None:
         for name, client_class in runs:
             profile = args.profile if name == "batched" else ""
             found = results[name] = import_into(
-                f"{folder}/{name}.db", name, url, key, client_class, profile
+                f"{folder}/{name}.db", name, url, key, client_class, profile, args.database
             )
             print(
                 f"{name:<8} rows {found['rows']:6}  created {found['created']:6}  "
