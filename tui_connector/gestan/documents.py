@@ -106,7 +106,7 @@ def write_orders(drafts: list[OrderDraft], *, accounting_on: bool) -> None:
     for draft, order_id in zip(drafts, order_ids, strict=True):
         draft.order_id = order_id
         lines += line_rows(draft.lines, account=False, order=order_id)
-    _insert(m.SalesOrderLine, lines)
+    insert_rows(m.SalesOrderLine, lines)
     _take_stock(drafts)
     invoiced = [(d, t) for d, t in zip(drafts, totals, strict=True) if d.invoice is not None]
     _write_invoices(invoiced)
@@ -120,11 +120,7 @@ def write_orders(drafts: list[OrderDraft], *, accounting_on: bool) -> None:
                 links.append(_link(payment.link, payment_id))
         if draft.link is not None:
             links.append(_link(draft.link, draft.order_id))
-    _insert(m.Link, links)
-
-
-def _insert(model, rows: list[dict]) -> None:
-    insert_rows(model, rows)
+    insert_rows(m.Link, links)
 
 
 def _link(link: tuple[str, int, str], gestan_id: int) -> dict:
@@ -161,7 +157,7 @@ def _take_stock(drafts: list[OrderDraft]) -> None:
             moved[product] = moved.get(product, ZERO) + quantity
     if not movements:
         return
-    _insert(m.StockMovement, movements)
+    insert_rows(m.StockMovement, movements)
     levels = dict(
         m.StockLevel.select(m.StockLevel.product, m.StockLevel.id)
         .where((m.StockLevel.warehouse == warehouse) & (m.StockLevel.product.in_(list(moved))))
@@ -172,7 +168,7 @@ def _take_stock(drafts: list[OrderDraft]) -> None:
         for product, quantity in moved.items()
         if product not in levels
     ]
-    _insert(m.StockLevel, new)
+    insert_rows(m.StockLevel, new)
     by_quantity: dict[Decimal, list[int]] = {}
     for product, quantity in moved.items():
         if product in levels:
@@ -228,8 +224,8 @@ def _write_invoices(invoiced: list[tuple[OrderDraft, Totals]]) -> None:
         draft.invoice_id = invoice_id
         lines += line_rows(draft.lines, invoice=invoice_id)
         vat += vat_rows(total, invoice=invoice_id)
-    _insert(m.InvoiceLine, lines)
-    _insert(m.InvoiceVat, vat)
+    insert_rows(m.InvoiceLine, lines)
+    insert_rows(m.InvoiceVat, vat)
     m.Invoice.update(
         status=m.Invoice.VALIDATED, validated_at=m.now(), seller=seller_identity()
     ).where(m.Invoice.id.in_(ids)).execute()
@@ -261,7 +257,7 @@ def _write_payments(invoiced) -> dict[int, list[tuple[PaymentDraft, int]]]:
             {"payment": payment_id, "invoice": draft.invoice_id, "amount": payment.amount}
         )
         found.setdefault(id(draft), []).append((payment, payment_id))
-    _insert(m.PaymentAllocation, allocations)
+    insert_rows(m.PaymentAllocation, allocations)
     return found
 
 
@@ -395,4 +391,4 @@ def _insert_entries(entries: list[_Entry], settled) -> None:
                     "currency": "",
                 }
             )
-    _insert(m.AccountingLine, lines)
+    insert_rows(m.AccountingLine, lines)
