@@ -120,3 +120,20 @@ def test_the_fault_matrix_runs_it(stub, tmp_path):
     assert "languages" in fault_matrix.FLOWS
     cell = fault_matrix.run_cell("languages", "500 at random", tmp_path)
     assert cell.rerun == "nothing left to do" and cell.duplicates == 0, cell
+
+
+def test_the_fault_matrix_runs_what_a_flow_comes_after_first_and_once(monkeypatch):
+    later = registry.FlowSpec(
+        "later", "Plus tard", "6", LanguagesFlow, "", columns=(), after=("orders", "stock")
+    )
+    monkeypatch.setitem(registry.FLOWS, later.name, later)
+    assert fault_matrix.before("later") == ["contacts", "products", "orders", "stock"]
+
+
+def test_every_flow_has_a_free_key_and_actions_the_screen_knows():
+    taken = {binding.key for binding in HomeScreen.COMMON}
+    keys = [flow.key for flow in registry.FLOWS.values()]
+    assert len(set(keys)) == len(keys) and not set(keys) & taken
+    for flow in registry.FLOWS.values():
+        assert set(flow.actions) <= ImportScreen.FLOW_ACTIONS, flow.name
+        assert flow.cls.NEEDS, flow.name  # its class is found

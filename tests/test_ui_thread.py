@@ -12,6 +12,7 @@ import pytest
 
 from tests import test_ui
 from tests.test_ui import settle
+from tui_connector.gestan import settings
 from tui_connector.ui.app import ConnectorApp
 
 shop, session = test_ui.shop, test_ui.session  # the demo shop and Gestan of the UI tests
@@ -53,8 +54,11 @@ async def walk(pilot, keys) -> None:
         ["3", "r", "h", "h", "escape"],
         ["4", "r", "t", "z", "n", "escape"],
         ["p", "right", "right", "right", "right", "ctrl+s", "escape"],
+        ["1", "r", "x", "w", "escape", "escape"],
+        ["4", "r", "z", "o", "escape"],
+        ["t", "question_mark", "escape"],
     ],
-    ids=["contacts", "products", "stock", "orders", "settings"],
+    ids=["contacts", "products", "stock", "orders", "settings", "execute", "reset", "home"],
 )
 async def test_no_query_on_the_ui_thread(session, ui_thread_queries, keys):
     app = ConnectorApp(session)
@@ -77,11 +81,19 @@ async def test_the_mapping_tab_searches_and_saves_off_the_ui_thread(session, ui_
         search = app.screen.query_one("#product_search")
         search.focus()
         await walk(pilot, list("demo"))
+        shown = app.screen.query_one("#shop_products").row_count
         family = app.screen.query_one("#family_code")
         family.focus()
         await walk(pilot, ["A", "C", "C", "enter"])
+        for button in ("#read_genders", "#test"):
+            app.screen.query_one(button).press()
+            await settle(pilot)
         ui_thread_queries.watching.clear()
+        table = app.screen.query_one("#categories")
+        first = table.coordinate_to_cell_key((0, 0)).row_key.value
     assert not ui_thread_queries, "\n\n".join(ui_thread_queries[:3])
+    assert shown > 0  # the search found the demo's products
+    assert settings.get(f"family.{first}") == "ACC"  # and the family was saved
 
 
 def test_the_watch_sees_a_query_made_on_the_ui_thread(session, ui_thread_queries):

@@ -97,7 +97,7 @@ def _positive(value: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from tui_connector.simulator.server import VERSIONS
+    from tui_connector.prestashop.versions import SIMULATED
     from tui_connector.sync.registry import FLOWS
 
     parser = _Parser(prog="tui-connector", description=DESCRIPTION)
@@ -223,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulator.add_argument(
         "--version",
         default="8",
-        choices=list(VERSIONS),
+        choices=list(SIMULATED),
         help="la version de PrestaShop simulée (par défaut 8)",
     )
     simulator.add_argument(
@@ -640,10 +640,8 @@ def run_sync(args: argparse.Namespace, profile: config.Profile) -> int:
     if args.date_from and args.date_to and args.date_from > args.date_to:
         raise SettingsError(f"--from {args.date_from} est après --to {args.date_to}")
     if args.reset_cursor:
-        from tui_connector.sync.orders import reset_cursor
-
-        reset_cursor()
-        print("curseur des commandes remis à zéro: --since-last repart du début", file=sys.stderr)
+        FLOWS[args.flow].reset_cursor()
+        print(f"curseur de {args.flow} remis à zéro: --since-last repart du début", file=sys.stderr)
     progress = _progress_printer(not args.json, title=args.flow)
     try:
         return _sync(args, profile, progress)

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from tui_connector.prestashop.errors import UnsupportedVersion
 
 MINIMUM = (1, 5)
+# the releases the simulator plays (`simulator --version`), each a real shop's
+SIMULATED = {"1.6": "1.6.1.24", "1.7": "1.7.8.11", "8": "8.1.2", "9": "9.0.0"}
 JSON_OUTPUT_FROM = (1, 7)
 PATCH_FROM = (8,)
 QUERY_ERRORS_AS_500_FROM = (9,)

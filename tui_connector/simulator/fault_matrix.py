@@ -47,11 +47,25 @@ class Cell:
 def make_flow(name: str, client: SyncWebservice):
     """The flow as an unattended run makes it (the orders with their books)."""
     flow = FLOWS[name]
-    return flow.make(client, **flow.unattended)
+    return flow.make(client, **flow.unattended())
+
+
+def before(name: str) -> list[str]:
+    """The flows to run before `name`, each after its own, once each."""
+    order: list[str] = []
+
+    def visit(flow_name: str) -> None:
+        for earlier in FLOWS[flow_name].after:
+            if earlier not in order:
+                visit(earlier)
+                order.append(earlier)
+
+    visit(name)
+    return order
 
 
 def _prepare(name: str, client: SyncWebservice) -> None:
-    for flow_name in FLOWS[name].after:
+    for flow_name in before(name):
         flow = make_flow(flow_name, client)
         flow.execute(flow.read())
 

@@ -25,13 +25,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 from tui_connector.prestashop import codec
 from tui_connector.prestashop.errors import CodecError
-from tui_connector.prestashop.versions import Capabilities, parse_version
+from tui_connector.prestashop.versions import SIMULATED, Capabilities, parse_version
 from tui_connector.simulator import wire
 from tui_connector.simulator.wire import Writer, resource_layout
 
 # The real version each profile answers as; what differs between them is in
 # prestashop/versions.py, read here through Capabilities
-VERSIONS = {"1.6": "1.6.1.24", "1.7": "1.7.8.11", "8": "8.1.2", "9": "9.0.0"}
+VERSIONS = SIMULATED  # the releases it plays, declared beside the thresholds
 # how the root describes the resources newer versions add (9.0.0's api_root.xml)
 NEW_ROOT_ENTRIES = {"order_returns": {"description": "The order returns", "schemas": True}}
 ALL_METHODS = {"get", "put", "post", "patch", "delete", "head"}
@@ -100,7 +100,7 @@ class Faults:
                     setattr(faults, names[name], kind(value))
                 except ValueError:
                     raise ValueError(
-                        f"valeur invalide pour la panne {name!r}: {value!r} (un nombre)"
+                        f"valeur invalide pour la panne {name!r}: {value!r} (un nombre attendu)"
                     ) from None
             else:
                 raise ValueError(

@@ -9,17 +9,17 @@ per column). Lookups are read once per chunk, never once per row.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from itertools import groupby
 
 import peewee as pw
 
 from tui_connector.gestan import models as m
-from tui_connector.gestan.database import database_trouble
+from tui_connector.gestan.database import database_trouble, insert_rows
 from tui_connector.gestan.fields import ExactDecimalField
-from tui_connector.sync.core import Flow, Row, RowResult, is_deadlock
+from tui_connector.sync.core import Flow, Row, RowResult, is_deadlock, record_run_lines
 
-BATCH = 200  # rows per statement: far under every engine's limit of bound values
+BATCH = 200  # rows per UPDATE: far under every engine's limit of bound values
 
 # PostgreSQL types a CASE branch's parameter as text (or as nothing for NULL), and will
 # not put text into a number, a date or a boolean column without being told
@@ -46,37 +46,6 @@ def _pg_cast(field: pw.Field) -> str | None:
 
 def _quoted(database: pw.Database, name: str) -> str:
     return f"{database.quote[0]}{name}{database.quote[1]}"
-
-
-def insert_rows(model: type[m.BaseModel], rows: Sequence[dict]) -> None:
-    """Insert dicts that all have the same keys (field names), BATCH to a statement.
-
-    The SQL is put together here: peewee's building of a many-row INSERT costs more
-    than the database's writing it. Each value goes through its field's db_value, as
-    peewee would send it (exact decimals checked); absent fields take their defaults.
-    """
-    if not rows:
-        return
-    database = m.database_proxy.obj
-    meta = model._meta
-    names = list(rows[0])
-    fields = [meta.fields[name] for name in names]
-    defaults = [
-        (field, default)
-        for field, default in meta.defaults.items()
-        if field.name not in names and not isinstance(field, pw.AutoField)
-    ]
-    columns = ", ".join(_quoted(database, f.column_name) for f in fields + [f for f, _ in defaults])
-    one = "(" + ", ".join([database.param] * (len(fields) + len(defaults))) + ")"
-    head = f"INSERT INTO {_quoted(database, meta.table_name)} ({columns}) VALUES "
-    for start in range(0, len(rows), BATCH):
-        batch = rows[start : start + BATCH]
-        filled = [field.db_value(d() if callable(d) else d) for field, d in defaults]
-        params = []
-        for row in batch:
-            params += [field.db_value(row[field.name]) for field in fields]
-            params += filled
-        database.execute_sql(head + ", ".join([one] * len(batch)), params)
 
 
 def update_rows(model: type[m.BaseModel], objects: Iterable[m.BaseModel], names: list[str]):
@@ -247,19 +216,4 @@ class BulkChunks:
                 report.error = result.message
                 break
         writer.write()
-        insert_rows(
-            m.SyncRunLine,
-            [
-                {
-                    "run": state.run.id,
-                    "shop_id": result.shop_id,
-                    "shop_sub_id": result.shop_sub_id,
-                    "gestan_id": result.gestan_id,
-                    "status": result.status[:64],
-                    "outcome": result.outcome,
-                    "message": result.message,
-                    "at": m.now(),
-                }
-                for result in done
-            ],
-        )
+        record_run_lines(state.run.id, done)

@@ -15,13 +15,13 @@ import peewee as pw
 
 from tui_connector.gestan import models as m
 from tui_connector.gestan import settings
+from tui_connector.gestan.database import insert_rows
 from tui_connector.prestashop.client import ID_BATCH, SyncWebservice
 from tui_connector.prestashop.query import Filter, Query
 from tui_connector.sync.bulk import (
     Alone,
     BulkChunks,
     ChunkWriter,
-    insert_rows,
     update_rows,
     write_links,
 )

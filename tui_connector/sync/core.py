@@ -22,7 +22,7 @@ import peewee as pw
 from tui_connector.errors import ConnectorError
 from tui_connector.gestan import models as m
 from tui_connector.gestan import refcache, settings
-from tui_connector.gestan.database import database_trouble, write_transaction
+from tui_connector.gestan.database import database_trouble, insert_rows, write_transaction
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.codec import BAD_BYTES, Translated
 from tui_connector.prestashop.errors import PrestaShopError
@@ -331,6 +331,25 @@ class RunState:
         return True
 
 
+def record_run_lines(run_id: int, results: list[RowResult]) -> None:
+    """The run's history of these rows, one SyncRunLine each, in one insert."""
+    insert_rows(
+        m.SyncRunLine,
+        [
+            {
+                "run": run_id,
+                "shop_id": result.shop_id,
+                "shop_sub_id": result.shop_sub_id,
+                "gestan_id": result.gestan_id,
+                "status": result.status[:64],
+                "outcome": result.outcome,
+                "message": result.message,
+            }
+            for result in results
+        ],
+    )
+
+
 class Flow(ABC):
     """read() decides, writes nothing; execute() does the selected rows, one transaction each."""
 
@@ -488,15 +507,7 @@ class Flow(ABC):
                 return
             result = self._run_one(row)
             report.results.append(result)
-            m.SyncRunLine.create(
-                run=state.run,
-                shop_id=result.shop_id,
-                shop_sub_id=result.shop_sub_id,
-                gestan_id=result.gestan_id,
-                status=result.status[:64],
-                outcome=result.outcome,
-                message=result.message,
-            )
+            record_run_lines(state.run.id, [result])
             state.done += 1
             if progress:
                 progress(state.done, state.total, row.columns.get("label", row.key))

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from tui_connector.errors import ConnectorError
 from tui_connector.gestan import models as m
 from tui_connector.gestan import settings
+from tui_connector.gestan.database import insert_rows
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.query import Filter, Query
-from tui_connector.sync.bulk import insert_rows
 from tui_connector.sync.core import save_link, unlink
 from tui_connector.sync.products import RESOURCE as PRODUCTS
 from tui_connector.sync.products import create_families_from_categories, shop_unit

@@ -20,7 +20,7 @@ import peewee as pw
 from tui_connector.errors import ConnectorError
 from tui_connector.gestan import accounting, invoicing, refcache, settings, vat_regime
 from tui_connector.gestan import models as m
-from tui_connector.gestan.database import insert_rows, write_transaction
+from tui_connector.gestan.database import write_transaction
 from tui_connector.gestan.documents import InvoiceDraft, OrderDraft, PaymentDraft, write_orders
 from tui_connector.gestan.invoicing import LineInput, Totals, line_rows, split_pro_rata
 from tui_connector.gestan.money import ZERO, cents
@@ -44,6 +44,7 @@ from tui_connector.sync.core import (
     links,
     read_cursor,
     readable,
+    record_run_lines,
     save_link,
     shop_total,
     unreadable_row,
@@ -960,19 +961,7 @@ class OrdersFlow(Flow):
         if not report.error:
             flush()  # (a stop keeps the rows drafted before it)
         # the run's lines of the chunk, in one insert (an error above undoes the chunk)
-        lines = [
-            {
-                "run": state.run.id,
-                "shop_id": result.shop_id,
-                "shop_sub_id": result.shop_sub_id,
-                "gestan_id": result.gestan_id,
-                "status": result.status[:64],
-                "outcome": result.outcome,
-                "message": result.message,
-            }
-            for result in report.results[first:]
-        ]
-        insert_rows(m.SyncRunLine, lines)
+        record_run_lines(state.run.id, report.results[first:])
 
     def _with_life(self, row: Row, lookups: _Lookups) -> RowResult:
         """A new order with a life already behind it: its documents in bulk, then its

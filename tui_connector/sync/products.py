@@ -20,6 +20,7 @@ import peewee as pw
 from tui_connector.errors import ConnectorError
 from tui_connector.gestan import models as m
 from tui_connector.gestan import refcache, settings
+from tui_connector.gestan.database import insert_rows
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.codec import Translated, text
 from tui_connector.prestashop.errors import NotFound
@@ -28,7 +29,6 @@ from tui_connector.sync.bulk import (
     Alone,
     BulkChunks,
     ChunkWriter,
-    insert_rows,
     update_rows,
     write_links,
 )

@@ -7,16 +7,14 @@ this table: a new flow is its own module and one `register(FlowSpec(...))` here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tui_connector.sync.contacts import ContactsFlow
-from tui_connector.sync.core import Flow
-from tui_connector.sync.orders import OrderOptions, OrdersFlow
-from tui_connector.sync.products import ProductsFlow
-from tui_connector.sync.stock import StockFlow
+if TYPE_CHECKING:
+    from tui_connector.sync.core import Flow
 
 
 @dataclass(frozen=True)
@@ -36,7 +34,9 @@ class FlowSpec:
     name: str  # on the command line, in the runs' history
     title: str  # on the screens and in the reports
     key: str  # the home screen's key
-    flow_class: type[Flow]
+    # the class, or "module:Class" imported when first needed: the command line's help
+    # and a cron line's start do not load every flow
+    flow_class: type[Flow] | str
     help: str  # what the command line says of it
     columns: tuple[Column, ...]
     # the import screen's keys that only this flow offers (the screen implements them)
@@ -45,24 +45,33 @@ class FlowSpec:
     options: tuple[str, ...] = ()
     # the flows whose rows it needs in Gestan first (an order's customer and products)
     after: tuple[str, ...] = ()
-    # how an unattended run makes it (the fault matrix, a cron line's defaults)
-    unattended: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    # the options the fault matrix runs it with (the orders with their books)
+    unattended: Callable[[], Mapping[str, Any]] = lambda: MappingProxyType({})
+    # forgets where its incremental reads stopped (`sync --reset-cursor`), if it has one
+    reset_cursor: Callable[[], None] | None = None
+
+    @property
+    def cls(self) -> type[Flow]:
+        if isinstance(self.flow_class, str):
+            module, _, name = self.flow_class.partition(":")
+            return getattr(importlib.import_module(module), name)
+        return self.flow_class
 
     @property
     def needs(self) -> dict[str, set[str]]:
         """What it cannot do without, {resource: methods}, as its class declares it."""
-        return self.flow_class.NEEDS
+        return self.cls.NEEDS
 
     @property
     def optional(self) -> dict[str, set[str]]:
         """What it goes on without."""
-        return self.flow_class.OPTIONAL
+        return self.cls.OPTIONAL
 
     def make(self, client, **options) -> Flow:
         unknown = set(options) - set(self.options)
         if unknown:
             raise TypeError(f"{self.name} does not take {', '.join(sorted(unknown))}")
-        return self.flow_class(client, **options)
+        return self.cls(client, **options)
 
 
 FLOWS: dict[str, FlowSpec] = {}
@@ -76,12 +85,17 @@ def register(spec: FlowSpec) -> FlowSpec:
     return spec
 
 
-def spec(name: str) -> FlowSpec:
-    return FLOWS[name]
+def _orders_with_their_books() -> Mapping[str, Any]:
+    from tui_connector.sync.orders import OrderOptions
+
+    options = OrderOptions(invoices=True, mark_paid=True, accounting=True)
+    return {"since_last": True, "options": options}
 
 
-def titles() -> dict[str, str]:
-    return {name: flow.title for name, flow in FLOWS.items()}
+def _reset_orders_cursor() -> None:
+    from tui_connector.sync.orders import reset_cursor
+
+    reset_cursor()
 
 
 register(
@@ -89,7 +103,7 @@ register(
         name="contacts",
         title="Contacts",
         key="1",
-        flow_class=ContactsFlow,
+        flow_class="tui_connector.sync.contacts:ContactsFlow",
         help="clients de la boutique vers Gestan, avec leurs adresses",
         columns=(
             Column("last_name", "Nom", 8),
@@ -105,7 +119,7 @@ register(
         name="products",
         title="Produits",
         key="2",
-        flow_class=ProductsFlow,
+        flow_class="tui_connector.sync.products:ProductsFlow",
         help="produits dans les deux sens, chaque déclinaison un produit Gestan",
         columns=(
             Column("code", "Code", 15),
@@ -122,7 +136,7 @@ register(
         name="stock",
         title="Stock",
         key="3",
-        flow_class=StockFlow,
+        flow_class="tui_connector.sync.stock:StockFlow",
         help="quantités de Gestan vers la boutique",
         columns=(
             Column("code", "Code", 15),
@@ -139,7 +153,7 @@ register(
         name="orders",
         title="Commandes",
         key="4",
-        flow_class=OrdersFlow,
+        flow_class="tui_connector.sync.orders:OrdersFlow",
         help="commandes de la boutique vers Gestan, par dates ou depuis le dernier import",
         columns=(
             Column("reference", "Réf.", 9),
@@ -150,11 +164,7 @@ register(
         actions=("reset_cursor", "invoice_today"),
         options=("date_from", "date_to", "since_last", "options"),
         after=("contacts", "products"),
-        unattended=MappingProxyType(
-            {
-                "since_last": True,
-                "options": OrderOptions(invoices=True, mark_paid=True, accounting=True),
-            }
-        ),
+        unattended=_orders_with_their_books,
+        reset_cursor=_reset_orders_cursor,
     )
 )

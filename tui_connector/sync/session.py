@@ -185,12 +185,6 @@ class Session:
             territories=self.territories(),
         )
 
-    def unset_setting(self, key: str) -> None:
-        settings.unset(key)
-
-    def set_setting(self, key: str, value: str) -> str:
-        return settings.set_value(key, value)
-
     def save_settings(self, values: list[tuple[str, str]], unset_keys: list[str]) -> None:
         """All of a screen's settings, or none of them when one is wrong."""
         settings.set_many(values, unset_keys=unset_keys)
@@ -205,9 +199,6 @@ class Session:
 
     def civilities(self) -> list[str]:
         return [c.code for c in m.Civility.select().order_by(m.Civility.code)]
-
-    def families(self) -> list[tuple[str, str]]:
-        return [(f.code, f.label) for f in m.Family.select().order_by(m.Family.code)]
 
     def orders_cursor(self) -> str:
         value = cursor_value()

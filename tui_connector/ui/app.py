@@ -47,7 +47,7 @@ class ScreensProvider(Provider):
 class Palette(CommandPalette):
     """Textual's command palette, saying in French that nothing matches."""
 
-    NO_MATCHES = "Aucune commande ne correspond"
+    NO_MATCHES = "Rien ne correspond"
 
     def _start_no_matches_countdown(self, search_value: str) -> None:
         # Textual writes its English sentence here: the same half-second wait, our words
@@ -188,9 +188,25 @@ class ConnectorApp(App):
         }.get(type(screen).__name__, "écran")
         self.push_screen(HelpScreen(keys, title))
 
+    # the keys' names as a French keyboard prints them
+    KEY_NAMES = {
+        "space": "espace",
+        "escape": "Échap",
+        "enter": "Entrée",
+        "home": "Début",
+        "end": "Fin",
+        "pageup": "PgPréc",
+        "pagedown": "PgSuiv",
+    }
+
+    def get_key_display(self, binding: Binding) -> str:
+        if not binding.key_display and binding.key in self.KEY_NAMES:
+            return self.KEY_NAMES[binding.key]
+        return super().get_key_display(binding)
+
     def action_command_palette(self) -> None:
         if self.use_command_palette and not CommandPalette.is_open(self):
-            self.push_screen(Palette(id="--command-palette", placeholder="Chercher une commande…"))
+            self.push_screen(Palette(id="--command-palette", placeholder="Chercher…"))
 
     def search_themes(self) -> None:
         self.push_screen(Palette(providers=[ThemeProvider], placeholder="Chercher un thème…"))

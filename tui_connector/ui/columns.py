@@ -11,9 +11,6 @@ from tui_connector.sync.registry import Column
 MEASURED_ROWS = 2000  # enough to know a column's width; a read of 100,000 stays quick
 
 
-ColumnSpec = Column  # the registry's columns and the dialogs' own, as a table lays them out
-
-
 def share(available: int, wanted: list[int], minimums: list[int]) -> list[int]:
     """Widths that fill at most `available`: a column wanting less than the fair share
     gets what it wants; the fair share is what is left, split among the wider ones."""
@@ -35,7 +32,7 @@ def share(available: int, wanted: list[int], minimums: list[int]) -> list[int]:
     return result
 
 
-def natural_widths(specs: list[ColumnSpec], rows: list[list[str]]) -> list[int]:
+def natural_widths(specs: list[Column], rows: list[list[str]]) -> list[int]:
     widths = [len(spec.title) for spec in specs]
     for cells in rows[:MEASURED_ROWS]:
         for index, value in enumerate(cells):
@@ -54,7 +51,7 @@ def cell(value: str, style: str = "", *, numeric: bool = False) -> Text:
     )
 
 
-def fit(table: DataTable, specs: list[ColumnSpec], rows: list[list[str]], fixed: int = 0) -> None:
+def fit(table: DataTable, specs: list[Column], rows: list[list[str]], fixed: int = 0) -> None:
     """Give the table's columns (after `fixed` leading cells) widths that share its width."""
     columns = list(table.columns.values())
     padding = 2 * table.cell_padding
@@ -79,7 +76,7 @@ class SharedWidthTable(DataTable):
     """A DataTable whose columns (after `fixed` leading ones) share its width again each
     time its size changes; `texts` gives the cells' words, row by row."""
 
-    def __init__(self, specs: list[ColumnSpec], texts, *, fixed: int = 0, **options):
+    def __init__(self, specs: list[Column], texts, *, fixed: int = 0, **options):
         super().__init__(**options)
         self.specs, self.texts, self.fixed = specs, texts, fixed
 

@@ -8,6 +8,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
+from textual.worker import get_current_worker
 
 from tui_connector.errors import ConnectorError
 from tui_connector.sync.registry import FLOWS
@@ -77,7 +78,8 @@ class HomeScreen(ShowsWorkerErrors, Screen):
     @work(thread=True, exclusive=True, group="runs", exit_on_error=False)
     def runs_worker(self) -> None:
         runs = self.session.last_runs()  # the database: never on the UI thread
-        self.app.call_from_thread(self._show_runs, runs)
+        if not get_current_worker().is_cancelled:  # a later read has newer runs
+            self.app.call_from_thread(self._show_runs, runs)
 
     def _show_runs(self, runs: dict) -> None:
         table = self.query_one(DataTable)

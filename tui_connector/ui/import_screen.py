@@ -19,13 +19,13 @@ from textual.widgets import Checkbox, DataTable, Input, Label, ProgressBar, Stat
 from tui_connector.errors import ConnectorError
 from tui_connector.gestan.money import format_fr
 from tui_connector.sync.core import Origin, Report, Row
-from tui_connector.sync.registry import FLOWS
+from tui_connector.sync.registry import FLOWS, Column
 from tui_connector.sync.session import Session
-from tui_connector.ui.columns import MEASURED_ROWS, ColumnSpec, SharedWidthTable, cell
+from tui_connector.ui.columns import MEASURED_ROWS, SharedWidthTable, cell
 from tui_connector.ui.modals import AddressPicker, Confirm, ReportScreen, ShowsWorkerErrors
 from tui_connector.ui.widgets import KeyFooter, Tick
 
-STATUS = ColumnSpec("status", "Statut", 10, most=200)
+STATUS = Column("status", "Statut", 10, most=200)
 # what a user may not touch while the chosen rows are being executed
 LOCKED_WHILE_EXECUTING = {
     "read",
@@ -70,6 +70,7 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         Binding("z", "reset_cursor", "Remise à zéro", id="reset_cursor"),
         Binding("t", "invoice_today", "Facturer ce jour", id="invoice_today"),
         Binding("escape", "back", "Retour", id="back"),
+        Binding("question_mark", "app.help", "Aide", id="help"),
         Binding("home", "first_row", "Début", show=False, priority=True),
         Binding("end", "last_row", "Fin", show=False, priority=True),
     ]
@@ -139,6 +140,11 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         self.execution = None  # the worker executing the chosen rows, while it runs
 
     @property
+    def dated(self) -> bool:
+        """A flow read by dates or since its last import shows the date boxes."""
+        return "since_last" in self.flow_spec.options
+
+    @property
     def busy(self) -> bool:
         return self.reading or self.executing
 
@@ -153,7 +159,7 @@ class ImportScreen(ShowsWorkerErrors, Screen):
             f"{self.session.database_label}",
             id="title",
         )
-        if self.flow_name == "orders":
+        if self.dated:
             with Horizontal(id="dates"):
                 yield Label("Du ")
                 yield Input(placeholder="AAAA-MM-JJ", id="date_from", disabled=True)
@@ -250,7 +256,7 @@ class ImportScreen(ShowsWorkerErrors, Screen):
     def _shown(self, row: Row) -> bool:
         if row.payload.get("special_price") and not self.show_special_prices:
             return False
-        if self.flow_name == "stock" and row.payload.get("unmanaged") and not self.show_unmanaged:
+        if row.payload.get("unmanaged") and not self.show_unmanaged:
             return False
         text = self.query_one("#filter", Input).value.strip().lower()
         if not text:
@@ -284,9 +290,9 @@ class ImportScreen(ShowsWorkerErrors, Screen):
     def _count(self) -> None:
         chosen = sum(1 for row in self.rows if row.selected)
         shown = []
-        if self.flow_name == "products" and self.show_special_prices:
+        if "special_prices" in self.flow_spec.actions and self.show_special_prices:
             shown.append("prix spéciaux affichés")
-        if self.flow_name == "stock" and self.show_unmanaged:
+        if "unmanaged" in self.flow_spec.actions and self.show_unmanaged:
             shown.append("non gérés affichés")
         blocked = sum(1 for row in self.rows if row.blocked)
         self.query_one("#counts", Label).update(
@@ -324,9 +330,9 @@ class ImportScreen(ShowsWorkerErrors, Screen):
             self.notify("Une opération est en cours.", severity="warning")
             return
         options = {}
-        if self.flow_name == "orders":
+        if self.dated:
             try:
-                options = self._order_options()
+                options = self._date_options()
             except ValueError as exc:
                 self.notify(str(exc), severity="error")
                 return
@@ -336,7 +342,7 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         self.query_one("#counts", Label).update(" lecture…")
         self.read_rows(options)
 
-    def _order_options(self) -> dict:
+    def _date_options(self) -> dict:
         if self.query_one("#since_last", Checkbox).value:
             return {"since_last": True}
         dates = {}

@@ -12,8 +12,9 @@ from textual.widgets import Button, DataTable, Label, Static
 from textual.worker import Worker, WorkerState
 
 from tui_connector.sync.core import Report, Row
+from tui_connector.sync.registry import Column
 from tui_connector.sync.session import Session, report_counts, report_rows, report_title
-from tui_connector.ui.columns import ColumnSpec, SharedWidthTable, cell
+from tui_connector.ui.columns import SharedWidthTable, cell
 from tui_connector.ui.widgets import KeyFooter
 
 
@@ -84,11 +85,11 @@ class ReportScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,enter", "close", "Fermer"), Binding("w", "save", "Enregistrer")]
     SPECS = [
-        ColumnSpec("outcome", "Résultat", 6),
-        ColumnSpec("code", "Code / réf.", 8),
-        ColumnSpec("name", "Désignation", 8),
-        ColumnSpec("invoice", "Facture", 7),
-        ColumnSpec("message", "Motif", 10, most=200),
+        Column("outcome", "Résultat", 6),
+        Column("code", "Code / réf.", 8),
+        Column("name", "Désignation", 8),
+        Column("invoice", "Facture", 7),
+        Column("message", "Motif", 10, most=200),
     ]
 
     def __init__(self, report: Report, session: Session):

@@ -8,6 +8,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Static
+from textual.worker import get_current_worker
 
 from tui_connector.errors import ConnectorError
 from tui_connector.sync.session import SettingsForm
@@ -77,7 +78,8 @@ class MappingTab(SettingsTab):
         except ConnectorError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
             return
-        self.app.call_from_thread(self._show_mapping, categories, products, message)
+        if not get_current_worker().is_cancelled:  # a later one shows what is current
+            self.app.call_from_thread(self._show_mapping, categories, products, message)
 
     def _show_mapping(self, categories, products, message: str) -> None:
         self.notify(message)
@@ -105,8 +107,10 @@ class MappingTab(SettingsTab):
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
     def search_worker(self, search: str) -> None:
-        products = self.screen.session.products_for_linking(search)  # the last key's wins
-        self.app.call_from_thread(self._show_products, products)
+        products = self.screen.session.products_for_linking(search)
+        # a cancelled thread still runs to its end: only the last key's search is shown
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show_products, products)
 
     @on(Input.Submitted, "#product_code")
     def link_product(self, event: Input.Submitted) -> None:
@@ -134,7 +138,8 @@ class MappingTab(SettingsTab):
             return
         products = session.products_for_linking(search)
         self.app.call_from_thread(self.notify, message)
-        self.app.call_from_thread(self._show_products, products)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show_products, products)
 
     # --- families and territories, saved as settings -----------------------------------
 
@@ -144,8 +149,7 @@ class MappingTab(SettingsTab):
         if not table.row_count:
             return
         category = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
-        self.save_worker("categories", category, f"family.{category}", event.value.strip())
-        event.input.value = ""
+        self.save_worker("family_code", "categories", category, f"family.{category}", event.value)
 
     @on(Input.Submitted, "#territory_map")
     def map_territory(self, event: Input.Submitted) -> None:
@@ -154,21 +158,22 @@ class MappingTab(SettingsTab):
             self.notify("Aucun territoire dans Gestan.", severity="warning")
             return
         code = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
-        self.save_worker("territories", code, f"territory.{code}", event.value.strip())
-        event.input.value = ""
+        self.save_worker("territory_map", "territories", code, f"territory.{code}", event.value)
 
     @work(thread=True, exclusive=False, group="mapping-save", exit_on_error=False)
-    def save_worker(self, table_id: str, row: str, key: str, value: str) -> None:
+    def save_worker(self, box: str, table_id: str, row: str, key: str, value: str) -> None:
         session = self.screen.session
         try:
-            session.save_settings([(key, value)], [])
+            session.save_settings([(key, value.strip())], [])
             stored = session.setting(key) or "—"  # as Gestan keeps it (a territory tidied)
         except ConnectorError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
             return
-        self.app.call_from_thread(self._show_saved, table_id, row, stored)
+        self.app.call_from_thread(self._show_saved, box, table_id, row, stored)
 
-    def _show_saved(self, table_id: str, row: str, stored: str) -> None:
+    def _show_saved(self, box: str, table_id: str, row: str, stored: str) -> None:
+        self.query_one(f"#{box}", Input).value = ""  # kept to be corrected when refused
         table = self.query_one(f"#{table_id}", DataTable)
-        table.update_cell(row, table.ordered_columns[2].key, stored)
+        if row in table.rows:  # the shop may have been read again meanwhile
+            table.update_cell(row, table.ordered_columns[2].key, stored)
         self.notify("Paramètres enregistrés.")
