@@ -15,6 +15,7 @@ from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.simulator import demo_gestan
 from tui_connector.sync.order_life import CHANGE_RESOURCES
 from tui_connector.sync.runner import make_flow
+from tui_connector.sync.status import Status
 
 DEMO_ORDERS = 200  # the demo command's default (--orders)
 
@@ -48,7 +49,7 @@ def test_a_product_changed_on_both_sides_is_a_conflict(rows):
 
 
 def test_a_shop_product_with_stock_is_not_managed_by_gestan(rows):
-    unmanaged = [r for r in rows["stock"] if r.payload.get("unmanaged")]
+    unmanaged = [r for r in rows["stock"] if r.status == Status.UNMANAGED]
     assert unmanaged, "no stock row Gestan does not manage: key h shows nothing"
     assert any(int(r.columns["shop"]) > 0 for r in unmanaged)
 
@@ -56,9 +57,7 @@ def test_a_shop_product_with_stock_is_not_managed_by_gestan(rows):
 def test_a_contact_asks_which_address_bills_and_which_delivers(rows):
     # what the contacts screen's address picker (key e) needs: addresses to choose from,
     # and a choice to make (the ⌂ of the status)
-    asking = [
-        r for r in rows["contacts"] if r.payload.get("addresses") and r.payload.get("needs_choice")
-    ]
+    asking = [r for r in rows["contacts"] if r.payload.get("addresses") and r.needs_choice]
     assert asking, "no contact with addresses to choose: key e opens nothing"
     assert all(len(r.payload["addresses"]) > 1 for r in asking)
 

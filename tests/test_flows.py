@@ -19,6 +19,7 @@ from tui_connector.simulator.server import SimulatedShop
 from tui_connector.sync.contacts import ContactOptions, ContactsFlow
 from tui_connector.sync.core import Outcome
 from tui_connector.sync.products import ProductsFlow, add_stock_movement, gestan_stock
+from tui_connector.sync.status import Status
 from tui_connector.sync.stock import StockFlow
 
 
@@ -36,11 +37,11 @@ def demo(sqlite_gestan, shop):
 
 def statuses(rows) -> Counter:
     """Statuses of the products and contacts themselves (special prices have their own tests)."""
-    return Counter(row.status for row in rows if not row.payload.get("special_price"))
+    return Counter(row.status for row in rows if not row.of_product)
 
 
 def own(rows) -> list:
-    return [row for row in rows if not row.payload.get("special_price")]
+    return [row for row in rows if not row.of_product]
 
 
 def run(flow):
@@ -56,14 +57,14 @@ def test_contacts_import_then_nothing_to_do(gestan, client, shop):
     settings.set_value("civility.2", "Mme")
     rows, report = run(ContactsFlow(client))
     customers = len(shop.data.table("customers"))
-    assert statuses(rows) == {"Ajout": customers}
+    assert statuses(rows) == {Status.ADD: customers}
     assert report.counts["created"] == customers and report.ok
     assert m.Contact.select().count() == customers
     assert m.Address.select().count() == len(shop.data.table("addresses"))
     guest = next(c for c in shop.data.table("customers").values() if c["is_guest"] == "1")
     assert m.Contact.get(m.Contact.email == guest["email"]).is_guest
     again, report = run(ContactsFlow(client))
-    assert statuses(again) == {"A jour": customers} and report.results == []
+    assert statuses(again) == {Status.UP_TO_DATE: customers} and report.results == []
     assert m.Contact.select().count() == customers  # no duplicate
 
 
@@ -139,7 +140,7 @@ def test_contacts_update_link_by_email_and_unknown_civility(sqlite_gestan, clien
     shop.data.table("customers")[2]["id_gender"] = "3"  # no civility.3 (1 and 2 are mapped)
     rows = ContactsFlow(client).read()
     by_id = {row.shop_id: row for row in rows}
-    assert by_id[1].status == "Mise à jour" and "e-mail" in by_id[1].reason
+    assert by_id[1].status == Status.UPDATE and "e-mail" in by_id[1].reason
     assert "civility.3" in by_id[2].reason
     report = ContactsFlow(client).execute(rows)
     assert m.Contact.get_by_id(existing.id).last_name == customer["lastname"]
@@ -151,12 +152,12 @@ def test_contacts_update_link_by_email_and_unknown_civility(sqlite_gestan, clien
     )  # reported, never guessed
     shop.data.table("customers")[3]["lastname"] = "Nouveau-Nom"
     rows = ContactsFlow(client).read()
-    assert next(r for r in rows if r.shop_id == 3).status == "Mise à jour"
+    assert next(r for r in rows if r.shop_id == 3).status == Status.UPDATE
 
 
 def test_several_addresses_need_a_choice_and_the_choice_is_used(sqlite_gestan, client, shop):
     rows = ContactsFlow(client).read()
-    several = next(row for row in rows if row.payload["needs_choice"])
+    several = next(row for row in rows if row.needs_choice)
     addresses = [a["id"] for a in several.payload["addresses"]]
     latest = max(
         (o for o in shop.data.table("orders").values() if o["id_customer"] == str(several.shop_id)),
@@ -196,14 +197,16 @@ def test_contact_options_addresses_phones_comments(sqlite_gestan, client, shop):
 def test_products_every_status(demo, client, shop):
     rows = ProductsFlow(client).read()
     seen = statuses(rows)
-    assert seen["Ajout vers Gestan"] > 0 and seen["A jour"] == 4 and seen["Ajout Prestashop"] == 1
+    assert (
+        seen[Status.ADD_GESTAN] > 0 and seen[Status.UP_TO_DATE] == 4 and seen[Status.ADD_SHOP] == 1
+    )
     by_reference = [r for r in rows if r.reason == "lié par référence"]
     assert len(by_reference) == 1 and by_reference[0].action == "link"
     combination_rows = [r for r in rows if r.shop_sub_id]
     assert all(r.columns["label"].endswith(" Attribut") for r in combination_rows)
     report = ProductsFlow(client).execute(rows)
     assert report.ok, report.summary()
-    assert statuses(ProductsFlow(client).read()) == {"A jour": len(own(rows))}
+    assert statuses(ProductsFlow(client).read()) == {Status.UP_TO_DATE: len(own(rows))}
 
     # a combination became its own product, with a parent and its attributes
     variant = m.Product.get(m.Product.parent.is_null(False))
@@ -230,7 +233,7 @@ def test_products_every_status(demo, client, shop):
     product["price"] = "30.000000"
     rows = ProductsFlow(client).read()
     changed = [r for r in rows if r.shop_id == int(link.shop_id)]
-    assert {r.status for r in changed} == {"Mise à jour Gestan"}
+    assert {r.status for r in changed} == {Status.UPDATE_GESTAN}
     ProductsFlow(client).execute(rows)
     assert m.Product.get_by_id(variant.id).price_excl >= Decimal("30")
 
@@ -239,10 +242,10 @@ def test_products_every_status(demo, client, shop):
     candle.price_excl, candle.updated_at = Decimal("13.000000"), m.now()
     candle.save()
     rows = ProductsFlow(client).read()
-    assert next(r for r in rows if r.gestan_id == candle.id).status == "Mise à jour Prestashop"
+    assert next(r for r in rows if r.gestan_id == candle.id).status == Status.UPDATE_SHOP
     ProductsFlow(client).execute(rows)
     assert shop.data.table("products")[int(created["id"])]["price"] == "13.000000"
-    assert statuses(ProductsFlow(client).read()) == {"A jour": len(own(rows))}
+    assert statuses(ProductsFlow(client).read()) == {Status.UP_TO_DATE: len(own(rows))}
 
 
 def test_products_stream_a_page_at_a_time_and_offer_nothing_back(sqlite_gestan):
@@ -263,11 +266,11 @@ def test_products_stream_a_page_at_a_time_and_offer_nothing_back(sqlite_gestan):
             assert len(pages) >= 3 + 2  # three pages of the shop, Gestan's, special prices
             rows = [row for page in pages for row in page]
             paired = [r for r in rows if r.columns.get("code") == late["reference"]]
-            assert [r.status for r in paired] == ["Conflit"]  # not offered to the shop
+            assert [r.status for r in paired] == [Status.CONFLICT]  # not offered to the shop
             report = ProductsFlow(client).stream()
             assert report.counts["failed"] == 0, report.summary()
             again = ProductsFlow(client).read()
-            assert statuses(again) == {"A jour": len(own(rows)) - 1, "Conflit": 1}
+            assert statuses(again) == {Status.UP_TO_DATE: len(own(rows)) - 1, Status.CONFLICT: 1}
             shop_references = Counter(
                 p.get("reference") for p in big.data.table("products").values()
             )
@@ -287,7 +290,7 @@ def test_products_conflict_is_left_alone_until_a_side_is_picked(demo, client, sh
     shop_product["price"] = "12.000000"
     rows = ProductsFlow(client).read()
     conflict = next(r for r in rows if r.gestan_id == item.id)
-    assert conflict.status == "Conflit" and not conflict.selected
+    assert conflict.status == Status.CONFLICT and not conflict.selected
     conflict.selected = True
     report = ProductsFlow(client).execute([conflict])
     assert report.results[0].outcome == Outcome.SKIPPED
@@ -346,7 +349,7 @@ def test_cover_images_go_to_the_shop_with_a_product_made_in_gestan(demo, client,
 def test_stock_writes_only_what_differs(demo, client, shop):
     ProductsFlow(client).execute(ProductsFlow(client).read())
     StockFlow(client).execute(StockFlow(client).read())
-    assert statuses(StockFlow(client).read()) == {"A jour": len(StockFlow(client).read())}
+    assert statuses(StockFlow(client).read()) == {Status.UP_TO_DATE: len(StockFlow(client).read())}
     item = m.Product.get(m.Product.code == "DEMO-00005")
     add_stock_movement(item, Decimal(-2), "adjust", "casse")
     rows = StockFlow(client).read()
@@ -365,7 +368,7 @@ def test_stock_writes_only_what_differs(demo, client, shop):
 
 def test_stock_lists_unmanaged_products_apart(sqlite_gestan, client):
     rows = StockFlow(client).read()
-    assert rows and {r.status for r in rows} == {"Non géré"}
+    assert rows and {r.status for r in rows} == {Status.UNMANAGED}
     assert not any(r.selected for r in rows)
 
 

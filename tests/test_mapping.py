@@ -12,6 +12,7 @@ from tui_connector.simulator.demo_data import build
 from tui_connector.simulator.server import SimulatedShop
 from tui_connector.sync import mapping
 from tui_connector.sync.products import ProductsFlow
+from tui_connector.sync.status import Status
 
 
 @pytest.fixture
@@ -54,7 +55,7 @@ def test_link_by_hand_then_undo(sqlite_gestan, client):
     assert next(p for p in mapping.cached_products() if p.shop_id == 4).linked_to == "ANCIEN-CODE"
     rows = {r.key: r for r in ProductsFlow(client).read()}
     assert rows["product:4:0"].gestan_id == other.id
-    assert rows["product:4:0"].status == "A jour"  # the link overwrote nothing
+    assert rows["product:4:0"].status == Status.UP_TO_DATE  # the link overwrote nothing
     assert "gestan:" + str(other.id) not in rows  # no longer offered to the shop
     with pytest.raises(ConnectorError, match="déjà lié"):
         mapping.link_product_by_hand(client, 5, 0, "ANCIEN-CODE")

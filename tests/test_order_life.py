@@ -7,6 +7,7 @@ The shop's life is made by the simulator the way the real PrestaShop 8.1.2 recor
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from dataclasses import replace
 from decimal import Decimal
@@ -21,9 +22,9 @@ from tui_connector.simulator.demo_data import build
 from tui_connector.simulator.life import ShopLife
 from tui_connector.simulator.server import SimulatedShop
 from tui_connector.sync.order_changes import change_cursor
-from tui_connector.sync.order_life import CANCELLED, CREDITED, PAID, REFUNDED
 from tui_connector.sync.orders import OrderOptions, OrdersFlow
 from tui_connector.sync.products import ProductsFlow
+from tui_connector.sync.status import Status
 from tui_connector.sync.stock import StockFlow
 
 from .test_orders import prepare
@@ -165,7 +166,7 @@ def test_each_change_after_import_becomes_its_act_once(imported, shop, client):
         for r in StockFlow(client).read()
         if r.gestan_id in cancelled_lines
     }
-    assert touched and all(r.status == "Bloquée" for r in touched.values())
+    assert touched and all(r.status == Status.BLOCKED for r in touched.values())
     reference = shop.data.table("orders")[cancelled]["reference"]
     assert all(reference in r.reason for r in touched.values())
 
@@ -173,7 +174,9 @@ def test_each_change_after_import_becomes_its_act_once(imported, shop, client):
     rows = [r for r in flow.read() if r.payload.get("change")]
     kinds = Counter(r.status for r in rows)
     # the full refund's Refunded state is no row of its own: its slip says it all
-    assert kinds == {PAID: 1, CANCELLED: 1, CREDITED: 2, REFUNDED: 1}, kinds
+    assert kinds == {Status.PAID: 1, Status.CANCELLED: 1, Status.CREDITED: 2, Status.REFUNDED: 1}, (
+        kinds
+    )
     report = flow.execute(rows)
     assert report.ok, report.summary()
 
@@ -239,7 +242,9 @@ def test_each_change_after_import_becomes_its_act_once(imported, shop, client):
     assert stock_of(first_product) == stock_before + 1
     # once imported, the shop's quantities and Gestan's agree again: stock writes nothing
     after = {(r.shop_id, r.shop_sub_id): r for r in StockFlow(client).read()}
-    assert all(after[key].status == "A jour" for key in touched), [after[k].status for k in touched]
+    assert all(after[key].status == Status.UP_TO_DATE for key in touched), [
+        after[k].status for k in touched
+    ]
     # every entry balances, each series has no gap
     for entry in m.AccountingEntry.select():
         assert sum(x.debit for x in entry.lines) == sum(x.credit for x in entry.lines)
@@ -409,8 +414,13 @@ def test_sync_stock_refuses_to_undo_the_shop_or_imports_the_orders_first(
         reference = shop.data.table("orders")[order_id]["reference"]
 
         assert main(["sync", "stock", "--json"]) == 1
-        out = capsys.readouterr().out
-        assert reference in out and "Bloquée" in out and "sync orders" in out
+        blocked = [
+            row
+            for row in json.loads(capsys.readouterr().out)["rows"]
+            if row["status"] == Status.BLOCKED
+        ]
+        assert blocked and all(reference in r["message"] for r in blocked)
+        assert all("sync orders" in r["message"] for r in blocked)
         lines = {
             (d["product_id"], d["product_attribute_id"])
             for d in shop.data.table("order_details").values()
@@ -475,7 +485,7 @@ def test_changes_in_any_order_are_applied_once(imported, shop, client):
     life.cancel(delivered[2], LATER + dt.timedelta(days=9))
     reader = OrdersFlow(client, since_last=True, options=ALL_ON)
     rows = [r for r in reader.read() if r.payload.get("change")]
-    assert [r.status for r in rows] == [CANCELLED]
+    assert [r.status for r in rows] == [Status.CANCELLED]
     executor = OrdersFlow(client, since_last=True, options=ALL_ON)
     executor.carry_on(reader)
     assert executor.execute(rows).ok

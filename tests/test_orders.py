@@ -25,16 +25,16 @@ from tui_connector.simulator.demo_data import build
 from tui_connector.simulator.life import ShopLife
 from tui_connector.simulator.server import Faults, SimulatedShop
 from tui_connector.sync.contacts import ContactsFlow
-from tui_connector.sync.order_life import REFUNDED
 from tui_connector.sync.orders import OrderOptions, OrdersFlow, cursor_value, plan_order
 from tui_connector.sync.products import ProductsFlow
+from tui_connector.sync.status import Status
 from tui_connector.sync.stock import StockFlow
 
 ALL_ON = OrderOptions(invoices=True, mark_paid=True, accounting=True)
 
 
 def kinds(rows) -> Counter:
-    return Counter(row.status.split(":")[0] for row in rows)
+    return Counter(row.status for row in rows)
 
 
 def prepare(client) -> None:
@@ -87,7 +87,7 @@ def ready(sqlite_gestan, shop, client):
 def test_import_with_invoices_payments_and_entries(ready, shop, client):
     flow = OrdersFlow(client, since_last=True, options=ALL_ON)
     rows = flow.read()
-    assert set(kinds(rows)) == {"Ajout"}
+    assert set(kinds(rows)) == {Status.ADD}
     unwanted = [r for r in rows if r.payload["unwanted"]]
     assert unwanted and not any(r.selected for r in unwanted)  # cancelled: listed, not chosen
     report = flow.execute(rows)
@@ -97,7 +97,7 @@ def test_import_with_invoices_payments_and_entries(ready, shop, client):
     assert m.SalesOrder.select().count() == imported == invoices.count()
     assert_books_are_right(shop)
     paid = [r for r in rows if r.selected and r.payload["payments"]]
-    refunded = [r for r in paid if r.payload["ending"] == REFUNDED]
+    refunded = [r for r in paid if r.payload["ending"] == Status.REFUNDED]
     assert refunded  # the demo has refunded orders: each has its credit note, money back
     assert all(len(r.payload["slips"]) == 1 for r in refunded)  # a full slip, then Refunded
     credit_notes = m.Invoice.select().where(m.Invoice.kind == m.Invoice.CREDIT_NOTE)
@@ -175,7 +175,7 @@ def test_blocked_orders_say_why_and_write_nothing(sqlite_gestan, shop, client):
     rows = OrdersFlow(client, options=ALL_ON).read()
     blocked = next(r for r in rows if r.blocked)  # an order of a product Gestan lacks
     order = shop.data.table("orders")[blocked.shop_id]
-    assert blocked.status.startswith("Bloquée") and "non lié" in blocked.reason
+    assert blocked.status == Status.BLOCKED and "non lié" in blocked.reason
     blocked.selected = True
     report = OrdersFlow(client, options=ALL_ON).execute([blocked])
     assert report.counts["blocked"] == 1 and m.SalesOrder.select().count() == 0
@@ -262,10 +262,10 @@ def test_since_last_cursor_moves_after_commit_and_resets(ready, shop, client):
     assert order_id == first_half[-1].shop_id
     rows = OrdersFlow(client, since_last=True, options=ALL_ON).read()
     assert min(r.shop_id for r in rows) >= order_id  # the boundary is read again...
-    assert next(r for r in rows if r.shop_id == order_id).status == "Déjà importée"  # ...once
+    assert next(r for r in rows if r.shop_id == order_id).status == Status.IMPORTED  # ...once
     settings.set_value("display.only_new", "true")
     rows = OrdersFlow(client, since_last=True).read()
-    assert all(r.status != "Déjà importée" for r in rows)
+    assert all(r.status != Status.IMPORTED for r in rows)
     from tui_connector.sync.orders import reset_cursor
 
     reset_cursor()
@@ -342,7 +342,7 @@ def test_stop_and_faults_then_a_rerun_completes(ready, shop):
         flow = OrdersFlow(clean, since_last=True, options=ALL_ON)
         flow.execute(flow.read())
         rows = OrdersFlow(clean, options=ALL_ON).read()
-    selected_total = len([r for r in rows if r.status == "Déjà importée"])
+    selected_total = len([r for r in rows if r.status == Status.IMPORTED])
     assert m.SalesOrder.select().count() == selected_total
     assert_books_are_right(shop)
 

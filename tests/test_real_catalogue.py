@@ -13,6 +13,7 @@ from tui_connector.sync.contacts import ContactsFlow
 from tui_connector.sync.orders import OrderOptions, OrdersFlow
 from tui_connector.sync.products import ProductsFlow, create_families_from_categories
 from tui_connector.sync.shop_facts import read_facts
+from tui_connector.sync.status import Status
 
 from .captures import CAPTURES, shop_from_captures
 
@@ -52,8 +53,8 @@ def test_shared_combination_references_all_import_with_stable_codes(gestan, shop
     assert one.shop_reference == "demo_1"
     # a second run changes nothing
     again = [row for row in ProductsFlow(client).read() if row.key.startswith("product:")]
-    assert {row.status for row in again} == {"A jour"}, [
-        (row.key, row.status, row.reason) for row in again if row.status != "A jour"
+    assert {row.status for row in again} == {Status.UP_TO_DATE}, [
+        (row.key, row.status, row.reason) for row in again if row.status != Status.UP_TO_DATE
     ][:5]
 
 
@@ -114,7 +115,7 @@ def test_references_shared_between_products_or_empty_all_import(gestan, client):
             )
             rows = ProductsFlow(shop_client).read()
             again = [r for r in rows if r.key.startswith("product:")]
-            assert {r.status for r in again} == {"A jour"}
+            assert {r.status for r in again} == {Status.UP_TO_DATE}
             # a product made in Gestan goes with its one label in each shop language: said
             to_shop = [r for r in rows if r.key.startswith("gestan:") and not r.blocked]
             assert to_shop and all("2 langues de la boutique" in r.reason for r in to_shop)

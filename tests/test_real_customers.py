@@ -9,7 +9,8 @@ from tui_connector.gestan import models as m
 from tui_connector.gestan import settings
 from tui_connector.simulator.demo_data import build
 from tui_connector.simulator.server import SimulatedShop
-from tui_connector.sync.contacts import SKIPPED, ContactsFlow
+from tui_connector.sync.contacts import ContactsFlow
+from tui_connector.sync.status import Status
 
 
 def _customer(data, **fields) -> dict:
@@ -80,13 +81,13 @@ def test_a_guest_and_its_registered_twin_are_one_contact_with_both_linked(gestan
     emails = [c.email for c in m.Contact.select()]
     assert len(emails) == len(set(emails))
     again = ContactsFlow(client).read()
-    assert {row.status for row in again} <= {"A jour", SKIPPED}
+    assert {row.status for row in again} <= {Status.UP_TO_DATE, Status.SKIPPED}
 
 
 def test_the_gdpr_placeholder_is_skipped_with_its_reason(gestan, shop, client):
     rows = ContactsFlow(client).read()
     (placeholder,) = [row for row in rows if row.columns["email"] == "anonymous@psgdpr.com"]
-    assert placeholder.status == SKIPPED and placeholder.action is None
+    assert placeholder.status == Status.SKIPPED and placeholder.action is None
     assert "RGPD" in placeholder.reason and not placeholder.selected
 
 

@@ -18,6 +18,7 @@ from tui_connector.simulator.server import SimulatedShop
 from tui_connector.sync import registry
 from tui_connector.sync.core import Flow, Origin, Row, RowResult
 from tui_connector.sync.runner import flow_needs, make_flow
+from tui_connector.sync.status import Status
 from tui_connector.ui.app import ConnectorApp
 from tui_connector.ui.home import HomeScreen
 from tui_connector.ui.import_screen import ImportScreen
@@ -37,7 +38,7 @@ class LanguagesFlow(Flow):
             Row(
                 key=f"language:{language['id']}",
                 origin=Origin.SHOP,
-                status="A jour",
+                status=Status.UP_TO_DATE,
                 shop_id=int(language["id"]),
                 columns={"code": language.get("iso_code", ""), "label": str(language["id"])},
             )
@@ -137,3 +138,12 @@ def test_every_flow_has_a_free_key_and_actions_the_screen_knows():
     for flow in registry.FLOWS.values():
         assert set(flow.actions) <= ImportScreen.FLOW_ACTIONS, flow.name
         assert flow.cls.NEEDS, flow.name  # its class is found
+
+
+def test_every_status_has_its_words_and_an_unknown_code_shows_as_it_is():
+    from tui_connector.labels import STATUS_LABELS, status_label
+
+    assert set(STATUS_LABELS) == set(Status)
+    assert len(set(STATUS_LABELS.values())) == len(Status)  # no two statuses read alike
+    assert status_label(Status.UP_TO_DATE) == "À jour"
+    assert status_label("Ajout") == "Ajout"  # a run line saved by an older version

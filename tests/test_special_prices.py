@@ -19,6 +19,7 @@ from tui_connector.simulator.server import SimulatedShop
 from tui_connector.sync.products import ProductsFlow
 from tui_connector.sync.shop_facts import ShopFacts
 from tui_connector.sync.special_prices import PriceTerms, shop_record, shop_terms, token_of
+from tui_connector.sync.status import Status
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ def ready(sqlite_gestan, shop, client):
 
 
 def special_rows(client) -> dict[str, object]:
-    return {r.key: r for r in ProductsFlow(client).read() if r.payload.get("special_price")}
+    return {r.key: r for r in ProductsFlow(client).read() if r.of_product}
 
 
 def shop_price(shop, product_id: int, **options) -> Decimal:
@@ -62,7 +63,10 @@ def test_a_territory_price_reaches_the_shop_and_is_its_price(ready, shop, client
     assert shop_price(shop, 4, group=3, quantity=5) == Decimal("9.500000")
     assert shop_price(shop, 4, group=3, quantity=4) == notebook.price_excl  # below 5: no
     assert shop_price(shop, 4, group=1, quantity=5) == notebook.price_excl  # other group: no
-    assert Counter(r.status for r in special_rows(client).values()) == {"A jour": 2, "Non géré": 1}
+    assert Counter(r.status for r in special_rows(client).values()) == {
+        Status.UP_TO_DATE: 2,
+        Status.UNMANAGED: 1,
+    }
 
 
 def test_a_shop_price_for_a_mapped_country_comes_into_gestan(ready, shop):
@@ -75,7 +79,7 @@ def test_a_shop_price_for_a_mapped_country_comes_into_gestan(ready, shop):
 
 def test_unmapped_prices_are_listed_and_left_alone(ready, shop, client):
     rows = special_rows(client)
-    customer_price = next(r for r in rows.values() if r.status == "Non géré")
+    customer_price = next(r for r in rows.values() if r.status == Status.UNMANAGED)
     assert "laissé tel quel" in customer_price.reason and not customer_price.selected
     assert len(shop.data.table("specific_prices")) == 3  # nothing deleted
 
@@ -93,9 +97,9 @@ def test_updates_both_ways_and_a_rerun_changes_nothing(ready, shop, client):
     belgian["reduction"] = "0.150000"
     rows = special_rows(client)
     assert Counter(r.status for r in rows.values()) == {
-        "Mise à jour Prestashop": 1,
-        "Mise à jour Gestan": 1,
-        "Non géré": 1,
+        Status.UPDATE_SHOP: 1,
+        Status.UPDATE_GESTAN: 1,
+        Status.UNMANAGED: 1,
     }
     report = ProductsFlow(client).execute(list(rows.values()))
     assert report.ok and all(r.territory for r in report.results)
@@ -104,7 +108,10 @@ def test_updates_both_ways_and_a_rerun_changes_nothing(ready, shop, client):
     assert m.SpecialPrice.get(
         m.SpecialPrice.territory == m.Territory.get(m.Territory.code == "BE")
     ).discount_percent == Decimal("15.000")
-    assert Counter(r.status for r in special_rows(client).values()) == {"A jour": 2, "Non géré": 1}
+    assert Counter(r.status for r in special_rows(client).values()) == {
+        Status.UP_TO_DATE: 2,
+        Status.UNMANAGED: 1,
+    }
 
 
 def test_a_combination_price_for_two_countries(ready, shop, client):
@@ -116,7 +123,7 @@ def test_a_combination_price_for_two_countries(ready, shop, client):
         product=variant, territory=territory, min_quantity=2, discount_amount=Decimal("1.500000")
     )
     rows = special_rows(client)
-    new = [r for r in rows.values() if r.status == "Ajout Prestashop"]
+    new = [r for r in rows.values() if r.status == Status.ADD_SHOP]
     assert len(new) == 2 and {r.payload["token"] for r in new} == {"country:BE", "country:LU"}
     ProductsFlow(client).execute(new)
     made = [

@@ -12,7 +12,9 @@ from tui_connector.gestan import settings
 from tui_connector.simulator import demo_gestan
 from tui_connector.simulator.demo_data import build
 from tui_connector.simulator.server import SimulatedShop
+from tui_connector.sync.core import Outcome
 from tui_connector.sync.session import Session
+from tui_connector.sync.status import Status
 from tui_connector.ui.app import ConnectorApp
 from tui_connector.ui.import_screen import ImportScreen
 from tui_connector.ui.modals import AddressPicker, Confirm, ReportScreen
@@ -82,7 +84,7 @@ async def test_contacts_read_select_execute_report(session, shop):
         assert app.screen.report.counts["created"] == len(screen.rows)
         await pilot.press("w")  # saved to a file
         await pilot.press("escape")
-        assert all(r.status == "Fait: créé" for r in screen.rows)
+        assert all(r.outcome == Outcome.CREATED for r in screen.rows)
         assert m.Contact.select().count() == len(screen.rows)
 
 
@@ -90,7 +92,7 @@ async def test_address_picker_choice_is_used(session):
     app = ConnectorApp(session)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_flow(pilot, "1")
-        index = next(i for i, r in enumerate(screen.shown_rows) if r.payload["needs_choice"])
+        index = next(i for i, r in enumerate(screen.shown_rows) if r.needs_choice)
         row = screen.shown_rows[index]
         for _ in range(index):
             await pilot.press("down")
@@ -188,7 +190,7 @@ async def test_products_conflict_side_and_stock_toggle(session, shop):
     app = ConnectorApp(session)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_flow(pilot, "3")
-        unmanaged = len([r for r in screen.rows if r.payload.get("unmanaged")])
+        unmanaged = len([r for r in screen.rows if r.status == Status.UNMANAGED])
         shown = len(screen.shown_rows)
         await pilot.press("h")
         assert len(screen.shown_rows) == shown + unmanaged
@@ -318,7 +320,6 @@ async def test_an_order_held_for_its_date_is_invoiced_today_on_the_users_word(se
     invoices it today, and only it."""
     from tui_connector.gestan import invoicing
     from tui_connector.prestashop.client import SyncWebservice
-    from tui_connector.sync.orders import ADD, BLOCKED
 
     from .test_orders import prepare
 
@@ -338,11 +339,11 @@ async def test_an_order_held_for_its_date_is_invoiced_today_on_the_users_word(se
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_flow(pilot, "4")
         held = [r for r in screen.rows if r.payload.get("held_late")]
-        assert held and all(r.status.startswith(BLOCKED) for r in held)
+        assert held and all(r.status == Status.BLOCKED for r in held)
         assert "t: la facturer aujourd'hui" in held[0].reason
         await pilot.press("t")  # the first row
         first = screen.shown_rows[0]
-        assert first.status == ADD and first.selected and "aujourd'hui" in first.reason
+        assert first.status == Status.ADD and first.selected and "aujourd'hui" in first.reason
         for row in screen.rows:
             row.selected = row is first
         await pilot.press("x")

@@ -13,6 +13,7 @@ from tests.test_ui import open_flow, settle
 from tui_connector import config
 from tui_connector.gestan import models as m
 from tui_connector.gestan import settings
+from tui_connector.labels import status_label
 from tui_connector.ui import preferences
 from tui_connector.ui.app import ConnectorApp
 from tui_connector.ui.home import HomeScreen
@@ -157,7 +158,7 @@ async def test_the_reason_is_in_the_status_and_whole_in_the_detail_line(session)
         table = screen.query_one(DataTable)
         table.move_cursor(row=index)
         await pilot.pause()
-        assert row.status in cell_text(table, index, 5)
+        assert status_label(row.status) in cell_text(table, index, 5)
         assert row.reason in str(screen.query_one("#detail", Static).render())
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tui_connector import config
 from tui_connector.errors import ConnectorError, SettingsError
+from tui_connector.labels import OUTCOME_WORDS, status_label
 
 # bad usage or settings exit with SettingsError.exit_code (2), like every error its own
 EXIT_OK, EXIT_ROWS_FAILED, EXIT_UNREACHABLE = 0, 1, 3
@@ -719,7 +720,7 @@ def _sync(args: argparse.Namespace, profile: config.Profile, progress) -> int:
         else:
             for row in todo:
                 print(
-                    f"{row.status:<24} {row.columns.get('label', row.key)[:50]}"
+                    f"{status_label(row.status):<24} {row.columns.get('label', row.key)[:50]}"
                     + (f"  ({row.reason})" if row.reason else "")
                 )
             print(
@@ -757,9 +758,6 @@ def _rows(count: int) -> str:
     return f"{count} ligne{'s' if count > 1 else ''}"
 
 
-OUTCOME_WORDS = {"failed": "erreur", "blocked": "bloqué"}  # as the TUI says them
-
-
 def _print_report(report, args: argparse.Namespace, progress) -> int:
     import json
 
@@ -769,9 +767,9 @@ def _print_report(report, args: argparse.Namespace, progress) -> int:
         print(json.dumps(report.as_json(), ensure_ascii=False))
     else:
         for result in report.results:
-            if result.outcome in OUTCOME_WORDS:
+            if result.outcome in ("failed", "blocked"):  # the others are in the summary
                 word = OUTCOME_WORDS[result.outcome]
-                print(f"{word:<8} {result.status:<24} {result.message}")
+                print(f"{word:<8} {status_label(result.status):<24} {result.message}")
         print(report.summary())
     if report.error:
         return EXIT_UNREACHABLE

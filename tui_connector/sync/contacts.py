@@ -1,6 +1,6 @@
 """Contacts: shop customers (with addresses, phones, civility) into Gestan contacts.
 
-Statuses: Ajout, Mise à jour, A jour. A contact with the same e-mail in
+Statuses: add, update, up to date. A contact with the same e-mail in
 Gestan is linked, not duplicated. A customer with several addresses needs
 a choice of billing and delivery address: the read proposes those of the
 customer's latest order, execute uses what was chosen.
@@ -42,9 +42,9 @@ from tui_connector.sync.core import (
     unreadable_row,
 )
 from tui_connector.sync.shop_facts import FACTS_NEEDS, FACTS_OPTIONAL, ShopFacts, read_facts
+from tui_connector.sync.status import Status
 
 RESOURCE = "customers"
-ADD, UPDATE, UP_TO_DATE, SKIPPED = "Ajout", "Mise à jour", "A jour", "Ignoré"
 # Customers that stand for no one: the GDPR module's (psgdpr) replaces the customer
 # of an erased account in its orders
 PLACEHOLDER_EMAILS = {"anonymous@psgdpr.com"}
@@ -199,7 +199,7 @@ class ContactsFlow(BulkChunks, Flow):
         again as a guest): the same contact, its addresses added, its data kept."""
         row.payload["twin_of"] = first
         if row.action == Action.CREATE_GESTAN:
-            row.status, row.action = UPDATE, Action.UPDATE_GESTAN
+            row.status, row.action = Status.UPDATE, Action.UPDATE_GESTAN
         reasons = [f"même e-mail que {first}: le même contact", row.reason]
         row.reason = "; ".join(r for r in reasons if r and not r.startswith("lié par e-mail"))
 
@@ -271,15 +271,15 @@ class ContactsFlow(BulkChunks, Flow):
         )
         reason = warning
         if is_placeholder(customer) and link is None:
-            status, action = SKIPPED, None
+            status, action = Status.SKIPPED, None
             reason = "client de remplacement du module RGPD (comptes effacés): ignoré"
         elif link and link.content_hash == digest:
-            status, action = UP_TO_DATE, None
+            status, action = Status.UP_TO_DATE, None
         elif gestan_id:
-            status, action = UPDATE, Action.UPDATE_GESTAN
+            status, action = Status.UPDATE, Action.UPDATE_GESTAN
         else:
-            status, action = ADD, Action.CREATE_GESTAN
-        if link is None and gestan_id and status != SKIPPED:
+            status, action = Status.ADD, Action.CREATE_GESTAN
+        if link is None and gestan_id and status != Status.SKIPPED:
             reason = "; ".join(filter(None, ["lié par e-mail à un contact Gestan", warning]))
         return Row(
             key=f"customer:{shop_id}",
@@ -299,8 +299,8 @@ class ContactsFlow(BulkChunks, Flow):
                 "customer": customer,
                 "addresses": addresses,
                 "digest": digest,
-                "needs_choice": len(addresses) > 1,
             },
+            needs_choice=len(addresses) > 1,
             choices={"billing": billing, "delivery": delivery},
         )
 

@@ -27,6 +27,7 @@ from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.codec import BAD_BYTES, Translated
 from tui_connector.prestashop.errors import PrestaShopError
 from tui_connector.sync import run_lock
+from tui_connector.sync.status import Status
 
 
 class BadShopData(ConnectorError):
@@ -105,7 +106,7 @@ def unreadable_row(key: str, record: dict, error: Exception) -> Row:
     return Row(
         key=key,
         origin=Origin.SHOP,
-        status="Bloquée",
+        status=Status.BLOCKED,
         shop_id=valid_id(shop_id),
         columns={"label": f"{key} illisible"},
         blocked=True,
@@ -120,16 +121,6 @@ class Outcome:
     FAILED = "failed"
     BLOCKED = "blocked"
     ALL = (CREATED, UPDATED, SKIPPED, FAILED, BLOCKED)
-
-
-# what a user reads for each outcome, in the TUI, the reports and their saved files
-OUTCOME_WORDS = {
-    Outcome.CREATED: "créé",
-    Outcome.UPDATED: "mis à jour",
-    Outcome.SKIPPED: "laissé",
-    Outcome.FAILED: "erreur",
-    Outcome.BLOCKED: "bloqué",
-}
 
 
 def row_identity(columns: dict[str, str]) -> tuple[str, str]:
@@ -162,7 +153,7 @@ class Action:
 class Row:
     key: str  # unique within a read, e.g. "customer:12" or "product:3:17"
     origin: str
-    status: str  # the words the user sees: Ajout, A jour, Conflit...
+    status: Status  # what the row is; the words a user reads are in tui_connector.labels
     action: str | None = None
     shop_id: int | None = None
     shop_sub_id: int = 0
@@ -174,6 +165,9 @@ class Row:
     selected: bool = False
     payload: dict[str, Any] = field(default_factory=dict)
     choices: dict[str, Any] = field(default_factory=dict)  # what the user decides
+    outcome: str = ""  # once executed: what happened to it (an Outcome)
+    of_product: tuple[int, int] | None = None  # a special price: the product it belongs to
+    needs_choice: bool = False  # the user is to pick first (one of a customer's addresses)
 
     def __post_init__(self) -> None:
         if not self.selected:
@@ -631,3 +625,32 @@ def unlink(resource: str, shop_id: int, shop_sub_id: int = 0) -> int:
         )
         .execute()
     )
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a linked pair needs since its last synchronisation."""
+
+    status: Status
+    action: str | None = None
+    conflict: bool = False
+    reason: str = ""
+
+
+def two_way(link, shop_digest: str, gestan_updated_at: dt.datetime, gestan_same: bool) -> Change:
+    """The one two-way decision (products, special prices): the shop changed when its
+    digest is not the link's; Gestan changed when edited after the synchronisation and
+    now different from the shop's; both is a conflict for the user to settle."""
+    shop_changed = link.content_hash != shop_digest
+    gestan_changed = gestan_updated_at > link.synced_at and not gestan_same
+    if shop_changed and gestan_changed:
+        return Change(
+            Status.CONFLICT,
+            conflict=True,
+            reason="modifié des deux côtés depuis la dernière synchronisation",
+        )
+    if shop_changed:
+        return Change(Status.UPDATE_GESTAN, Action.UPDATE_GESTAN)
+    if gestan_changed:
+        return Change(Status.UPDATE_SHOP, Action.UPDATE_SHOP)
+    return Change(Status.UP_TO_DATE)

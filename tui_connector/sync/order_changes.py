@@ -15,6 +15,7 @@ from decimal import Decimal
 from tui_connector.gestan import invoicing
 from tui_connector.gestan import models as m
 from tui_connector.gestan.money import ZERO, cents
+from tui_connector.labels import status_label
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.codec import text
 from tui_connector.prestashop.errors import PermissionDenied, UnknownResource
@@ -33,14 +34,13 @@ from tui_connector.sync.core import (
 )
 from tui_connector.sync.order_life import (
     CHANGE_RESOURCES,
-    CREDITED,
     HISTORIES,
-    PAID,
     PAYMENTS,
     SLIPS,
     WINDOW,
     Documents,
 )
+from tui_connector.sync.status import Status
 
 CURSOR_PREFIX = "orders:"  # cursor names: orders:order_slip, orders:order_payments, ...
 
@@ -172,7 +172,7 @@ class ChangeReader:
                 return None  # done already (at import, by an earlier run, by a slip read now)
             when, amount = record["date_add"], cents(order.get("total_paid_tax_incl"))
         elif resource == SLIPS:
-            kind, when = CREDITED, record["date_add"]
+            kind, when = Status.CREDITED, record["date_add"]
             amount = cents(record.get("total_products_tax_incl")) + cents(
                 record.get("total_shipping_tax_incl")
             )
@@ -181,14 +181,14 @@ class ChangeReader:
                 return None  # credited in full already (a Refunded state came first)
             self.slipped[f"{resource}:{record['id']}"] = (int(order["id"]), amount)
         else:
-            kind, when, amount = PAID, record["date_add"], cents(record.get("amount"))
+            kind, when, amount = Status.PAID, record["date_add"], cents(record.get("amount"))
         columns = {
             "reference": order.get("reference", ""),
             "customer": f"{order.get('id_customer', '')} · {name}" if name else "",
             "total": f"{amount:.2f}",
             "date": when[:10],
             "state": text(state.get("name"), flow.facts.language),
-            "label": f"{order.get('reference', '')} · {kind.lower()}",
+            "label": f"{order.get('reference', '')} · {status_label(kind).lower()}",
         }
         return Row(
             key=f"{resource}:{record['id']}",

@@ -37,13 +37,13 @@ from tui_connector.gestan.money import ZERO, cents
 from tui_connector.sync.core import save_link
 from tui_connector.sync.products import add_stock_movement, initial_stock_dates
 from tui_connector.sync.shop_facts import ShopFacts
+from tui_connector.sync.status import Status
 
 PAYMENTS, SLIPS, HISTORIES = "order_payments", "order_slip", "order_histories"
 SHOP_SERIES = "SHOP"  # invoices and credit notes the shop numbered (invoices.numbering)
 # Payments first: a slip then knows the order was paid and pays the money back. Slips
 # before states: a Refunded state then finds the slip that refunded the order.
 CHANGE_RESOURCES = (PAYMENTS, SLIPS, HISTORIES)
-PAID, CANCELLED, CREDITED, REFUNDED = "Paiement reçu", "Annulée", "Avoir", "Remboursement"
 RETURN = "return"  # the reason of a stock movement put back by the shop
 # Ids read again before each cursor: a record the shop commits after a later one
 # (two transactions) still has its chance.
@@ -298,9 +298,9 @@ class OrderLife:
                 credit_note = invoicing.credit_note(docs.invoice, left, date=date)
                 reference = f"RMB-{order.get('reference', '')}"
                 self._post_and_pay_back(
-                    docs, credit_note, order, reference, pay_back=kind == REFUNDED
+                    docs, credit_note, order, reference, pay_back=kind == Status.REFUNDED
                 )
-        self.put_back(docs.order, details, when, cancelled=kind == CANCELLED)
+        self.put_back(docs.order, details, when, cancelled=kind == Status.CANCELLED)
         if status and docs.order.status != status[:32]:
             m.SalesOrder.update(status=status[:32]).where(
                 m.SalesOrder.id == docs.order.id
@@ -395,4 +395,4 @@ class OrderLife:
             left = invoicing.remaining(docs.invoice)
             if sum((line.total_incl for line in left), ZERO) - coming > 0:
                 return True
-        return bool(self.returns(docs.order, details, when, cancelled=kind == CANCELLED))
+        return bool(self.returns(docs.order, details, when, cancelled=kind == Status.CANCELLED))

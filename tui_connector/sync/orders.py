@@ -24,6 +24,7 @@ from tui_connector.gestan.database import write_transaction
 from tui_connector.gestan.documents import InvoiceDraft, OrderDraft, PaymentDraft, write_orders
 from tui_connector.gestan.invoicing import LineInput, Totals, line_rows, split_pro_rata
 from tui_connector.gestan.money import ZERO, cents
+from tui_connector.labels import status_label
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.codec import text
 from tui_connector.prestashop.errors import PermissionDenied, UnknownResource
@@ -53,10 +54,7 @@ from tui_connector.sync.core import (
 )
 from tui_connector.sync.order_changes import ChangeReader
 from tui_connector.sync.order_life import (
-    CANCELLED,
-    CREDITED,
     PAYMENTS,
-    REFUNDED,
     SHOP_SERIES,
     SLIPS,
     Books,
@@ -67,10 +65,10 @@ from tui_connector.sync.order_life import (
 from tui_connector.sync.products import add_stock_movement, initial_stock_dates
 from tui_connector.sync.shop_facts import FACTS_NEEDS, FACTS_OPTIONAL, ShopFacts, read_facts
 from tui_connector.sync.shop_vat import GoodsLine, goods_vat
+from tui_connector.sync.status import Status
 
 RESOURCE = "orders"
 CURSOR = "orders"
-ADD, DONE, BLOCKED = "Ajout", "Déjà importée", "Bloquée"
 UNWANTED_TEMPLATES = {"order_canceled", "payment_error"}
 GENERIC_SHIPPING = "PORT"
 ROUNDING_LABEL = "Arrondi de la boutique"
@@ -619,7 +617,7 @@ class OrdersFlow(Flow):
             return Row(
                 key=f"order:{shop_id}",
                 origin=Origin.SHOP,
-                status=DONE,
+                status=Status.IMPORTED,
                 shop_id=shop_id,
                 gestan_id=link.gestan_id,
                 columns=columns,
@@ -678,7 +676,7 @@ class OrdersFlow(Flow):
         row = Row(
             key=f"order:{shop_id}",
             origin=Origin.SHOP,
-            status=f"{BLOCKED}: {reason}" if plan.problems else ADD,
+            status=Status.BLOCKED if plan.problems else Status.ADD,
             action=None if plan.problems else Action.CREATE_GESTAN,
             shop_id=shop_id,
             gestan_id=self._customer_links.get(int(order["id_customer"])),
@@ -723,9 +721,13 @@ class OrdersFlow(Flow):
         row.payload["late"] = True
         if plan.problems:  # something else still holds it
             row.reason = "; ".join(plan.problems)
-            row.status = f"{BLOCKED}: {row.reason}"
             return row.reason
-        row.status, row.action, row.blocked, row.selected = ADD, Action.CREATE_GESTAN, False, True
+        row.status, row.action, row.blocked, row.selected = (
+            Status.ADD,
+            Action.CREATE_GESTAN,
+            False,
+            True,
+        )
         row.reason = (
             f"facturée aujourd'hui ({m.now():%d/%m/%Y}), après les autres commandes: plus "
             "ancienne que la dernière facture"
@@ -779,9 +781,9 @@ class OrdersFlow(Flow):
         """CANCELLED or REFUNDED when the order's current state is the shop's own for it."""
         state = int(order.get("current_state") or 0)
         if state == self.facts.state_id("PS_OS_CANCELED"):
-            return CANCELLED
+            return Status.CANCELLED
         if state == self.facts.state_id("PS_OS_REFUND"):
-            return REFUNDED
+            return Status.REFUNDED
         return ""
 
     def life(self) -> OrderLife:
@@ -1436,7 +1438,8 @@ def _message(row: Row, done: list[str]) -> str:
     plan: Plan = row.payload["plan"]
     message = row.reason if row.payload["unwanted"] else "; ".join(plan.warnings)
     if done:
-        message = f"{row.payload['ending'].lower() or 'avoir'}: {', '.join(done)}"
+        ending = row.payload["ending"]
+        message = f"{status_label(ending).lower() if ending else 'avoir'}: {', '.join(done)}"
     return message
 
 
@@ -1529,10 +1532,10 @@ def awaiting_import(client: SyncWebservice) -> dict[tuple[int, int], list[str]]:
             order = row.payload.get("order") or {}
             reference = order.get("reference") or f"commande {row.shop_id}"
             if row.payload.get("change"):
-                if row.status not in (CANCELLED, CREDITED):
+                if row.status not in (Status.CANCELLED, Status.CREDITED):
                     continue
                 sales_order = m.SalesOrder.get_by_id(row.gestan_id)
-                cancelled = row.status == CANCELLED
+                cancelled = row.status == Status.CANCELLED
                 returns = flow.life().returns(
                     sales_order,
                     row.payload["details"].values(),

@@ -46,6 +46,7 @@ from tui_connector.sync.core import (
     readable,
     save_link,
     shop_total,
+    two_way,
     unreadable_row,
 )
 from tui_connector.sync.shop_facts import (
@@ -56,11 +57,9 @@ from tui_connector.sync.shop_facts import (
     read_facts,
 )
 from tui_connector.sync.special_prices import SpecialPrices
+from tui_connector.sync.status import Status
 
 RESOURCE = "products"
-TO_GESTAN, UPDATE_GESTAN = "Ajout vers Gestan", "Mise à jour Gestan"
-UPDATE_SHOP, TO_SHOP = "Mise à jour Prestashop", "Ajout Prestashop"
-UP_TO_DATE, CONFLICT, BLOCKED = "A jour", "Conflit", "Bloquée"
 SIX = Decimal("0.000001")
 INITIAL_STOCK = "initial_shop"
 
@@ -438,18 +437,16 @@ class ProductsFlow(BulkChunks, Flow):
         target = side.products.get(link.gestan_id) if link else None
         if target is not None:
             unit = as_linked(unit, target)
-        action, status, reason, conflict = None, UP_TO_DATE, "", False
+        action, status, reason, conflict = None, Status.UP_TO_DATE, "", False
         if target is not None:
-            shop_changed = link.content_hash != unit.digest()
-            ours = gestan_unit(target)
-            gestan_changed = target.updated_at > link.synced_at and not ours.same_as(unit)
-            if shop_changed and gestan_changed:
-                status, conflict = CONFLICT, True
-                reason = "modifié des deux côtés depuis la dernière synchronisation"
-            elif shop_changed:
-                status, action = UPDATE_GESTAN, Action.UPDATE_GESTAN
-            elif gestan_changed:
-                status, action = UPDATE_SHOP, Action.UPDATE_SHOP
+            same = gestan_unit(target).same_as(unit)
+            change = two_way(link, unit.digest(), target.updated_at, same)
+            status, action, conflict, reason = (
+                change.status,
+                change.action,
+                change.conflict,
+                change.reason,
+            )
         else:
             target = side.by_code.get(unit.code) or (
                 side.by_ean.get(unit.ean13) if unit.ean13 else None
@@ -459,7 +456,7 @@ class ProductsFlow(BulkChunks, Flow):
                 if gestan_unit(target).same_as(unit):
                     action, reason = Action.LINK, "lié par référence"
                 else:
-                    status, conflict = CONFLICT, True
+                    status, conflict = Status.CONFLICT, True
                     reason = "même référence dans Gestan, valeurs différentes: choisissez"
             else:
                 # (every Gestan product with a code of this page is in side.by_code)
@@ -467,7 +464,7 @@ class ProductsFlow(BulkChunks, Flow):
                     # another product has this reference: a code of its own
                     unit = replace(unit, code=unique_code(unit, shop_id, sub_id))
                 target = None
-                status, action = TO_GESTAN, Action.CREATE_GESTAN
+                status, action = Status.ADD_GESTAN, Action.CREATE_GESTAN
                 side.taken.add(unit.code)
         if unit.code != (unit.shop_reference or unit.code) and not reason:
             reason = f"référence de la boutique {unit.shop_reference} partagée: code {unit.code}"
@@ -476,7 +473,7 @@ class ProductsFlow(BulkChunks, Flow):
         if action in (Action.CREATE_GESTAN, Action.UPDATE_GESTAN) or conflict:
             missing = self._missing(product, unit)
             if missing:
-                status, blocked, reason, action = BLOCKED, True, missing, None
+                status, blocked, reason, action = Status.BLOCKED, True, missing, None
         name = unit.label
         if combination:  # "T-shirt colibri S, Blanc Attribut": the values, short, for the list
             values = [part.split(" - ", 1)[-1] for part in unit.attribute_label.split(", ")]
@@ -566,7 +563,7 @@ class ProductsFlow(BulkChunks, Flow):
                 Row(
                     key=f"gestan:{product.id}",
                     origin=Origin.GESTAN,
-                    status=BLOCKED if reason else TO_SHOP,
+                    status=Status.BLOCKED if reason else Status.ADD_SHOP,
                     action=None if reason else Action.CREATE_SHOP,
                     gestan_id=product.id,
                     columns={
@@ -608,7 +605,7 @@ class ProductsFlow(BulkChunks, Flow):
         transaction never waits long on the shop)."""
         if row.blocked or (row.conflict and not row.choices.get("winner")):
             return True
-        if row.payload.get("special_price"):
+        if row.of_product:
             return False
         action = self._action(row)
         if action in (Action.CREATE_GESTAN, Action.UPDATE_GESTAN):
@@ -625,7 +622,7 @@ class ProductsFlow(BulkChunks, Flow):
 
     def apply(self, row: Row) -> RowResult:
         self._know_the_shop()
-        if row.payload.get("special_price"):
+        if row.of_product:
             return SpecialPrices(self.client, self.facts).apply(row)
         action = self._action(row)
         if action == Action.CREATE_SHOP:

@@ -14,10 +14,11 @@ from tui_connector import config, paths
 from tui_connector.gestan import models as m
 from tui_connector.gestan import settings
 from tui_connector.gestan.database import open_database
+from tui_connector.labels import OUTCOME_WORDS
 from tui_connector.prestashop.check import CheckReport, check
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.sync import mapping
-from tui_connector.sync.core import OUTCOME_WORDS, Flow, Report
+from tui_connector.sync.core import Flow, Report
 from tui_connector.sync.orders import cursor_value, reset_cursor
 from tui_connector.sync.registry import FLOWS
 from tui_connector.sync.runner import flow_needs, make_client, make_flow

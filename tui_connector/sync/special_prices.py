@@ -31,14 +31,14 @@ from tui_connector.sync.core import (
     RowResult,
     content_hash,
     save_link,
+    two_way,
 )
 from tui_connector.sync.shop_facts import ShopFacts
+from tui_connector.sync.status import Status
 
 SIX = Decimal("0.000001")
-ADD_GESTAN, ADD_SHOP = "Ajout vers Gestan", "Ajout Prestashop"
-UPDATE_GESTAN, UPDATE_SHOP = "Mise à jour Gestan", "Mise à jour Prestashop"
-UP_TO_DATE, CONFLICT, UNMANAGED = "A jour", "Conflit", "Non géré"
 NO_DATE = "0000-00-00 00:00:00"
+NOT_IN_SHOP = (0, 0)  # the product of a Gestan special price the shop has not yet
 
 
 @dataclass(frozen=True)
@@ -226,9 +226,8 @@ class SpecialPrices:
                     "terms": terms,
                     "token": token,
                     "territory": territory,
-                    "special_price": True,
-                    "product_key": product,
                 },
+                "of_product": product,
             }
             link = links.get(shop_id)
             if territory is None or isinstance(terms, str):
@@ -239,7 +238,7 @@ class SpecialPrices:
                         "client, règle de catalogue ou pays/groupe sans territoire: laissé tel quel"
                     )
                 )
-                rows.append(Row(status=UNMANAGED, reason=reason, **base))
+                rows.append(Row(status=Status.UNMANAGED, reason=reason, **base))
                 continue
             gestan_product = gestan_for_shop.get(product)
             twin = (
@@ -261,7 +260,7 @@ class SpecialPrices:
                 covered.add((twin.id, token))
                 rows.append(
                     Row(
-                        status=UP_TO_DATE,
+                        status=Status.UP_TO_DATE,
                         action=Action.LINK,
                         gestan_id=twin.id,
                         reason="lié: mêmes conditions",
@@ -272,43 +271,22 @@ class SpecialPrices:
             if link is not None and link.gestan_id in specials:
                 special = specials[link.gestan_id]
                 covered.add((special.id, token))
-                ours = gestan_terms(special)
-                shop_changed = link.content_hash != terms.digest()
-                gestan_changed = special.updated_at > link.synced_at and ours != terms
-                if shop_changed and gestan_changed:
-                    rows.append(
-                        Row(
-                            status=CONFLICT,
-                            conflict=True,
-                            gestan_id=special.id,
-                            reason="modifié des deux côtés",
-                            **base,
-                        )
+                same = gestan_terms(special) == terms
+                change = two_way(link, terms.digest(), special.updated_at, same)
+                rows.append(
+                    Row(
+                        status=change.status,
+                        action=change.action,
+                        conflict=change.conflict,
+                        reason=change.reason,
+                        gestan_id=special.id,
+                        **base,
                     )
-                elif shop_changed:
-                    rows.append(
-                        Row(
-                            status=UPDATE_GESTAN,
-                            action=Action.UPDATE_GESTAN,
-                            gestan_id=special.id,
-                            **base,
-                        )
-                    )
-                elif gestan_changed:
-                    rows.append(
-                        Row(
-                            status=UPDATE_SHOP,
-                            action=Action.UPDATE_SHOP,
-                            gestan_id=special.id,
-                            **base,
-                        )
-                    )
-                else:
-                    rows.append(Row(status=UP_TO_DATE, gestan_id=special.id, **base))
+                )
             elif gestan_product is None:
                 rows.append(
                     Row(
-                        status="Bloquée",
+                        status=Status.BLOCKED,
                         blocked=True,
                         reason="produit pas encore lié à Gestan",
                         **base,
@@ -316,7 +294,12 @@ class SpecialPrices:
                 )
             else:
                 rows.append(
-                    Row(status=ADD_GESTAN, action=Action.CREATE_GESTAN, gestan_id=None, **base)
+                    Row(
+                        status=Status.ADD_GESTAN,
+                        action=Action.CREATE_GESTAN,
+                        gestan_id=None,
+                        **base,
+                    )
                 )
                 base["payload"]["gestan_product"] = gestan_product
         for special in specials.values():
@@ -329,8 +312,6 @@ class SpecialPrices:
                     "terms": terms,
                     "token": token,
                     "territory": special.territory.code,
-                    "special_price": True,
-                    "product_key": key,
                 }
                 columns = {
                     "code": special.territory.code,
@@ -342,12 +323,13 @@ class SpecialPrices:
                         Row(
                             key=f"sp:gestan:{special.id}:{token}",
                             origin=Origin.GESTAN,
-                            status="Bloquée",
+                            status=Status.BLOCKED,
                             blocked=True,
                             gestan_id=special.id,
                             reason="produit pas encore dans la boutique",
                             columns=columns,
                             payload=payload,
+                            of_product=NOT_IN_SHOP,
                         )
                     )
                     continue
@@ -355,13 +337,14 @@ class SpecialPrices:
                     Row(
                         key=f"sp:gestan:{special.id}:{token}",
                         origin=Origin.GESTAN,
-                        status=ADD_SHOP,
+                        status=Status.ADD_SHOP,
                         action=Action.CREATE_SHOP,
                         shop_id=key[0],
                         shop_sub_id=key[1],
                         gestan_id=special.id,
                         columns=columns,
                         payload=payload,
+                        of_product=key,
                     )
                 )
         return rows

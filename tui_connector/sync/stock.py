@@ -14,9 +14,7 @@ from tui_connector.prestashop.errors import PermissionDenied, UnknownResource
 from tui_connector.sync.core import Action, Flow, Origin, Outcome, Progress, Row, RowResult, links
 from tui_connector.sync.orders import OrdersFlow, awaiting_import
 from tui_connector.sync.products import RESOURCE as PRODUCTS
-
-UP_TO_DATE, UPDATE_SHOP, UNMANAGED = "A jour", "Mise à jour Prestashop", "Non géré"
-BLOCKED = "Bloquée"
+from tui_connector.sync.status import Status
 
 
 def gestan_quantities() -> dict[int, Decimal]:
@@ -61,7 +59,7 @@ class StockFlow(Flow):
                     Row(
                         key=f"stock:{stock['id']}",
                         origin=Origin.SHOP,
-                        status=UNMANAGED,
+                        status=Status.UNMANAGED,
                         shop_id=product_id,
                         shop_sub_id=attribute,
                         columns={
@@ -70,7 +68,7 @@ class StockFlow(Flow):
                             "shop": str(shop_quantity),
                             "gestan": "",
                         },
-                        payload={"stock_id": int(stock["id"]), "unmanaged": True},
+                        payload={"stock_id": int(stock["id"])},
                     )
                 )
                 continue
@@ -82,7 +80,7 @@ class StockFlow(Flow):
             row = Row(
                 key=f"stock:{stock['id']}",
                 origin=Origin.GESTAN,
-                status=UPDATE_SHOP if differs else UP_TO_DATE,
+                status=Status.UPDATE_SHOP if differs else Status.UP_TO_DATE,
                 action=Action.UPDATE_SHOP if differs else None,
                 shop_id=product_id,
                 shop_sub_id=attribute,
@@ -97,7 +95,12 @@ class StockFlow(Flow):
             )
             if waiting:  # writing Gestan's quantity now would undo what the shop did
                 shown = ", ".join(sorted(set(waiting))[:5]) + ("…" if len(set(waiting)) > 5 else "")
-                row.status, row.action, row.blocked, row.selected = BLOCKED, None, True, False
+                row.status, row.action, row.blocked, row.selected = (
+                    Status.BLOCKED,
+                    None,
+                    True,
+                    False,
+                )
                 row.reason = (
                     f"la boutique a bougé pour des commandes pas encore importées ({shown}):"
                     " importez les commandes d'abord (sync orders)"

@@ -18,9 +18,11 @@ from textual.widgets import Checkbox, DataTable, Input, Label, ProgressBar, Stat
 
 from tui_connector.errors import ConnectorError
 from tui_connector.gestan.money import format_fr
+from tui_connector.labels import DONE_LABELS, status_label
 from tui_connector.sync.core import Origin, Report, Row
 from tui_connector.sync.registry import FLOWS, Column
 from tui_connector.sync.session import Session
+from tui_connector.sync.status import Status
 from tui_connector.ui.columns import MEASURED_ROWS, SharedWidthTable, cell
 from tui_connector.ui.modals import AddressPicker, Confirm, ReportScreen, ShowsWorkerErrors
 from tui_connector.ui.widgets import KeyFooter, Tick
@@ -221,13 +223,13 @@ class ImportScreen(ShowsWorkerErrors, Screen):
 
     def _status(self, row: Row) -> str:
         """The status, then the reason: the cell cuts it, the detail line shows it whole."""
-        status = row.status
+        status = DONE_LABELS.get(row.outcome) or status_label(row.status)
         if row.conflict and row.choices.get("winner"):
             status += f" ({'boutique' if row.choices['winner'] == 'shop' else 'Gestan'} gagne)"
-        if row.payload.get("needs_choice"):
+        if row.needs_choice:
             status += " ⌂"
         specials = self.special_counts.get((row.shop_id, row.shop_sub_id), 0)
-        if specials and not row.payload.get("special_price"):
+        if specials and not row.of_product:
             status += f" · {specials} px"
         if row.reason and row.reason not in status:
             status += f" — {row.reason}"
@@ -254,15 +256,16 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         self.query_one(SharedWidthTable).fit()
 
     def _shown(self, row: Row) -> bool:
-        if row.payload.get("special_price") and not self.show_special_prices:
+        if row.of_product and not self.show_special_prices:
             return False
-        if row.payload.get("unmanaged") and not self.show_unmanaged:
+        if row.status == Status.UNMANAGED and not row.of_product and not self.show_unmanaged:
             return False
         text = self.query_one("#filter", Input).value.strip().lower()
         if not text:
             return True
         return (
-            any(text in str(v).lower() for v in row.columns.values()) or text in row.status.lower()
+            any(text in str(v).lower() for v in row.columns.values())
+            or text in self._status(row).lower()
         )
 
     def _fill(self) -> None:
@@ -388,15 +391,13 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         self.rows += message.rows
         counted = set()
         for row in message.rows:  # counted first: a product's row shows its count
-            if row.payload.get("special_price") and row.payload.get("product_key"):
-                key = tuple(row.payload["product_key"])
+            if row.of_product:
+                key = row.of_product
                 self.special_counts[key] = self.special_counts.get(key, 0) + 1
                 counted.add(key)
         if counted:  # special prices come after their products: those rows show the count
             for shown in self.shown_rows:
-                if (shown.shop_id, shown.shop_sub_id) in counted and not shown.payload.get(
-                    "special_price"
-                ):
+                if (shown.shop_id, shown.shop_sub_id) in counted and not shown.of_product:
                     self._refresh_row(shown)
         table = self.query_one(DataTable)
         first_page = not self.shown_rows
@@ -508,13 +509,12 @@ class ImportScreen(ShowsWorkerErrors, Screen):
             position = {id(row): index for index, row in enumerate(self.rows)}
             first = {}
             for row in self.rows:
-                if not row.payload.get("special_price"):
+                if not row.of_product:
                     first.setdefault((row.shop_id, row.shop_sub_id), position[id(row)])
 
             def place(row: Row) -> float:
-                if row.payload.get("special_price"):
-                    key = tuple(row.payload.get("product_key") or ())
-                    return first.get(key, len(self.rows)) + 0.5
+                if row.of_product:
+                    return first.get(row.of_product, len(self.rows)) + 0.5
                 return position[id(row)]
 
             self.rows.sort(key=place)
@@ -652,13 +652,7 @@ class ImportScreen(ShowsWorkerErrors, Screen):
             if row.key in done:
                 result = done[row.key]
                 row.selected = False
-                row.status = {
-                    "created": "Fait: créé",
-                    "updated": "Fait: mis à jour",
-                    "failed": "Erreur",
-                    "blocked": row.status,
-                    "skipped": "Laissé",
-                }[result.outcome]
+                row.outcome = result.outcome
                 if result.outcome in ("failed", "skipped") and result.message:
                     row.reason = result.message
                 row.action = None if result.outcome in ("created", "updated") else row.action
