@@ -11,6 +11,7 @@ import pytest
 
 from tui_connector.gestan import models as m
 from tui_connector.gestan import settings
+from tui_connector.gestan.stock import add_stock_movement, gestan_stock
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.codec import Translated
 from tui_connector.simulator import demo_gestan
@@ -18,7 +19,7 @@ from tui_connector.simulator.demo_data import build
 from tui_connector.simulator.server import SimulatedShop
 from tui_connector.sync.contacts import ContactOptions, ContactsFlow
 from tui_connector.sync.core import Outcome
-from tui_connector.sync.products import ProductsFlow, add_stock_movement, gestan_stock
+from tui_connector.sync.products import ProductsFlow
 from tui_connector.sync.status import Status
 from tui_connector.sync.stock import StockFlow
 

@@ -30,6 +30,7 @@ from tui_connector.gestan.invoicing import (
 )
 from tui_connector.gestan.money import ZERO
 from tui_connector.gestan.numbering import lettering_code, reserve
+from tui_connector.gestan.stock import Movement, move_stock
 
 ORDER_MOVEMENT = "order"  # the reason of a stock movement out for an order
 
@@ -136,47 +137,21 @@ def _link(link: tuple[str, int, str], gestan_id: int) -> dict:
 
 
 def _take_stock(drafts: list[OrderDraft]) -> None:
-    """The movements out, and the levels they move: one update per distinct quantity."""
-    warehouse = refcache.cached(
-        "main_warehouse", lambda: m.Warehouse.get(m.Warehouse.code == "PRINC")
-    )
-    movements, moved = [], {}
-    for draft in drafts:
-        for product, quantity in draft.stock:
-            movements.append(
-                {
-                    "product": product,
-                    "warehouse": warehouse.id,
-                    "quantity": quantity,
-                    "reason": ORDER_MOVEMENT,
-                    "label": f"Commande {draft.values['reference']}",
-                    "order": draft.order_id,
-                    "date": draft.values["date"],
-                }
+    """The movements out of a chunk's orders, and the levels they move, in bulk."""
+    move_stock(
+        [
+            Movement(
+                product=product,
+                quantity=quantity,
+                reason=ORDER_MOVEMENT,
+                label=f"Commande {draft.values['reference']}",
+                date=draft.values["date"],
+                order=draft.order_id,
             )
-            moved[product] = moved.get(product, ZERO) + quantity
-    if not movements:
-        return
-    insert_rows(m.StockMovement, movements)
-    levels = dict(
-        m.StockLevel.select(m.StockLevel.product, m.StockLevel.id)
-        .where((m.StockLevel.warehouse == warehouse) & (m.StockLevel.product.in_(list(moved))))
-        .tuples()
+            for draft in drafts
+            for product, quantity in draft.stock
+        ]
     )
-    new = [
-        {"product": product, "warehouse": warehouse.id, "quantity": quantity}
-        for product, quantity in moved.items()
-        if product not in levels
-    ]
-    insert_rows(m.StockLevel, new)
-    by_quantity: dict[Decimal, list[int]] = {}
-    for product, quantity in moved.items():
-        if product in levels:
-            by_quantity.setdefault(quantity, []).append(levels[product])
-    for quantity, ids in by_quantity.items():
-        m.StockLevel.update(quantity=m.StockLevel.quantity + quantity).where(
-            m.StockLevel.id.in_(ids)
-        ).execute()
 
 
 def _write_invoices(invoiced: list[tuple[OrderDraft, Totals]]) -> None:

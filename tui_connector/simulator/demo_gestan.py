@@ -19,13 +19,14 @@ import httpx
 from tui_connector.gestan import models as m
 from tui_connector.gestan import settings
 from tui_connector.gestan.database import write_transaction
+from tui_connector.gestan.stock import INITIAL_STOCK, add_stock_movement
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.simulator.demo_data import ShopData, add_product
 from tui_connector.simulator.life import ShopLife
 from tui_connector.simulator.server import Engine, new_key
 from tui_connector.sync.core import save_link
 from tui_connector.sync.orders import OrdersFlow
-from tui_connector.sync.products import INITIAL_STOCK, ProductsFlow, add_stock_movement
+from tui_connector.sync.products import ProductsFlow
 
 FAMILIES = [  # code, label, parent, sales account, shop category
     ("VET", "Vêtements", None, "707100", 3),

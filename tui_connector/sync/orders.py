@@ -24,6 +24,7 @@ from tui_connector.gestan.database import write_transaction
 from tui_connector.gestan.documents import InvoiceDraft, OrderDraft, PaymentDraft, write_orders
 from tui_connector.gestan.invoicing import LineInput, Totals, line_rows, split_pro_rata
 from tui_connector.gestan.money import ZERO, cents
+from tui_connector.gestan.stock import add_stock_movement, initial_stock_dates
 from tui_connector.labels import status_label
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.codec import text
@@ -62,7 +63,6 @@ from tui_connector.sync.order_life import (
     OrderLife,
     shop_day,
 )
-from tui_connector.sync.products import add_stock_movement, initial_stock_dates
 from tui_connector.sync.shop_facts import FACTS_NEEDS, FACTS_OPTIONAL, ShopFacts, read_facts
 from tui_connector.sync.shop_vat import GoodsLine, goods_vat
 from tui_connector.sync.status import Status

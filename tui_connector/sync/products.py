@@ -8,7 +8,6 @@ user picks a side), and Bloquée (an unmapped category, an unknown VAT).
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -19,8 +18,15 @@ import peewee as pw
 
 from tui_connector.errors import ConnectorError
 from tui_connector.gestan import models as m
-from tui_connector.gestan import refcache, settings
+from tui_connector.gestan import settings
 from tui_connector.gestan.database import insert_rows
+from tui_connector.gestan.stock import (
+    INITIAL_STOCK,
+    Movement,
+    add_stock_movement,
+    gestan_stock,
+    move_stock,
+)
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.codec import Translated, text
 from tui_connector.prestashop.errors import NotFound
@@ -61,7 +67,6 @@ from tui_connector.sync.status import Status
 
 RESOURCE = "products"
 SIX = Decimal("0.000001")
-INITIAL_STOCK = "initial_shop"
 
 
 @dataclass(frozen=True)
@@ -203,58 +208,6 @@ def valid_ean13(code: str) -> bool:
 
 def shop_stock(stock_rows: list[dict]) -> dict[tuple[int, int], dict]:
     return {(int(s["id_product"]), int(s.get("id_product_attribute") or 0)): s for s in stock_rows}
-
-
-def gestan_stock(product_id: int) -> Decimal:
-    total = m.StockLevel.select(m.StockLevel.quantity).where(m.StockLevel.product == product_id)
-    return sum((level.quantity for level in total), Decimal(0))
-
-
-def initial_stock_dates(products: list[int] | None = None) -> dict[int, dt.datetime]:
-    """When Gestan last took each product's stock from the shop (this machine's clock):
-    a sale or a restock the shop made before that is in the quantity already."""
-    query = m.StockMovement.select(m.StockMovement.product, m.StockMovement.date).where(
-        m.StockMovement.reason == INITIAL_STOCK
-    )
-    if products is not None:
-        query = query.where(m.StockMovement.product.in_(products or [0]))
-    latest: dict[int, dt.datetime] = {}
-    for product, date in query.tuples():
-        latest[product] = max(date, latest.get(product, date))
-    return latest
-
-
-def add_stock_movement(
-    product: m.Product,
-    quantity: Decimal,
-    reason: str,
-    label: str,
-    *,
-    order: m.SalesOrder | None = None,
-    date=None,
-) -> None:
-    """A signed movement in the main warehouse, and the level that follows from it."""
-    warehouse = refcache.cached(
-        "main_warehouse", lambda: m.Warehouse.get(m.Warehouse.code == "PRINC")
-    )
-    m.StockMovement.create(
-        product=product,
-        warehouse=warehouse,
-        quantity=quantity,
-        reason=reason,
-        label=label,
-        order=order,
-        date=date or m.now(),
-    )
-    level = m.StockLevel.get_or_none(
-        (m.StockLevel.product == product) & (m.StockLevel.warehouse == warehouse)
-    )
-    if level is None:
-        m.StockLevel.create(product=product, warehouse=warehouse, quantity=quantity)
-    else:
-        m.StockLevel.update(quantity=m.StockLevel.quantity + quantity).where(
-            m.StockLevel.id == level.id
-        ).execute()
 
 
 @dataclass
@@ -1058,33 +1011,18 @@ class _ChunkWriter(ChunkWriter):
             if parent is not None:
                 product.parent_id = parent.id
         update_rows(m.Product, self.changed.values(), PRODUCT_FIELDS)
-        if self.stock:
-            warehouse = refcache.cached(
-                "main_warehouse", lambda: m.Warehouse.get(m.Warehouse.code == "PRINC")
-            )
-            insert_rows(
-                m.StockMovement,
-                [
-                    {
-                        "product": product.id,
-                        "warehouse": warehouse.id,
-                        "quantity": quantity,
-                        "reason": INITIAL_STOCK,
-                        "label": "Stock initial repris de la boutique",
-                        "order": None,
-                        "date": stamp,
-                    }
-                    for product, quantity in self.stock
-                ],
-            )
-            # new products: no level yet
-            insert_rows(
-                m.StockLevel,
-                [
-                    {"product": product.id, "warehouse": warehouse.id, "quantity": quantity}
-                    for product, quantity in self.stock
-                ],
-            )
+        move_stock(
+            [
+                Movement(
+                    product=product.id,
+                    quantity=quantity,
+                    reason=INITIAL_STOCK,
+                    label="Stock initial repris de la boutique",
+                    date=stamp,
+                )
+                for product, quantity in self.stock
+            ]
+        )
         saved = {key: (target.id, *rest) for key, (target, *rest) in self.saved.items()}
         write_links(RESOURCE, saved, self.links, stamp)
         synced = sorted({product.id for product in self.synced})
