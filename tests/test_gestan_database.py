@@ -148,17 +148,30 @@ def test_a_version_4_database_gets_the_columns_of_version_5_its_invoices_untouch
         date=__import__("datetime").date(2026, 3, 1),
     )
     engine = engine_of(database)
+    tables = {field.model._meta.table_name for field in COLUMNS_5}
+
+    def columns():
+        return {
+            table: sorted(
+                (c.name, c.data_type.lower(), c.null) for c in database.get_columns(table)
+            )
+            for table in tables
+        }
+
+    fresh = columns()
     # a version 4 database: neither the version 5 columns nor the guards that name them
     for table, event, *_ in guards.RULES:
         clause = f" ON {table}" if engine == "postgresql" else ""
         database.execute_sql(f"DROP TRIGGER IF EXISTS {guards._name(table, event)}{clause}")
-    for table, column, *_ in COLUMNS_5:
-        database.execute_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
+    for field in COLUMNS_5:
+        table = field.model._meta.table_name
+        database.execute_sql(f"ALTER TABLE {table} DROP COLUMN {field.column_name}")
     m.Meta.update(value="4").where(m.Meta.key == "schema_version").execute()
     database.close()
 
     database = open_database(gestan_url)
     assert m.Meta.get(m.Meta.key == "schema_version").value == str(SCHEMA_VERSION)
+    assert columns() == fresh  # the model's own types, nullability and all
     kept = m.Invoice.get_by_id(invoice.id)
     assert (kept.number, kept.total_incl, kept.vat_mention, kept.currency_total) == (
         invoice.number,

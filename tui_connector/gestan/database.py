@@ -7,11 +7,12 @@ mysql://user:password@host:port/db. The schema version is kept in the
 
 from __future__ import annotations
 
-import contextlib
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import peewee as pw
+from playhouse.migrate import SchemaMigrator, migrate
 
 from tui_connector.errors import DatabaseError
 from tui_connector.gestan import guards, refcache
@@ -290,23 +291,53 @@ def _to_4(database: pw.Database) -> None:
             m.Account.create(number=number, label=label)
 
 
-# (table, column, type, default): what version 5 adds, every column with its default,
-# so no row is updated (the guards would refuse it on a validated invoice)
+def add_columns(database: pw.Database, fields: list[pw.Field]) -> None:
+    """The columns of model fields a table lacks, added with playhouse.migrate: each with
+    its model's own type for this engine and its default in the column's definition, so
+    the rows already there take it without an UPDATE (the guards refuse one on a
+    validated invoice)."""
+    migrator = SchemaMigrator.from_database(database)
+    present: dict[str, set[str]] = {}
+    operations = []
+    for field in fields:
+        table = field.model._meta.table_name
+        if table not in present:
+            present[table] = {column.name for column in database.get_columns(table)}
+        if field.column_name in present[table]:
+            continue
+        column = field.clone()
+        if field.default is not None:
+            column.constraints = [*(field.constraints or []), pw.SQL(_default(field.default))]
+        operations.append(
+            migrator.add_column(table, field.column_name, column, allow_not_null=True)
+        )
+    migrate(*operations)
+
+
+def _default(value) -> str:
+    if isinstance(value, str):
+        return "DEFAULT '" + value.replace("'", "''") + "'"
+    if isinstance(value, bool | int | Decimal):
+        return f"DEFAULT {int(value) if isinstance(value, bool) else value}"
+    raise TypeError(f"no column default for {value!r}")  # a callable: give the rows a value
+
+
+# what version 5 adds: every column with its default or nullable, so no row is updated
 COLUMNS_5 = [
-    ("sales_order", "vat_number", "VARCHAR(32)", "''"),
-    ("sales_order", "currency", "VARCHAR(3)", "''"),
-    ("sales_order", "vat_regime", "VARCHAR(16)", "''"),
-    ("sales_order", "conversion_rate", "DECIMAL(18, 6)", None),
-    ("sales_order", "currency_total", "DECIMAL(15, 2)", None),
-    ("invoice", "customer_vat_number", "VARCHAR(32)", "''"),
-    ("invoice", "vat_regime", "VARCHAR(16)", "''"),
-    ("invoice", "vat_mention", "VARCHAR(255)", "''"),
-    ("invoice", "currency", "VARCHAR(3)", "''"),
-    ("invoice", "currency_total", "DECIMAL(15, 2)", None),
-    ("invoice", "seller", "TEXT", "''"),
-    ("accounting_line", "currency_amount", "DECIMAL(15, 2)", None),
-    ("accounting_line", "currency", "VARCHAR(3)", "''"),
-    ("product", "shop_reference", "VARCHAR(64)", "''"),
+    m.SalesOrder.vat_number,
+    m.SalesOrder.currency,
+    m.SalesOrder.vat_regime,
+    m.SalesOrder.conversion_rate,
+    m.SalesOrder.currency_total,
+    m.Invoice.customer_vat_number,
+    m.Invoice.vat_regime,
+    m.Invoice.vat_mention,
+    m.Invoice.currency,
+    m.Invoice.currency_total,
+    m.Invoice.seller,
+    m.AccountingLine.currency_amount,
+    m.AccountingLine.currency,
+    m.Product.shop_reference,
 ]
 
 
@@ -317,13 +348,7 @@ def _to_5(database: pw.Database) -> None:
     contact for several customers; civilities 1 and 2 mapped; the attributes of variants;
     one run of a flow at a time."""
     engine = engine_of(database)
-    for table, column, kind, default in COLUMNS_5:
-        if column in {c.name for c in database.get_columns(table)}:
-            continue
-        if engine == "sqlite" and kind.startswith("DECIMAL"):
-            kind = "TEXT"  # gestan/fields.py: SQLite keeps exact decimals as text
-        clause = f" NOT NULL DEFAULT {default}" if default is not None else " NULL"
-        database.execute_sql(f"ALTER TABLE {table} ADD COLUMN {column} {kind}{clause}")
+    add_columns(database, COLUMNS_5)
     # a Gestan contact may stand for several shop customers (one e-mail): the index
     # (resource, gestan_id) is no longer unique
     on_table = " ON link" if engine == "mysql" else ""
@@ -378,8 +403,6 @@ ACCOUNTS = [
 
 
 def seed_reference_data() -> None:
-    from decimal import Decimal
-
     for code, label in CIVILITIES:
         m.Civility.create(code=code, label=label)
     for gender, civility in DEFAULT_CIVILITIES:
@@ -399,14 +422,3 @@ def _create_counters() -> None:
     would deadlock on MariaDB (shared locks both upgrading)."""
     for key in ("invoice:FA", "invoice:AV"):
         m.Sequence.insert(key=key, last_value=0).on_conflict_ignore().execute()
-
-
-@contextlib.contextmanager
-def bound(database: pw.Database):
-    """Bind the models to `database` for a block (tests, scripts)."""
-    previous = m.database_proxy.obj
-    m.database_proxy.initialize(database)
-    try:
-        yield database
-    finally:
-        m.database_proxy.initialize(previous)
