@@ -38,7 +38,7 @@ class NaiveOrdersFlow(OrdersFlow):
     limit: int | None = None  # the first orders only: a sample to extrapolate from
 
     def read(self, progress=None):
-        from tui_connector.sync.core import links
+        from tui_connector.gestan.links import links
 
         self._prepare_read()
         known = links("orders")

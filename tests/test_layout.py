@@ -40,3 +40,20 @@ def test_the_ui_goes_through_sync():
     )
     for path, names in imports_of("ui").items():
         assert not any(n.startswith(forbidden) for n in names), (path, names)
+
+
+def test_links_are_read_and_written_by_the_binder_only():
+    """Every link lookup and write goes through gestan/links.py (the simulator's checks
+    aside): a flow that queries the link table itself is a decision in two places."""
+    import re
+
+    query = re.compile(r"m\.Link\.(select|get|get_or_none|update|delete|insert|create)\b")
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        relative = path.relative_to(PACKAGE)
+        if relative.parts[0] == "simulator" or relative == Path("gestan/links.py"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        if query.search(text) or "join(m.Link" in text or "insert_rows(m.Link" in text:
+            found.append(str(relative))
+    assert found == []

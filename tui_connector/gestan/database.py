@@ -7,6 +7,7 @@ mysql://user:password@host:port/db. The schema version is kept in the
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -17,7 +18,7 @@ from playhouse.migrate import SchemaMigrator, migrate
 from tui_connector.errors import DatabaseError
 from tui_connector.gestan import guards, refcache
 from tui_connector.gestan import models as m
-from tui_connector.gestan.fields import FIELD_TYPES
+from tui_connector.gestan.fields import FIELD_TYPES, ExactDecimalField
 
 SCHEMA_VERSION = 6
 
@@ -189,6 +190,68 @@ def insert_rows(model: type[m.BaseModel], rows: list[dict], *, ids: bool = False
         else:
             found += list(range(cursor.lastrowid, cursor.lastrowid + len(batch)))
     return found if ids else None
+
+
+UPDATE_BATCH = 200  # rows per UPDATE: far under every engine's limit of bound values
+
+# PostgreSQL types a CASE branch's parameter as text (or as nothing for NULL), and will
+# not put text into a number, a date or a boolean column without being told
+_PG_CASTS = (
+    (pw.AutoField, "INTEGER"),
+    (pw.ForeignKeyField, "INTEGER"),
+    (pw.IntegerField, "INTEGER"),
+    (ExactDecimalField, "NUMERIC"),
+    (pw.BooleanField, "BOOLEAN"),
+    (pw.DateTimeField, "TIMESTAMP"),
+    (pw.DateField, "DATE"),
+    (pw.BlobField, "BYTEA"),
+    (pw.CharField, "TEXT"),
+    (pw.TextField, "TEXT"),
+)
+
+
+def _pg_cast(field: pw.Field) -> str | None:
+    for kind, name in _PG_CASTS:
+        if isinstance(field, kind):
+            return name
+    return None
+
+
+def _quoted(database: pw.Database, name: str) -> str:
+    return f"{database.quote[0]}{name}{database.quote[1]}"
+
+
+def update_rows(model: type[m.BaseModel], objects: Iterable[m.BaseModel], names: list[str]):
+    """Write the fields `names` of saved model instances, one UPDATE per UPDATE_BATCH of them:
+    each column a CASE on the id."""
+    objects = list(objects)
+    if not objects:
+        return
+    database = m.database_proxy.obj
+    postgres = isinstance(database, pw.PostgresqlDatabase)
+    meta = model._meta
+    pk = _quoted(database, meta.primary_key.column_name)
+    fields = [meta.fields[name] for name in names]
+    param = database.param
+    for start in range(0, len(objects), UPDATE_BATCH):
+        batch = objects[start : start + UPDATE_BATCH]
+        sets, params = [], []
+        for field in fields:
+            cast = _pg_cast(field) if postgres else None
+            then = f"CAST({param} AS {cast})" if cast else param
+            sets.append(
+                f"{_quoted(database, field.column_name)} = CASE {pk} "
+                + " ".join([f"WHEN {param} THEN {then}"] * len(batch))
+                + " END"
+            )
+            for obj in batch:
+                params += [obj._pk, field.db_value(getattr(obj, field.safe_name))]
+        ids = [obj._pk for obj in batch]
+        sql = (
+            f"UPDATE {_quoted(database, meta.table_name)} SET {', '.join(sets)} "
+            f"WHERE {pk} IN ({', '.join([param] * len(ids))})"
+        )
+        database.execute_sql(sql, params + ids)
 
 
 def insert_ids(model: type[m.BaseModel], rows: list[dict]) -> list[int]:

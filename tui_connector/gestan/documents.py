@@ -28,6 +28,7 @@ from tui_connector.gestan.invoicing import (
     seller_identity,
     vat_rows,
 )
+from tui_connector.gestan.links import add_links
 from tui_connector.gestan.money import ZERO
 from tui_connector.gestan.numbering import lettering_code, reserve
 from tui_connector.gestan.stock import Movement, move_stock
@@ -114,26 +115,16 @@ def write_orders(drafts: list[OrderDraft], *, accounting_on: bool) -> None:
     payments = _write_payments(invoiced)
     if accounting_on:
         _write_entries(invoiced, payments)
-    links = []
+    made = []  # (resource, shop id, Gestan id, date_upd), in the order one by one makes them
     for draft in drafts:
         for payment, payment_id in payments.get(id(draft), []):
             if payment.link is not None:
-                links.append(_link(payment.link, payment_id))
+                resource, shop_id, date_upd = payment.link
+                made.append((resource, shop_id, payment_id, date_upd))
         if draft.link is not None:
-            links.append(_link(draft.link, draft.order_id))
-    insert_rows(m.Link, links)
-
-
-def _link(link: tuple[str, int, str], gestan_id: int) -> dict:
-    resource, shop_id, date_upd = link
-    return {
-        "resource": resource,
-        "shop_id": shop_id,
-        "shop_sub_id": 0,
-        "gestan_id": gestan_id,
-        "shop_date_upd": date_upd,
-        "content_hash": "",
-    }
+            resource, shop_id, date_upd = draft.link
+            made.append((resource, shop_id, draft.order_id, date_upd))
+    add_links(made, m.now())
 
 
 def _take_stock(drafts: list[OrderDraft]) -> None:

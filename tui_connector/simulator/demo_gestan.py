@@ -19,12 +19,12 @@ import httpx
 from tui_connector.gestan import models as m
 from tui_connector.gestan import settings
 from tui_connector.gestan.database import write_transaction
+from tui_connector.gestan.links import link_of, links, save_link
 from tui_connector.gestan.stock import INITIAL_STOCK, add_stock_movement
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.simulator.demo_data import ShopData, add_product
 from tui_connector.simulator.life import ShopLife
 from tui_connector.simulator.server import Engine, new_key
-from tui_connector.sync.core import save_link
 from tui_connector.sync.orders import OrdersFlow
 from tui_connector.sync.products import ProductsFlow
 
@@ -178,9 +178,7 @@ def live_a_while(shop: ShopData) -> None:
             orders.execute(orders.read())  # the rows it selects, as a user keeps them
     life = ShopLife(shop)
     now = life.now()
-    imported = [
-        link.shop_id for link in m.Link.select(m.Link.shop_id).where(m.Link.resource == "orders")
-    ]
+    imported = [shop_id for shop_id, _ in links("orders")]
     life.live(random.Random(1), now, share=0, among=imported)
     add_product(
         shop,
@@ -194,11 +192,7 @@ def live_a_while(shop: ShopData) -> None:
     if not simple:
         return
     changed = simple[min(3, len(simple) - 1)]
-    link = m.Link.get_or_none(
-        (m.Link.resource == "products")
-        & (m.Link.shop_id == int(changed["id"]))
-        & (m.Link.shop_sub_id == 0)
-    )
+    link = link_of("products", int(changed["id"]))
     if link is None:
         return
     price = Decimal(changed["price"])

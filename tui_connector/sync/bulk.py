@@ -9,107 +9,13 @@ per column). Lookups are read once per chunk, never once per row.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
 from itertools import groupby
 
 import peewee as pw
 
 from tui_connector.gestan import models as m
-from tui_connector.gestan.database import database_trouble, insert_rows
-from tui_connector.gestan.fields import ExactDecimalField
+from tui_connector.gestan.database import database_trouble
 from tui_connector.sync.core import Flow, Row, RowResult, is_deadlock, record_run_lines
-
-BATCH = 200  # rows per UPDATE: far under every engine's limit of bound values
-
-# PostgreSQL types a CASE branch's parameter as text (or as nothing for NULL), and will
-# not put text into a number, a date or a boolean column without being told
-_PG_CASTS = (
-    (pw.AutoField, "INTEGER"),
-    (pw.ForeignKeyField, "INTEGER"),
-    (pw.IntegerField, "INTEGER"),
-    (ExactDecimalField, "NUMERIC"),
-    (pw.BooleanField, "BOOLEAN"),
-    (pw.DateTimeField, "TIMESTAMP"),
-    (pw.DateField, "DATE"),
-    (pw.BlobField, "BYTEA"),
-    (pw.CharField, "TEXT"),
-    (pw.TextField, "TEXT"),
-)
-
-
-def _pg_cast(field: pw.Field) -> str | None:
-    for kind, name in _PG_CASTS:
-        if isinstance(field, kind):
-            return name
-    return None
-
-
-def _quoted(database: pw.Database, name: str) -> str:
-    return f"{database.quote[0]}{name}{database.quote[1]}"
-
-
-def update_rows(model: type[m.BaseModel], objects: Iterable[m.BaseModel], names: list[str]):
-    """Write the fields `names` of saved model instances, one UPDATE per BATCH of them:
-    each column a CASE on the id."""
-    objects = list(objects)
-    if not objects:
-        return
-    database = m.database_proxy.obj
-    postgres = isinstance(database, pw.PostgresqlDatabase)
-    meta = model._meta
-    pk = _quoted(database, meta.primary_key.column_name)
-    fields = [meta.fields[name] for name in names]
-    param = database.param
-    for start in range(0, len(objects), BATCH):
-        batch = objects[start : start + BATCH]
-        sets, params = [], []
-        for field in fields:
-            cast = _pg_cast(field) if postgres else None
-            then = f"CAST({param} AS {cast})" if cast else param
-            sets.append(
-                f"{_quoted(database, field.column_name)} = CASE {pk} "
-                + " ".join([f"WHEN {param} THEN {then}"] * len(batch))
-                + " END"
-            )
-            for obj in batch:
-                params += [obj._pk, field.db_value(getattr(obj, field.safe_name))]
-        ids = [obj._pk for obj in batch]
-        sql = (
-            f"UPDATE {_quoted(database, meta.table_name)} SET {', '.join(sets)} "
-            f"WHERE {pk} IN ({', '.join([param] * len(ids))})"
-        )
-        database.execute_sql(sql, params + ids)
-
-
-def write_links(
-    resource: str,
-    saved: dict[tuple[int, int], tuple[int, str, str]],
-    existing: dict[tuple[int, int], m.Link],
-    stamp,
-) -> None:
-    """What save_link() does for many: {(shop id, sub id): (gestan id, date_upd, digest)},
-    beside the links of those keys already saved (updated in place)."""
-    new, kept = [], []
-    for (shop_id, sub_id), (gestan_id, date_upd, digest) in saved.items():
-        link = existing.get((shop_id, sub_id))
-        if link is None:
-            new.append(
-                {
-                    "resource": resource,
-                    "shop_id": shop_id,
-                    "shop_sub_id": sub_id,
-                    "gestan_id": gestan_id,
-                    "shop_date_upd": date_upd,
-                    "content_hash": digest,
-                    "synced_at": stamp,
-                }
-            )
-        else:
-            link.gestan_id, link.shop_date_upd, link.content_hash = gestan_id, date_upd, digest
-            link.synced_at = stamp
-            kept.append(link)
-    insert_rows(m.Link, new)
-    update_rows(m.Link, kept, ["gestan_id", "shop_date_upd", "content_hash", "synced_at"])
 
 
 class Alone(Exception):

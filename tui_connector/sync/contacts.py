@@ -15,16 +15,11 @@ import peewee as pw
 
 from tui_connector.gestan import models as m
 from tui_connector.gestan import settings
-from tui_connector.gestan.database import insert_rows
+from tui_connector.gestan.database import insert_rows, update_rows
+from tui_connector.gestan.links import gestan_id_of, links, save_link, write_links
 from tui_connector.prestashop.client import ID_BATCH, SyncWebservice
 from tui_connector.prestashop.query import Filter, Query
-from tui_connector.sync.bulk import (
-    Alone,
-    BulkChunks,
-    ChunkWriter,
-    update_rows,
-    write_links,
-)
+from tui_connector.sync.bulk import Alone, BulkChunks, ChunkWriter
 from tui_connector.sync.core import (
     MAPPING_ERRORS,
     Action,
@@ -35,9 +30,7 @@ from tui_connector.sync.core import (
     Row,
     RowResult,
     content_hash,
-    links,
     readable,
-    save_link,
     shop_total,
     unreadable_row,
 )
@@ -374,12 +367,7 @@ class ContactsFlow(BulkChunks, Flow):
 
     def _write_addresses(self, contact, addresses, billing_id, delivery_id) -> None:
         ids = [int(a["id"]) for a in addresses]
-        known = {
-            (link.shop_id, 0): link
-            for link in m.Link.select().where(
-                (m.Link.resource == "addresses") & m.Link.shop_id.in_(ids or [0])
-            )
-        }
+        known = links("addresses", ids)
         for address in addresses:
             shop_id = int(address["id"])
             values = map_address(address, self.facts)
@@ -689,6 +677,4 @@ def import_customer(
     if row.action is None:
         return m.Contact.get_by_id(row.gestan_id)
     flow.apply(row)
-    return m.Contact.get_by_id(
-        m.Link.get((m.Link.resource == RESOURCE) & (m.Link.shop_id == shop_id)).gestan_id
-    )
+    return m.Contact.get_by_id(gestan_id_of(RESOURCE, shop_id))

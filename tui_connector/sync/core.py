@@ -576,57 +576,6 @@ def content_hash(values: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def links(resource: str, shop_ids: Iterable[int] | None = None) -> dict[tuple[int, int], m.Link]:
-    """The resource's links by (shop id, sub id): all, or those of a page's shop ids."""
-    where = m.Link.resource == resource
-    if shop_ids is not None:
-        where &= m.Link.shop_id.in_(list(shop_ids) or [0])
-    return {(link.shop_id, link.shop_sub_id): link for link in m.Link.select().where(where)}
-
-
-def save_link(
-    resource: str,
-    shop_id: int,
-    shop_sub_id: int,
-    gestan_id: int,
-    *,
-    date_upd: str = "",
-    digest: str = "",
-) -> m.Link:
-    link = m.Link.get_or_none(
-        (m.Link.resource == resource)
-        & (m.Link.shop_id == shop_id)
-        & (m.Link.shop_sub_id == shop_sub_id)
-    )
-    if link is None:
-        return m.Link.create(
-            resource=resource,
-            shop_id=shop_id,
-            shop_sub_id=shop_sub_id,
-            gestan_id=gestan_id,
-            shop_date_upd=date_upd,
-            content_hash=digest,
-        )
-    link.gestan_id = gestan_id
-    link.shop_date_upd = date_upd
-    link.content_hash = digest
-    link.synced_at = m.now()
-    link.save()
-    return link
-
-
-def unlink(resource: str, shop_id: int, shop_sub_id: int = 0) -> int:
-    return (
-        m.Link.delete()
-        .where(
-            (m.Link.resource == resource)
-            & (m.Link.shop_id == shop_id)
-            & (m.Link.shop_sub_id == shop_sub_id)
-        )
-        .execute()
-    )
-
-
 @dataclass(frozen=True)
 class Change:
     """What a linked pair needs since its last synchronisation."""

@@ -12,9 +12,9 @@ from tui_connector.errors import ConnectorError
 from tui_connector.gestan import models as m
 from tui_connector.gestan import settings
 from tui_connector.gestan.database import insert_rows
+from tui_connector.gestan.links import link_to, pairs, save_link, unlink
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.query import Filter, Query
-from tui_connector.sync.core import save_link, unlink
 from tui_connector.sync.products import RESOURCE as PRODUCTS
 from tui_connector.sync.products import create_families_from_categories, shop_unit
 from tui_connector.sync.shop_facts import read_facts
@@ -96,10 +96,7 @@ class CachedProduct:
 
 
 def cached_products(search: str = "") -> list[CachedProduct]:
-    linked = {
-        (link.shop_id, link.shop_sub_id): link.gestan_id
-        for link in m.Link.select().where(m.Link.resource == PRODUCTS)
-    }
+    linked = pairs(PRODUCTS)
     codes = {p.id: p.code for p in m.Product.select(m.Product.id, m.Product.code)}
     query = m.MappingCache.select().where(m.MappingCache.resource == "products")
     if search:
@@ -138,7 +135,7 @@ def link_product_by_hand(
     product = m.Product.get_or_none(m.Product.code == gestan_code)
     if product is None:
         raise ConnectorError(f"aucun produit Gestan de code {gestan_code!r}")
-    taken = m.Link.get_or_none((m.Link.resource == PRODUCTS) & (m.Link.gestan_id == product.id))
+    taken = link_to(PRODUCTS, product.id)
     if taken is not None and (taken.shop_id, taken.shop_sub_id) != (shop_id, shop_sub_id):
         raise ConnectorError(
             f"{gestan_code} est déjà lié au produit {taken.shop_id}"

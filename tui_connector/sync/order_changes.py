@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from tui_connector.gestan import invoicing
 from tui_connector.gestan import models as m
+from tui_connector.gestan.links import linked_by, links
 from tui_connector.gestan.money import ZERO, cents
 from tui_connector.labels import status_label
 from tui_connector.prestashop.client import SyncWebservice
@@ -28,7 +29,6 @@ from tui_connector.sync.core import (
     Report,
     Row,
     RowResult,
-    links,
     read_cursor,
     write_cursor,
 )
@@ -142,15 +142,7 @@ class ChangeReader:
         return {key[0]: (key[0], link.gestan_id) for key, link in links("orders", shop_ids).items()}
 
     def _orders_by_reference(self, references: set[str]) -> dict[str, tuple[int, int]]:
-        found = (
-            m.SalesOrder.select(m.SalesOrder.reference, m.Link.shop_id, m.SalesOrder.id)
-            .join(m.Link, on=(m.Link.gestan_id == m.SalesOrder.id))
-            .where(
-                (m.Link.resource == "orders") & m.SalesOrder.reference.in_(list(references) or [""])
-            )
-            .tuples()
-        )
-        return {reference: (shop_id, gestan_id) for reference, shop_id, gestan_id in found}
+        return linked_by("orders", m.SalesOrder.reference, references)
 
     def _row(self, flow, resource, record, order, gestan_id, details, name) -> Row | None:
         state = flow.states.get(order.get("current_state", ""), {})

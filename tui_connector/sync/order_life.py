@@ -33,9 +33,9 @@ from tui_connector.errors import ConnectorError
 from tui_connector.gestan import accounting, invoicing, settings
 from tui_connector.gestan import models as m
 from tui_connector.gestan.invoicing import LineInput
+from tui_connector.gestan.links import save_link
 from tui_connector.gestan.money import ZERO, cents
 from tui_connector.gestan.stock import add_stock_movement, initial_stock_dates
-from tui_connector.sync.core import save_link
 from tui_connector.sync.shop_facts import ShopFacts
 from tui_connector.sync.status import Status
 

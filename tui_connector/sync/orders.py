@@ -23,6 +23,7 @@ from tui_connector.gestan import models as m
 from tui_connector.gestan.database import write_transaction
 from tui_connector.gestan.documents import InvoiceDraft, OrderDraft, PaymentDraft, write_orders
 from tui_connector.gestan.invoicing import LineInput, Totals, line_rows, split_pro_rata
+from tui_connector.gestan.links import gestan_id_of, gestan_ids_of, link_to, links, pairs, save_link
 from tui_connector.gestan.money import ZERO, cents
 from tui_connector.gestan.stock import add_stock_movement, initial_stock_dates
 from tui_connector.labels import status_label
@@ -43,11 +44,9 @@ from tui_connector.sync.core import (
     RunState,
     database_trouble,
     is_deadlock,
-    links,
     read_cursor,
     readable,
     record_run_lines,
-    save_link,
     shop_total,
     unreadable_row,
     valid_id,
@@ -534,7 +533,7 @@ class OrdersFlow(Flow):
         """What every row of a read consults: states, links, the shipping product."""
         self.facts = read_facts(self.client)
         self.states = {s["id"]: s for s in self.client.list("order_states", Query(display="full"))}
-        self._product_links = {key: link.gestan_id for key, link in links("products").items()}
+        self._product_links = pairs("products")
         self._customer_links = {key[0]: link.gestan_id for key, link in links("customers").items()}
         self._shipping = self._shipping_product_id()
         self._changes = ChangeReader(self.client)
@@ -796,7 +795,7 @@ class OrdersFlow(Flow):
                 accounting=self.options.accounting,
             )
             if not self._product_links:
-                self._product_links = {k: x.gestan_id for k, x in links("products").items()}
+                self._product_links = pairs("products")
             self._life = OrderLife(self.facts, books, self._dated, self._product_links)
             shop_numbered = self.options.numbering == "shop"
             if self.options.invoices and (self.options.invoice_when == "paid" or shop_numbered):
@@ -1060,11 +1059,9 @@ class OrdersFlow(Flow):
     def _contact_for(self, row: Row) -> m.Contact:
         order = row.payload["order"]
         customer_id = int(order["id_customer"])
-        link = m.Link.get_or_none(
-            (m.Link.resource == "customers") & (m.Link.shop_id == customer_id)
-        )
-        if link is not None:
-            return m.Contact.get_by_id(link.gestan_id)
+        contact_id = gestan_id_of("customers", customer_id)
+        if contact_id is not None:
+            return m.Contact.get_by_id(contact_id)
         contacts = ContactsFlow(self.client, ContactOptions.from_settings())
         contacts.facts = self.facts
         customer = row.payload["customer"]
@@ -1085,8 +1082,7 @@ class OrdersFlow(Flow):
                 )
             ]
         contacts.apply(rows[0])
-        link = m.Link.get((m.Link.resource == "customers") & (m.Link.shop_id == customer_id))
-        return m.Contact.get_by_id(link.gestan_id)
+        return m.Contact.get_by_id(gestan_id_of("customers", customer_id))
 
     def _address(self, row: Row, key: str) -> dict:
         address = row.payload["addresses"].get(key)
@@ -1211,7 +1207,7 @@ class OrdersFlow(Flow):
         number, date = None, self._dated(self.options.series, day)
         series = self.options.series
         if self.options.numbering == "shop":
-            link = m.Link.get((m.Link.resource == RESOURCE) & (m.Link.gestan_id == sales_order.id))
+            link = link_to(RESOURCE, sales_order.id)
             found = self.client.get_many(RESOURCE, [link.shop_id])
             if not found or not _shop_number(found[0]):
                 return None
@@ -1367,7 +1363,9 @@ class _Lookups:
     @classmethod
     def of(cls, flow: OrdersFlow, rows: list[Row]) -> _Lookups:
         new = [row for row in rows if _new_order(row)]
-        customers = _linked_ids("customers", {int(r.payload["order"]["id_customer"]) for r in new})
+        customers = gestan_ids_of(
+            "customers", {int(r.payload["order"]["id_customer"]) for r in new}
+        )
         contacts = {}
         if customers:
             by_id = {
@@ -1378,10 +1376,10 @@ class _Lookups:
                 shop: by_id[gestan] for shop, gestan in customers.items() if gestan in by_id
             }
         linked = {
-            (RESOURCE, shop_id) for shop_id in _linked_ids(RESOURCE, [r.shop_id for r in new])
+            (RESOURCE, shop_id) for shop_id in gestan_ids_of(RESOURCE, [r.shop_id for r in new])
         }
         payments = [int(p["id"]) for row in new for p in row.payload["payments"]]
-        linked |= {(PAYMENTS, shop_id) for shop_id in _linked_ids(PAYMENTS, payments)}
+        linked |= {(PAYMENTS, shop_id) for shop_id in gestan_ids_of(PAYMENTS, payments)}
         products = {
             line.product
             for row in new
@@ -1411,22 +1409,6 @@ class _Lookups:
         if self.shipping is None:
             self.shipping = self.flow._generic_shipping_id()
         return self.shipping
-
-
-def _linked_ids(resource: str, shop_ids) -> dict[int, int]:
-    """{shop id: Gestan id} of those linked (sub id 0), in one query."""
-    shop_ids = list(shop_ids)
-    if not shop_ids:
-        return {}
-    return dict(
-        m.Link.select(m.Link.shop_id, m.Link.gestan_id)
-        .where(
-            (m.Link.resource == resource)
-            & (m.Link.shop_id.in_(shop_ids))
-            & (m.Link.shop_sub_id == 0)
-        )
-        .tuples()
-    )
 
 
 def _has_life(row: Row) -> bool:

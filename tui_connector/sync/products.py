@@ -19,7 +19,19 @@ import peewee as pw
 from tui_connector.errors import ConnectorError
 from tui_connector.gestan import models as m
 from tui_connector.gestan import settings
-from tui_connector.gestan.database import insert_rows
+from tui_connector.gestan.database import insert_rows, update_rows
+from tui_connector.gestan.links import (
+    is_linked,
+    link_of,
+    linked_elsewhere,
+    linked_gestan_ids,
+    links,
+    mark_synced,
+    pairs,
+    save_link,
+    shop_keys_of,
+    write_links,
+)
 from tui_connector.gestan.stock import (
     INITIAL_STOCK,
     Movement,
@@ -31,13 +43,7 @@ from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.codec import Translated, text
 from tui_connector.prestashop.errors import NotFound
 from tui_connector.prestashop.query import Filter, Query
-from tui_connector.sync.bulk import (
-    Alone,
-    BulkChunks,
-    ChunkWriter,
-    update_rows,
-    write_links,
-)
+from tui_connector.sync.bulk import Alone, BulkChunks, ChunkWriter
 from tui_connector.sync.core import (
     MAPPING_ERRORS,
     Action,
@@ -48,9 +54,7 @@ from tui_connector.sync.core import (
     Row,
     RowResult,
     content_hash,
-    links,
     readable,
-    save_link,
     shop_total,
     two_way,
     unreadable_row,
@@ -226,25 +230,12 @@ class GestanSide:
 
 def _linked_or_made(resource: str, shop_id: int, model, **fields):
     """The Gestan record linked to a shop record, or one found or made now and linked."""
-    link = m.Link.get_or_none((m.Link.resource == resource) & (m.Link.shop_id == shop_id))
+    link = link_of(resource, shop_id)
     found = model.get_or_none(model.id == link.gestan_id) if link else None
     if found is None:
         found = model.get_or_create(**fields)[0]
         save_link(resource, shop_id, 0, found.id)
     return found
-
-
-def _linked_elsewhere(gestan_id: int, shop_id: int) -> bool:
-    """Is this Gestan product linked to another shop product than `shop_id`?"""
-    return (
-        m.Link.select()
-        .where(
-            (m.Link.resource == RESOURCE)
-            & (m.Link.gestan_id == gestan_id)
-            & (m.Link.shop_id != shop_id)
-        )
-        .exists()
-    )
 
 
 def with_references(query: pw.ModelSelect) -> pw.ModelSelect:
@@ -255,13 +246,6 @@ def with_references(query: pw.ModelSelect) -> pw.ModelSelect:
         .join_from(m.Product, m.VatRate, pw.JOIN.LEFT_OUTER)
         .join_from(m.Product, m.Family, pw.JOIN.LEFT_OUTER)
     )
-
-
-def _linked_gestan_ids() -> set[int]:
-    return {
-        link.gestan_id
-        for link in m.Link.select(m.Link.gestan_id).where(m.Link.resource == RESOURCE)
-    }
 
 
 class ProductsFlow(BulkChunks, Flow):
@@ -313,7 +297,7 @@ class ProductsFlow(BulkChunks, Flow):
         self.families = settings.family_keys("family.")
         self._taken = set()
         # Gestan products already paired with a shop product, by link or by reference
-        claimed: set[int] = set(_linked_gestan_ids())
+        claimed: set[int] = set(linked_gestan_ids(RESOURCE))
         total = shop_total(self.client, "products", None, progress)
         done = 0
         for products in self.client.iter_pages("products"):
@@ -322,17 +306,9 @@ class ProductsFlow(BulkChunks, Flow):
             if progress:
                 progress(done, max(total, done), "produits lus")
             yield rows
-        claimed |= _linked_gestan_ids()  # and those a streamed run has just created
+        claimed |= linked_gestan_ids(RESOURCE)  # and those a streamed run has just created
         yield from self._gestan_pages(claimed)
-        product_links = {  # (tuples: a catalogue's links as objects weigh megabytes)
-            (shop_id, sub_id): gestan_id
-            for shop_id, sub_id, gestan_id in m.Link.select(
-                m.Link.shop_id, m.Link.shop_sub_id, m.Link.gestan_id
-            )
-            .where(m.Link.resource == RESOURCE)
-            .tuples()
-        }
-        yield SpecialPrices(self.client, self.facts).read(product_links)
+        yield SpecialPrices(self.client, self.facts).read(pairs(RESOURCE))
 
     def _page_rows(self, products: list[dict], claimed: set[int]) -> list[Row]:
         products, rows = readable(products, "product")  # an impossible id: its own row
@@ -475,10 +451,7 @@ class ProductsFlow(BulkChunks, Flow):
             for p in m.Product.select(m.Product.parent).where(m.Product.parent.is_null(False))
         }
         # a linked product is claimed: the database leaves those out (the bulk of them)
-        linked = m.Link.select(m.Link.id).where(
-            (m.Link.resource == RESOURCE) & (m.Link.gestan_id == m.Product.id)
-        )
-        unlinked = with_references(m.Product.select()).where(~pw.fn.EXISTS(linked))
+        unlinked = with_references(m.Product.select()).where(~is_linked(RESOURCE, m.Product.id))
         page: list[m.Product] = []
         for product in unlinked.order_by(m.Product.id).iterator():
             if product.id in claimed or product.id in parents or product.is_service:
@@ -629,9 +602,7 @@ class ProductsFlow(BulkChunks, Flow):
             date_upd=product.get("date_upd", ""),
             digest=row.payload["digest"],
         )
-        m.Link.update(synced_at=stamp).where(
-            (m.Link.resource == RESOURCE) & (m.Link.gestan_id == target.id)
-        ).execute()
+        mark_synced(RESOURCE, [target.id], stamp)
         return self._result(row, Outcome.CREATED if create else Outcome.UPDATED, "", target.id)
 
     def _write_attributes(self, target: m.Product, combination: dict) -> None:
@@ -669,9 +640,7 @@ class ProductsFlow(BulkChunks, Flow):
     def _parent_for(self, product: dict, unit: Unit) -> m.Product:
         """The Gestan product standing for a shop product with combinations."""
         shop_id = int(product["id"])
-        link = m.Link.get_or_none(
-            (m.Link.resource == RESOURCE) & (m.Link.shop_id == shop_id) & (m.Link.shop_sub_id == 0)
-        )
+        link = link_of(RESOURCE, shop_id)
         reference = product.get("reference", "").strip()
         values = {
             "shop_reference": reference[:64],
@@ -691,7 +660,7 @@ class ProductsFlow(BulkChunks, Flow):
             return parent
         code = reference or f"PS{shop_id}"
         parent = m.Product.get_or_none(m.Product.code == code)
-        if parent is not None and _linked_elsewhere(parent.id, shop_id):
+        if parent is not None and linked_elsewhere(RESOURCE, parent.id, shop_id):
             code, parent = f"{code[:60]}-P{shop_id}", None  # another product's reference
         if parent is None:
             parent = m.Product.create(code=code, active=False, **values)
@@ -845,11 +814,7 @@ class _ChunkWriter(ChunkWriter):
         self.by_code = {product.code: product for product in self.by_id.values()}
         # the shop records each of these products stands for: {id(product): {(shop, sub)}}
         self.linked: dict[int, set[tuple[int, int]]] = {}
-        for shop_id, sub_id, gestan_id in (
-            m.Link.select(m.Link.shop_id, m.Link.shop_sub_id, m.Link.gestan_id)
-            .where((m.Link.resource == RESOURCE) & m.Link.gestan_id.in_(sorted(self.by_id)))
-            .tuples()
-        ):
+        for shop_id, sub_id, gestan_id in shop_keys_of(RESOURCE, self.by_id):
             self.linked.setdefault(id(self.by_id[gestan_id]), set()).add((shop_id, sub_id))
         self.vat = {
             rate: vat_id for vat_id, rate in m.VatRate.select(m.VatRate.id, m.VatRate.rate).tuples()
@@ -1025,11 +990,7 @@ class _ChunkWriter(ChunkWriter):
         )
         saved = {key: (target.id, *rest) for key, (target, *rest) in self.saved.items()}
         write_links(RESOURCE, saved, self.links, stamp)
-        synced = sorted({product.id for product in self.synced})
-        if synced:
-            m.Link.update(synced_at=stamp).where(
-                (m.Link.resource == RESOURCE) & m.Link.gestan_id.in_(synced)
-            ).execute()
+        mark_synced(RESOURCE, [product.id for product in self.synced], stamp)
         for result, target in self.targets:
             result.gestan_id = target.id
 

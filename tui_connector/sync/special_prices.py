@@ -20,6 +20,7 @@ from decimal import Decimal
 from tui_connector.errors import ConnectorError
 from tui_connector.gestan import models as m
 from tui_connector.gestan import settings
+from tui_connector.gestan.links import links_under, save_link
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.query import Filter
 from tui_connector.sync.core import (
@@ -30,7 +31,6 @@ from tui_connector.sync.core import (
     Row,
     RowResult,
     content_hash,
-    save_link,
     two_way,
 )
 from tui_connector.sync.shop_facts import ShopFacts
@@ -190,9 +190,7 @@ class SpecialPrices:
         gestan_for_shop = product_links
         shop_for_gestan = {gid: key for key, gid in product_links.items()}
         specifics = [s for page in self.client.iter_pages("specific_prices") for s in page]
-        links = {}
-        for link in m.Link.select().where(m.Link.resource.startswith("specific_prices:")):
-            links[link.shop_id] = link
+        links = links_under("specific_prices:")
         specials = {
             s.id: s for s in m.SpecialPrice.select(m.SpecialPrice, m.Territory).join(m.Territory)
         }

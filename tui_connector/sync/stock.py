@@ -10,8 +10,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tui_connector.gestan import models as m
+from tui_connector.gestan.links import links
 from tui_connector.prestashop.errors import PermissionDenied, UnknownResource
-from tui_connector.sync.core import Action, Flow, Origin, Outcome, Progress, Row, RowResult, links
+from tui_connector.sync.core import Action, Flow, Origin, Outcome, Progress, Row, RowResult
 from tui_connector.sync.orders import OrdersFlow, awaiting_import
 from tui_connector.sync.products import RESOURCE as PRODUCTS
 from tui_connector.sync.status import Status
