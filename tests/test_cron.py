@@ -215,3 +215,45 @@ def test_a_run_stops_at_its_deadline_between_two_rows(sqlite_gestan, slow_shop):
     assert any("sync.max_minutes" in note for note in report.notes)
     assert m.SyncRun.get_by_id(state.run.id).status == "stopped"
     client.close()
+
+
+def test_a_signal_ends_a_dry_run_at_once_with_nothing_written(tmp_path, slow_shop):
+    """A dry run writes nothing: a signal need not wait for the read to end (here it
+    would take half a minute), and it says so."""
+    url = f"sqlite:///{tmp_path / 'gestan.db'}"
+    env = _prepared(slow_shop, url)
+    slow_shop.faults.latency_ms = 3000
+    run = _start(env, "orders", "--since-last", "--dry-run", "--json")
+    time.sleep(4)  # started, and reading
+    sent = time.monotonic()
+    run.send_signal(signal.SIGTERM)
+    out, err = run.communicate(timeout=60)
+    assert time.monotonic() - sent < 10, err
+    assert run.returncode == 128 + signal.SIGTERM, err
+    assert "--dry-run, rien n'a été écrit" in err
+    assert json.loads(out)["stopped"] is True
+
+
+def test_orders_first_says_when_the_orders_could_not_be_imported(tmp_path, monkeypatch, capsys):
+    """`sync stock --orders-first`: the stock's exit status alone would hide an orders
+    run that failed; the worse of the two is returned."""
+    from tui_connector.cli import main
+    from tui_connector.sync import core
+
+    with SimulatedShop(build(orders=10, seed=3)) as shop:
+        url = f"sqlite:///{tmp_path / 'gestan.db'}"
+        env = _prepared(shop, url)
+        shop.faults.latency_ms = 0
+        for name in ("TUI_CONNECTOR_SHOP_URL", "TUI_CONNECTOR_API_KEY", "TUI_CONNECTOR_DATABASE"):
+            monkeypatch.setenv(name, env[name])
+        real_stream = core.Flow.stream
+
+        def stream(self, **kwargs):
+            report = real_stream(self, **kwargs)
+            if self.name == "orders":
+                report.error = "la boutique a cessé de répondre"
+            return report
+
+        monkeypatch.setattr(core.Flow, "stream", stream)
+        code = main(["sync", "stock", "--orders-first", "--json"])
+    assert code == 3, capsys.readouterr().err

@@ -652,100 +652,141 @@ def run_sync(args: argparse.Namespace, profile: config.Profile) -> int:
 
 
 def _sync(args: argparse.Namespace, profile: config.Profile, progress) -> int:
+    from tui_connector.sync.runner import make_client
+
+    try:
+        with make_client(profile) as client, _stopped_by_signals(at_once=args.dry_run) as stop:
+            return _sync_with(args, client, progress, stop)
+    except _Interrupted as interrupted:
+        name = signal.Signals(interrupted.signum).name
+        if args.json:
+            import json
+
+            print(json.dumps({"flow": args.flow, "dry_run": True, "stopped": True, "rows": []}))
+        print(f"arrêté par {name}: --dry-run, rien n'a été écrit", file=sys.stderr)
+        return 128 + interrupted.signum
+
+
+def _stopped_message(stop: _Stop) -> int:
+    print(
+        f"arrêté par {signal.Signals(stop.signal).name} entre deux lignes: "
+        "ce qui a été fait est gardé, la prochaine exécution reprend à partir de là",
+        file=sys.stderr,
+    )
+    return 128 + stop.signal
+
+
+def _exit_code(report) -> int:
+    if report.error:
+        return EXIT_UNREACHABLE
+    return EXIT_OK if report.ok else EXIT_ROWS_FAILED
+
+
+def _sync_with(args: argparse.Namespace, client, progress, stop: _Stop) -> int:
     import json
 
     from tui_connector.sync.core import unattended
     from tui_connector.sync.registry import FLOWS
-    from tui_connector.sync.runner import make_client, make_flow
+    from tui_connector.sync.runner import make_flow
 
-    with make_client(profile) as client, _stopped_by_signals() as stop:
-        if args.orders_first and not args.dry_run:
-            # what did not import (a blocked order) still blocks its products' stock rows
-            if progress:
-                progress.title = "orders"
-            orders = make_flow("orders", client, since_last=True).stream(
-                progress=progress, cancel=stop.event
-            )
-            if progress:
-                progress.stop()
-                progress.title = args.flow
-            print(orders.summary(), file=sys.stderr)
-        given = {
-            "date_from": args.date_from,
-            "date_to": args.date_to,
-            "since_last": args.since_last,
-        }
-        taken = FLOWS[args.flow].options  # the flow's own options, as the registry says
-        flow = make_flow(
-            args.flow,
-            client,
-            create_families=args.create_families,
-            **{name: value for name, value in given.items() if name in taken},
+    orders_code = EXIT_OK
+    if args.orders_first and not args.dry_run:
+        # what did not import (a blocked order) still blocks its products' stock rows
+        if progress:
+            progress.title = "orders"
+        orders = make_flow("orders", client, since_last=True).stream(
+            progress=progress, cancel=stop.event
         )
-        if not args.dry_run:
-            # page by page: read, do, forget; memory stays flat
-            report = flow.stream(progress=progress, cancel=stop.event)
-            code = _print_report(report, args, progress)
-            if stop.signal:
-                print(
-                    f"arrêté par {signal.Signals(stop.signal).name} entre deux lignes: "
-                    "ce qui a été fait est gardé, la prochaine exécution reprend à partir de là",
-                    file=sys.stderr,
-                )
-                return 128 + stop.signal
-            return code
-        # the plan: what has work to do; cancelled orders are listed but left unless chosen
-        rows = flow.read(progress=progress)
         if progress:
             progress.stop()
-        todo = unattended(rows)
-        plan = {
-            "flow": args.flow,
-            "dry_run": True,
-            "rows": [
-                {
-                    "shop_id": r.shop_id,
-                    "shop_sub_id": r.shop_sub_id,
-                    "gestan_id": r.gestan_id,
-                    "status": r.status,
-                    "outcome": None,
-                    "invoice": None,
-                    "message": r.reason,
-                }
-                for r in todo
-            ],
-        }
-        if args.json:
-            print(json.dumps(plan, ensure_ascii=False))
-        else:
-            for row in todo:
-                print(
-                    f"{status_label(row.status):<24} {row.columns.get('label', row.key)[:50]}"
-                    + (f"  ({row.reason})" if row.reason else "")
-                )
+            progress.title = args.flow
+        print(orders.summary(), file=sys.stderr)
+        if stop.signal:
+            return _stopped_message(stop)  # the stock is not written past a stop
+        orders_code = _exit_code(orders)
+    given = {
+        "date_from": args.date_from,
+        "date_to": args.date_to,
+        "since_last": args.since_last,
+    }
+    taken = FLOWS[args.flow].options  # the flow's own options, as the registry says
+    flow = make_flow(
+        args.flow,
+        client,
+        create_families=args.create_families,
+        **{name: value for name, value in given.items() if name in taken},
+    )
+    if not args.dry_run:
+        # page by page: read, do, forget; memory stays flat
+        report = flow.stream(progress=progress, cancel=stop.event)
+        code = _print_report(report, args, progress)
+        if stop.signal:
+            return _stopped_message(stop)
+        return max(code, orders_code)  # 3 (unreachable) over 1 (rows failed) over 0
+    # the plan: what has work to do; cancelled orders are listed but left unless chosen
+    rows = flow.read(progress=progress)
+    if progress:
+        progress.stop()
+    todo = unattended(rows)
+    plan = {
+        "flow": args.flow,
+        "dry_run": True,
+        "rows": [
+            {
+                "shop_id": r.shop_id,
+                "shop_sub_id": r.shop_sub_id,
+                "gestan_id": r.gestan_id,
+                "status": r.status,
+                "outcome": None,
+                "invoice": None,
+                "message": r.reason,
+            }
+            for r in todo
+        ],
+    }
+    if args.json:
+        print(json.dumps(plan, ensure_ascii=False))
+    else:
+        for row in todo:
             print(
-                f"{_rows(len(todo))} sur {len(rows)} "
-                f"{'ont' if len(todo) > 1 else 'a'} quelque chose à faire "
-                "(--dry-run: rien n'a été écrit)"
+                f"{status_label(row.status):<24} {row.columns.get('label', row.key)[:50]}"
+                + (f"  ({row.reason})" if row.reason else "")
             )
-        return EXIT_OK
+        print(
+            f"{_rows(len(todo))} sur {len(rows)} "
+            f"{'ont' if len(todo) > 1 else 'a'} quelque chose à faire "
+            "(--dry-run: rien n'a été écrit)"
+        )
+    return EXIT_OK
+
+
+class _Interrupted(Exception):
+    """A signal during a read that writes nothing: there is no row to finish first."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
 
 
 class _Stop:
-    def __init__(self):
+    def __init__(self, *, at_once: bool = False):
         self.event = threading.Event()
         self.signal = 0
+        self.at_once = at_once
 
     def __call__(self, signum, frame) -> None:
         self.signal = signum
         self.event.set()  # the run stops between two rows, its record closed
+        if self.at_once:
+            raise _Interrupted(signum)
 
 
 @contextlib.contextmanager
-def _stopped_by_signals():
+def _stopped_by_signals(*, at_once: bool = False):
     """SIGTERM and SIGINT stop a run between two rows (exit 128 + the signal's number,
-    the report printed), never in the middle of one."""
-    stop = _Stop()
+    the report printed), never in the middle of one; with `at_once` (a dry run, which
+    writes nothing), at once."""
+    stop = _Stop(at_once=at_once)
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield stop
@@ -771,9 +812,7 @@ def _print_report(report, args: argparse.Namespace, progress) -> int:
                 word = OUTCOME_WORDS[result.outcome]
                 print(f"{word:<8} {status_label(result.status):<24} {result.message}")
         print(report.summary())
-    if report.error:
-        return EXIT_UNREACHABLE
-    return EXIT_OK if report.ok else EXIT_ROWS_FAILED
+    return _exit_code(report)
 
 
 HANDLERS = {
