@@ -57,9 +57,9 @@ def test_a_shop_product_with_stock_is_not_managed_by_gestan(rows):
 def test_a_contact_asks_which_address_bills_and_which_delivers(rows):
     # what the contacts screen's address picker (key e) needs: addresses to choose from,
     # and a choice to make (the ⌂ of the status)
-    asking = [r for r in rows["contacts"] if r.payload.get("addresses") and r.needs_choice]
+    asking = [r for r in rows["contacts"] if r.payload.addresses and r.needs_choice]
     assert asking, "no contact with addresses to choose: key e opens nothing"
-    assert all(len(r.payload["addresses"]) > 1 for r in asking)
+    assert all(len(r.payload.addresses) > 1 for r in asking)
 
 
 def test_an_imported_order_changed_in_the_shop_since(rows):

@@ -78,7 +78,7 @@ def test_contacts_stream_a_page_at_a_time_with_each_customers_own_addresses(gest
         pages = list(ContactsFlow(client).read_pages())
         assert len(pages) == -(-len(customers) // 500) > 1
         for row in (row for page in pages for row in page):
-            found = row.payload["addresses"]
+            found = row.payload.addresses
             assert {a["id_customer"] for a in found} <= {str(row.shop_id)}
             assert len(found) == expected[str(row.shop_id)]
         report = ContactsFlow(client).stream()
@@ -159,7 +159,7 @@ def test_contacts_update_link_by_email_and_unknown_civility(sqlite_gestan, clien
 def test_several_addresses_need_a_choice_and_the_choice_is_used(sqlite_gestan, client, shop):
     rows = ContactsFlow(client).read()
     several = next(row for row in rows if row.needs_choice)
-    addresses = [a["id"] for a in several.payload["addresses"]]
+    addresses = [a["id"] for a in several.payload.addresses]
     latest = max(
         (o for o in shop.data.table("orders").values() if o["id_customer"] == str(several.shop_id)),
         key=lambda o: int(o["id"]),
@@ -173,7 +173,7 @@ def test_several_addresses_need_a_choice_and_the_choice_is_used(sqlite_gestan, c
         m.Link.get((m.Link.resource == "customers") & (m.Link.shop_id == several.shop_id)).gestan_id
     )
     kinds = {a.line1: a.kind for a in contact.addresses}
-    chosen = {a["id"]: a["address1"] for a in several.payload["addresses"]}
+    chosen = {a["id"]: a["address1"] for a in several.payload.addresses}
     assert kinds[chosen[addresses[-1]]] == "billing"
     assert kinds[chosen[addresses[0]]] == "delivery"
 

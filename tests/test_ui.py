@@ -99,7 +99,7 @@ async def test_address_picker_choice_is_used(session):
         await pilot.press("e")
         assert isinstance(app.screen, AddressPicker)
         await pilot.press("down", "b", "enter")
-        second = row.payload["addresses"][1]["id"]
+        second = row.payload.addresses[1]["id"]
         assert row.choices["billing"] == second
         for other in screen.rows:
             other.selected = other is row

@@ -223,7 +223,7 @@ async def test_every_dialog_has_its_own_footer(session):
     app = ConnectorApp(session)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_flow(pilot, "1")
-        index = next(i for i, r in enumerate(screen.shown_rows) if r.payload.get("addresses"))
+        index = next(i for i, r in enumerate(screen.shown_rows) if r.payload.addresses)
         screen.query_one(DataTable).move_cursor(row=index)
         await pilot.press("e")
         keys = {b.binding.description for b in app.screen.active_bindings.values()}

@@ -15,6 +15,16 @@ from tui_connector.gestan.database import insert_rows
 INITIAL_STOCK = "initial_shop"  # the movement that takes a product's quantity from the shop
 
 
+def gestan_quantities() -> dict[int, Decimal]:
+    """Every product's quantity in all warehouses, in one query."""
+    totals: dict[int, Decimal] = {}
+    for product, quantity in m.StockLevel.select(
+        m.StockLevel.product, m.StockLevel.quantity
+    ).tuples():
+        totals[product] = totals.get(product, Decimal(0)) + quantity
+    return totals
+
+
 def gestan_stock(product_id: int) -> Decimal:
     total = m.StockLevel.select(m.StockLevel.quantity).where(m.StockLevel.product == product_id)
     return sum((level.quantity for level in total), Decimal(0))

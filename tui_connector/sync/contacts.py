@@ -38,6 +38,18 @@ from tui_connector.sync.shop_facts import FACTS_NEEDS, FACTS_OPTIONAL, ShopFacts
 from tui_connector.sync.status import Status
 
 RESOURCE = "customers"
+
+
+@dataclass
+class ContactPayload:
+    """What doing a contact row needs: the shop's customer and its addresses, as read."""
+
+    customer: dict
+    addresses: list[dict]
+    digest: str  # of what the link will say was synchronised
+    twin_of: str = ""  # another account of the same e-mail: its row's key
+
+
 # Customers that stand for no one: the GDPR module's (psgdpr) replaces the customer
 # of an erased account in its orders
 PLACEHOLDER_EMAILS = {"anonymous@psgdpr.com"}
@@ -190,7 +202,7 @@ class ContactsFlow(BulkChunks, Flow):
     def _twin(self, row: Row, first: str) -> None:
         """Another account of an e-mail (a guest checkout of a registered customer, or
         again as a guest): the same contact, its addresses added, its data kept."""
-        row.payload["twin_of"] = first
+        row.payload.twin_of = first
         if row.action == Action.CREATE_GESTAN:
             row.status, row.action = Status.UPDATE, Action.UPDATE_GESTAN
         reasons = [f"même e-mail que {first}: le même contact", row.reason]
@@ -288,11 +300,7 @@ class ContactsFlow(BulkChunks, Flow):
                 "label": f"{values['first_name']} {values['last_name']}".strip(),
             },
             reason=reason,
-            payload={
-                "customer": customer,
-                "addresses": addresses,
-                "digest": digest,
-            },
+            payload=ContactPayload(customer, addresses, digest),
             needs_choice=len(addresses) > 1,
             choices={"billing": billing, "delivery": delivery},
         )
@@ -312,13 +320,12 @@ class ContactsFlow(BulkChunks, Flow):
 
     def apply(self, row: Row) -> RowResult:
         self._know_the_shop()
-        customer = row.payload["customer"]
-        addresses = row.payload["addresses"]
+        customer, addresses = row.payload.customer, row.payload.addresses
         billing_id = row.choices.get("billing", "")
         delivery_id = row.choices.get("delivery", "") or billing_id
         billing = next((a for a in addresses if a["id"] == billing_id), None)
         values, warning = map_customer(customer, billing, self.options)
-        twin = row.payload.get("twin_of")
+        twin = row.payload.twin_of
         if twin:  # the contact of the e-mail, made by its first account or now
             found = _contacts_by_email({values["email"]}).get(values["email"])
             contact = (
@@ -337,7 +344,7 @@ class ContactsFlow(BulkChunks, Flow):
             0,
             contact.id,
             date_upd=customer.get("date_upd", ""),
-            digest=row.payload["digest"],
+            digest=row.payload.digest,
         )
         created = row.action == Action.CREATE_GESTAN
         return RowResult.of(
@@ -436,12 +443,11 @@ class _ChunkWriter(ChunkWriter):
         ids |= {row.gestan_id for row in rows if row.gestan_id}
         codes, emails, address_ids = set(), set(), []
         for row in rows:
-            customer = row.payload.get("customer")
-            if not isinstance(customer, dict) or row.shop_id is None:
-                continue
+            if not isinstance(row.payload, ContactPayload) or row.shop_id is None:
+                continue  # (an unreadable record's row has no customer)
             codes.add(contact_code(row.shop_id))
-            emails.add(str(customer.get("email", "")).strip().lower())
-            address_ids += [int(a["id"]) for a in row.payload.get("addresses", [])]
+            emails.add(str(row.payload.customer.get("email", "")).strip().lower())
+            address_ids += [int(a["id"]) for a in row.payload.addresses]
         found = m.Contact.select().where(
             m.Contact.id.in_(sorted(ids) or [0])
             | m.Contact.code.in_(sorted(codes) or [""])
@@ -480,8 +486,7 @@ class _ChunkWriter(ChunkWriter):
 
     def plan_row(self, row: Row) -> RowResult:
         flow = self.flow
-        customer = row.payload["customer"]
-        addresses = row.payload["addresses"]
+        customer, addresses = row.payload.customer, row.payload.addresses
         billing_id = row.choices.get("billing", "")
         delivery_id = row.choices.get("delivery", "") or billing_id
         billing = next((a for a in addresses if a["id"] == billing_id), None)
@@ -490,7 +495,7 @@ class _ChunkWriter(ChunkWriter):
             (int(a["id"]), a["id"], map_address(a, flow.facts), a.get("date_upd", ""))
             for a in (addresses if flow.options.addresses else [])
         ]
-        twin = row.payload.get("twin_of")
+        twin = row.payload.twin_of
         if twin:  # the contact of the e-mail, made by its first account or now
             found = self.by_email.get(values["email"]) if values["email"] else None
             contact = found or self._upsert(row.shop_id, values, None)
@@ -509,7 +514,7 @@ class _ChunkWriter(ChunkWriter):
         self.saved[(row.shop_id, 0)] = (
             contact,
             customer.get("date_upd", ""),
-            row.payload["digest"],
+            row.payload.digest,
         )
         created = row.action == Action.CREATE_GESTAN
         outcome = Outcome.CREATED if created else Outcome.UPDATED

@@ -163,11 +163,12 @@ class Row:
     blocked: bool = False
     conflict: bool = False
     selected: bool = False
-    payload: dict[str, Any] = field(default_factory=dict)
+    payload: Any = field(default_factory=dict)  # what apply needs: the flow's own
     choices: dict[str, Any] = field(default_factory=dict)  # what the user decides
     outcome: str = ""  # once executed: what happened to it (an Outcome)
     of_product: tuple[int, int] | None = None  # a special price: the product it belongs to
     needs_choice: bool = False  # the user is to pick first (one of a customer's addresses)
+    territory: str | None = None  # a special price: its Gestan territory, if it has one
 
     def __post_init__(self) -> None:
         if not self.selected:
@@ -198,7 +199,7 @@ class RowResult:
             "shop_sub_id": row.shop_sub_id,
             "gestan_id": row.gestan_id,
             "status": row.status,
-            "territory": row.payload.get("territory"),
+            "territory": row.territory,
         }
         values["code"], values["name"] = row_identity(row.columns)
         return cls(outcome=outcome, message=message, **(values | changes))

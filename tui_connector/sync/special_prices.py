@@ -223,9 +223,9 @@ class SpecialPrices:
                     "specific": specific,
                     "terms": terms,
                     "token": token,
-                    "territory": territory,
                 },
                 "of_product": product,
+                "territory": territory,
             }
             link = links.get(shop_id)
             if territory is None or isinstance(terms, str):
@@ -309,7 +309,6 @@ class SpecialPrices:
                 payload = {
                     "terms": terms,
                     "token": token,
-                    "territory": special.territory.code,
                 }
                 columns = {
                     "code": special.territory.code,
@@ -327,6 +326,7 @@ class SpecialPrices:
                             reason="produit pas encore dans la boutique",
                             columns=columns,
                             payload=payload,
+                            territory=special.territory.code,
                             of_product=NOT_IN_SHOP,
                         )
                     )
@@ -342,6 +342,7 @@ class SpecialPrices:
                         gestan_id=special.id,
                         columns=columns,
                         payload=payload,
+                        territory=special.territory.code,
                         of_product=key,
                     )
                 )
@@ -354,7 +355,7 @@ class SpecialPrices:
                 Action.UPDATE_GESTAN if row.choices.get("winner") == "shop" else Action.UPDATE_SHOP
             )
         token = row.payload["token"]
-        territory = row.payload["territory"]
+        territory = row.territory
         message = f"territoire {territory} ({token})"
         if action == Action.LINK:
             terms = row.payload["terms"]

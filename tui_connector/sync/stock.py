@@ -1,16 +1,18 @@
 """Stock, Gestan -> shop: each linked product's Gestan quantity, written where it differs.
 
-Statuses: A jour, Mise à jour Prestashop, Non géré (no link: listed apart), Bloquée
-(the shop's quantity moved for orders, cancellations or credit slips Gestan has not
-imported yet: writing Gestan's quantity would undo the shop).
+Statuses: UP_TO_DATE, UPDATE_SHOP, UNMANAGED (no link: listed apart), BLOCKED (the
+shop's quantity moved for orders, cancellations or credit slips Gestan has not imported
+yet: writing Gestan's quantity would undo the shop).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from tui_connector.gestan import models as m
 from tui_connector.gestan.links import links
+from tui_connector.gestan.stock import gestan_quantities
 from tui_connector.prestashop.errors import PermissionDenied, UnknownResource
 from tui_connector.sync.core import Action, Flow, Origin, Outcome, Progress, Row, RowResult
 from tui_connector.sync.orders import OrdersFlow, awaiting_import
@@ -18,11 +20,10 @@ from tui_connector.sync.products import RESOURCE as PRODUCTS
 from tui_connector.sync.status import Status
 
 
-def gestan_quantities() -> dict[int, Decimal]:
-    totals: dict[int, Decimal] = {}
-    for level in m.StockLevel.select(m.StockLevel.product, m.StockLevel.quantity):
-        totals[level.product_id] = totals.get(level.product_id, Decimal(0)) + level.quantity
-    return totals
+@dataclass(frozen=True)
+class StockPayload:
+    stock_id: int  # the shop's stock_available
+    quantity: Decimal | None = None  # Gestan's, to write; None: a product Gestan does not follow
 
 
 class StockFlow(Flow):
@@ -69,7 +70,7 @@ class StockFlow(Flow):
                             "shop": str(shop_quantity),
                             "gestan": "",
                         },
-                        payload={"stock_id": int(stock["id"])},
+                        payload=StockPayload(int(stock["id"])),
                     )
                 )
                 continue
@@ -92,7 +93,7 @@ class StockFlow(Flow):
                     "shop": str(shop_quantity),
                     "gestan": str(wanted),
                 },
-                payload={"stock_id": int(stock["id"]), "quantity": wanted},
+                payload=StockPayload(int(stock["id"]), wanted),
             )
             if waiting:  # writing Gestan's quantity now would undo what the shop did
                 shown = ", ".join(sorted(set(waiting))[:5]) + ("…" if len(set(waiting)) > 5 else "")
@@ -112,7 +113,6 @@ class StockFlow(Flow):
         return rows
 
     def apply(self, row: Row) -> RowResult:
-        self.client.patch(
-            "stock_availables", row.payload["stock_id"], {"quantity": str(row.payload["quantity"])}
-        )
-        return RowResult.of(row, Outcome.UPDATED, f"quantité {row.payload['quantity']}")
+        stock: StockPayload = row.payload
+        self.client.patch("stock_availables", stock.stock_id, {"quantity": str(stock.quantity)})
+        return RowResult.of(row, Outcome.UPDATED, f"quantité {stock.quantity}")

@@ -19,6 +19,7 @@ from textual.widgets import Checkbox, DataTable, Input, Label, ProgressBar, Stat
 from tui_connector.errors import ConnectorError
 from tui_connector.gestan.money import format_fr
 from tui_connector.labels import DONE_LABELS, status_label
+from tui_connector.sync.contacts import ContactPayload
 from tui_connector.sync.core import Origin, Report, Row
 from tui_connector.sync.registry import FLOWS, Column
 from tui_connector.sync.session import Session
@@ -545,7 +546,7 @@ class ImportScreen(ShowsWorkerErrors, Screen):
         row = self._current()
         if row is None or self.executing:
             return
-        if not row.payload.get("addresses"):
+        if not (isinstance(row.payload, ContactPayload) and row.payload.addresses):
             self.notify("Ce contact n'a pas d'adresse à choisir.")
             return
 

@@ -218,7 +218,7 @@ class AddressPicker(ModalScreen[dict]):
         table = self.query_one(DataTable)
         table.add_column("Rôle", key="role", width=10)
         table.add_column("Adresse", key="address")
-        for address in self.row.payload["addresses"]:
+        for address in self.row.payload.addresses:
             table.add_row(*self._cells(address), key=address["id"])
         table.focus()
 
@@ -237,14 +237,14 @@ class AddressPicker(ModalScreen[dict]):
 
     def _redraw(self) -> None:
         table = self.query_one(DataTable)
-        for address in self.row.payload["addresses"]:
+        for address in self.row.payload.addresses:
             role, text = self._cells(address)
             table.update_cell(address["id"], "role", role)
             table.update_cell(address["id"], "address", text)
 
     def _current_id(self) -> str:
         table = self.query_one(DataTable)
-        return self.row.payload["addresses"][table.cursor_row]["id"]
+        return self.row.payload.addresses[table.cursor_row]["id"]
 
     def action_billing(self) -> None:
         self.choice["billing"] = self._current_id()
