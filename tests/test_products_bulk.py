@@ -131,7 +131,7 @@ def test_a_code_taken_after_the_read_fails_its_row_alone(big_shop, sqlite_gestan
         rows = [row for page in flow.read_pages() for row in page]
         new = [r for r in rows if r.action == "create_gestan"]
         taken = new[5]
-        m.Product.create(code=taken.payload["unit"].code, label="créé entre-temps")
+        m.Product.create(code=taken.payload.unit.code, label="créé entre-temps")
         report = flow.execute(rows)
     failed = [r for r in report.results if r.outcome == Outcome.FAILED]
     assert [r.key for r in failed] == [taken.key]

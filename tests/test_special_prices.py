@@ -124,7 +124,7 @@ def test_a_combination_price_for_two_countries(ready, shop, client):
     )
     rows = special_rows(client)
     new = [r for r in rows.values() if r.status == Status.ADD_SHOP]
-    assert len(new) == 2 and {r.payload["token"] for r in new} == {"country:BE", "country:LU"}
+    assert len(new) == 2 and {r.payload.token for r in new} == {"country:BE", "country:LU"}
     ProductsFlow(client).execute(new)
     made = [
         s

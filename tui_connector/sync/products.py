@@ -215,6 +215,26 @@ def shop_stock(stock_rows: list[dict]) -> dict[tuple[int, int], dict]:
 
 
 @dataclass
+class ShopProductPayload:
+    """A shop product or combination row: what the shop sent, and the unit it maps to."""
+
+    unit: Unit
+    digest: str  # of the unit, for the link
+    product: dict
+    combination: dict | None
+    quantity: str  # the shop's stock, taken as Gestan's first
+
+
+@dataclass
+class GestanProductPayload:
+    """A Gestan product for the shop: its unit, and where the shop will file it."""
+
+    unit: Unit
+    category: str | None  # the shop category of its family
+    tax_group: str | None  # the shop tax rules group of its VAT rate
+
+
+@dataclass
 class GestanSide:
     """What a page of shop products is compared with: their links and Gestan products."""
 
@@ -422,13 +442,7 @@ class ProductsFlow(BulkChunks, Flow):
             reason=reason,
             blocked=blocked,
             conflict=conflict,
-            payload={
-                "unit": unit,
-                "digest": digest,
-                "product": product,
-                "combination": combination,
-                "quantity": quantity,
-            },
+            payload=ShopProductPayload(unit, digest, product, combination, quantity),
         )
 
     def _missing(self, product: dict, unit: Unit) -> str:
@@ -499,11 +513,9 @@ class ProductsFlow(BulkChunks, Flow):
                     },
                     reason=reason or languages_note,
                     blocked=bool(reason),
-                    payload={
-                        "unit": unit,
-                        "category": category_of.get(unit.family or ""),
-                        "tax_group": rate_groups.get(unit.vat_rate),
-                    },
+                    payload=GestanProductPayload(
+                        unit, category_of.get(unit.family or ""), rate_groups.get(unit.vat_rate)
+                    ),
                 )
             )
         return rows
@@ -535,10 +547,10 @@ class ProductsFlow(BulkChunks, Flow):
             return False
         action = self._action(row)
         if action in (Action.CREATE_GESTAN, Action.UPDATE_GESTAN):
-            product = row.payload.get("product") or {}
-            if self.cover_images and product.get("id_default_image"):
+            shop: ShopProductPayload = row.payload
+            if self.cover_images and shop.product.get("id_default_image"):
                 return False
-            if self.attributes and row.payload.get("combination"):
+            if self.attributes and shop.combination:
                 return False
         return action in (Action.CREATE_GESTAN, Action.UPDATE_GESTAN, Action.LINK)
 
@@ -561,8 +573,8 @@ class ProductsFlow(BulkChunks, Flow):
                 row.shop_id,
                 row.shop_sub_id,
                 row.gestan_id,
-                date_upd=row.payload["product"].get("date_upd", ""),
-                digest=row.payload["digest"],
+                date_upd=row.payload.product.get("date_upd", ""),
+                digest=row.payload.digest,
             )
             return self._result(row, Outcome.UPDATED, "lié", row.gestan_id)
         return self._into_gestan(row, create=action == Action.CREATE_GESTAN)
@@ -571,8 +583,7 @@ class ProductsFlow(BulkChunks, Flow):
         return RowResult.of(row, outcome, message, gestan_id=gestan_id)
 
     def _into_gestan(self, row: Row, *, create: bool) -> RowResult:
-        unit: Unit = row.payload["unit"]
-        product = row.payload["product"]
+        unit, product = row.payload.unit, row.payload.product
         stamp = m.now()
         target = m.Product.get_or_none(m.Product.id == row.gestan_id) if row.gestan_id else None
         if target is None:
@@ -587,10 +598,10 @@ class ProductsFlow(BulkChunks, Flow):
         if self.cover_images and product.get("id_default_image"):
             target.image = self._cover(product)
         target.save()
-        if self.attributes and row.payload.get("combination"):
-            self._write_attributes(target, row.payload["combination"])
+        if self.attributes and row.payload.combination:
+            self._write_attributes(target, row.payload.combination)
         if create:
-            quantity = Decimal(row.payload.get("quantity") or 0)
+            quantity = Decimal(row.payload.quantity or 0)
             add_stock_movement(
                 target, quantity, INITIAL_STOCK, "Stock initial repris de la boutique", date=stamp
             )
@@ -600,7 +611,7 @@ class ProductsFlow(BulkChunks, Flow):
             row.shop_sub_id,
             target.id,
             date_upd=product.get("date_upd", ""),
-            digest=row.payload["digest"],
+            digest=row.payload.digest,
         )
         mark_synced(RESOURCE, [target.id], stamp)
         return self._result(row, Outcome.CREATED if create else Outcome.UPDATED, "", target.id)
@@ -704,7 +715,7 @@ class ProductsFlow(BulkChunks, Flow):
 
     def _create_in_shop(self, row: Row) -> RowResult:
         target = m.Product.get_by_id(row.gestan_id)
-        unit: Unit = row.payload["unit"]
+        unit: Unit = row.payload.unit
         problems = []
         if not unit.label.strip():
             problems.append("libellé vide")
@@ -716,11 +727,11 @@ class ProductsFlow(BulkChunks, Flow):
             problems.append(f"référence {unit.code!r} refusée par la boutique")
         if problems:
             raise ConnectorError("produit non envoyé: " + ", ".join(problems))
-        category = row.payload["category"]
+        category = row.payload.category
         names = Translated(dict.fromkeys(self.facts.languages, unit.label))
         record = {
             "id_category_default": category,
-            "id_tax_rules_group": str(row.payload["tax_group"]),
+            "id_tax_rules_group": str(row.payload.tax_group),
             "reference": unit.code,
             "ean13": unit.ean13,
             "price": str(unit.price_excl),
@@ -801,11 +812,11 @@ class _ChunkWriter(ChunkWriter):
         codes: set[str] = set()
         for row in rows:
             ids.add(row.gestan_id or 0)
-            unit = row.payload.get("unit")
-            if isinstance(unit, Unit):
-                codes.add(unit.code)
-            if row.shop_sub_id and isinstance(row.payload.get("product"), dict):
-                code = row.payload["product"].get("reference", "").strip() or f"PS{row.shop_id}"
+            payload = row.payload
+            if isinstance(payload, ShopProductPayload | GestanProductPayload):
+                codes.add(payload.unit.code)
+            if row.shop_sub_id and isinstance(payload, ShopProductPayload):
+                code = payload.product.get("reference", "").strip() or f"PS{row.shop_id}"
                 codes |= {code, f"{code[:60]}-P{row.shop_id}"}
         found = m.Product.select().where(
             m.Product.id.in_(sorted(ids)) | m.Product.code.in_(sorted(codes) or [""])
@@ -842,8 +853,8 @@ class _ChunkWriter(ChunkWriter):
                 row.shop_id,
                 row.shop_sub_id,
                 target,
-                row.payload["product"].get("date_upd", ""),
-                row.payload["digest"],
+                row.payload.product.get("date_upd", ""),
+                row.payload.digest,
             )
             result = flow._result(row, Outcome.UPDATED, "lié", row.gestan_id)
         else:
@@ -858,12 +869,11 @@ class _ChunkWriter(ChunkWriter):
         """_into_gestan() and _parent_for(): everything that can fail is asked first,
         then the plan changes."""
         flow = self.flow
-        unit: Unit = row.payload["unit"]
-        product = row.payload["product"]
+        unit, product = row.payload.unit, row.payload.product
         if not flow.in_bulk(row) or (create and row.gestan_id):
             raise Alone
         vat, family = self.vat[unit.vat_rate], self.family[unit.family]
-        quantity = Decimal(row.payload.get("quantity") or 0) if create else None
+        quantity = Decimal(row.payload.quantity or 0) if create else None
         target = self.by_id[row.gestan_id] if row.gestan_id else None
         holder = self.by_code.get(unit.code)
         if holder is not None and holder is not target:
@@ -890,7 +900,7 @@ class _ChunkWriter(ChunkWriter):
         if create:
             self.stock.append((target, quantity))
         self._link(
-            row.shop_id, row.shop_sub_id, target, product.get("date_upd", ""), row.payload["digest"]
+            row.shop_id, row.shop_sub_id, target, product.get("date_upd", ""), row.payload.digest
         )
         self.synced.append(target)
         return target

@@ -41,6 +41,16 @@ NO_DATE = "0000-00-00 00:00:00"
 NOT_IN_SHOP = (0, 0)  # the product of a Gestan special price the shop has not yet
 
 
+@dataclass
+class SpecialPricePayload:
+    """A special price row: its terms as both sides compare them, and where it comes from."""
+
+    terms: PriceTerms | str  # the words of what could not be read, for a shop record
+    token: str | None  # the country or group it is for ("country:BE")
+    specific: dict | None = None  # the shop's specific_price, if it has one
+    gestan_product: int | None = None  # the Gestan product of the shop record's product
+
+
 @dataclass(frozen=True)
 class PriceTerms:
     """A special price as both sides can compare it."""
@@ -219,11 +229,7 @@ class SpecialPrices:
                     + (terms.label() if isinstance(terms, PriceTerms) else ""),
                     "price": "",
                 },
-                "payload": {
-                    "specific": specific,
-                    "terms": terms,
-                    "token": token,
-                },
+                "payload": SpecialPricePayload(terms, token, specific),
                 "of_product": product,
                 "territory": territory,
             }
@@ -299,17 +305,14 @@ class SpecialPrices:
                         **base,
                     )
                 )
-                base["payload"]["gestan_product"] = gestan_product
+                base["payload"].gestan_product = gestan_product
         for special in specials.values():
             key = shop_for_gestan.get(special.product_id)
             for token in tokens.get(special.territory.code, []):
                 if (special.id, token) in covered:
                     continue
                 terms = gestan_terms(special)
-                payload = {
-                    "terms": terms,
-                    "token": token,
-                }
+                payload = SpecialPricePayload(terms, token)
                 columns = {
                     "code": special.territory.code,
                     "price": "",
@@ -354,21 +357,21 @@ class SpecialPrices:
             action = (
                 Action.UPDATE_GESTAN if row.choices.get("winner") == "shop" else Action.UPDATE_SHOP
             )
-        token = row.payload["token"]
+        token = row.payload.token
         territory = row.territory
         message = f"territoire {territory} ({token})"
         if action == Action.LINK:
-            terms = row.payload["terms"]
+            terms = row.payload.terms
             save_link(
                 resource_for(token),
-                int(row.payload["specific"]["id"]),
+                int(row.payload.specific["id"]),
                 0,
                 row.gestan_id,
                 digest=terms.digest(),
             )
             return RowResult.of(row, Outcome.UPDATED, message + ": lié")
         if action in (Action.CREATE_GESTAN, Action.UPDATE_GESTAN):
-            terms: PriceTerms = row.payload["terms"]
+            terms: PriceTerms = row.payload.terms
             special = (
                 m.SpecialPrice.get_or_none(m.SpecialPrice.id == row.gestan_id)
                 if row.gestan_id
@@ -376,12 +379,12 @@ class SpecialPrices:
             )
             if special is None:
                 special = m.SpecialPrice(
-                    product=row.payload["gestan_product"],
+                    product=row.payload.gestan_product,
                     territory=m.Territory.get(m.Territory.code == territory),
                 )
             self._set_terms(special, terms)
             special.save()
-            specific = row.payload["specific"]
+            specific = row.payload.specific
             save_link(
                 resource_for(token), int(specific["id"]), 0, special.id, digest=terms.digest()
             )
@@ -407,7 +410,7 @@ class SpecialPrices:
             )
             shop_id, outcome = int(created["id"]), Outcome.CREATED
         else:
-            shop_id = int(row.payload["specific"]["id"])
+            shop_id = int(row.payload.specific["id"])
             self.client.update("specific_prices", shop_id, record)
             outcome = Outcome.UPDATED
         save_link(resource_for(token), shop_id, 0, special.id, digest=terms.digest())
