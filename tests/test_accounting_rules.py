@@ -57,10 +57,10 @@ def test_paid_is_the_flag_of_the_orders_state_never_its_id(sqlite_gestan, client
     prepare(client)
     flow = OrdersFlow(client, options=ALL_ON)
     rows = {row.shop_id: row for row in flow.read()}
-    assert all(rows[int(o["id"])].payload["paid"] for o in awaiting)
+    assert all(rows[int(o["id"])].payload.paid for o in awaiting)
     states[10]["paid"] = "0"
     rows = {row.shop_id: row for row in OrdersFlow(client, options=ALL_ON).read()}
-    assert not any(rows[int(o["id"])].payload["paid"] for o in awaiting)
+    assert not any(rows[int(o["id"])].payload.paid for o in awaiting)
     report = flow.execute(list(rows.values()))
     assert report.ok, report.summary()
     order = awaiting[0]

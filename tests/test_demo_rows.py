@@ -13,6 +13,7 @@ from tui_connector.gestan import models as m
 from tui_connector.gestan.database import open_database
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.simulator import demo_gestan
+from tui_connector.sync.order_changes import OrderChangePayload
 from tui_connector.sync.order_life import CHANGE_RESOURCES
 from tui_connector.sync.runner import make_flow
 from tui_connector.sync.status import Status
@@ -63,8 +64,9 @@ def test_a_contact_asks_which_address_bills_and_which_delivers(rows):
 
 
 def test_an_imported_order_changed_in_the_shop_since(rows):
-    changes = [r for r in rows["orders"] if r.payload.get("change") in CHANGE_RESOURCES]
+    changes = [r for r in rows["orders"] if isinstance(r.payload, OrderChangePayload)]
     assert changes, "no order changed in the shop after its import: nothing to follow"
     imported = {link.gestan_id for link in m.Link.select().where(m.Link.resource == "orders")}
     assert all(r.gestan_id in imported for r in changes)
-    assert all(r.key.startswith(f"{r.payload['change']}:") for r in changes)
+    assert all(r.key.startswith(f"{r.payload.change}:") for r in changes)
+    assert {r.payload.change for r in changes} <= set(CHANGE_RESOURCES)

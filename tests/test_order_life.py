@@ -21,7 +21,7 @@ from tui_connector.simulator import demo_gestan
 from tui_connector.simulator.demo_data import build
 from tui_connector.simulator.life import ShopLife
 from tui_connector.simulator.server import SimulatedShop
-from tui_connector.sync.order_changes import change_cursor
+from tui_connector.sync.order_changes import OrderChangePayload, change_cursor
 from tui_connector.sync.orders import OrderOptions, OrdersFlow
 from tui_connector.sync.products import ProductsFlow
 from tui_connector.sync.status import Status
@@ -171,7 +171,7 @@ def test_each_change_after_import_becomes_its_act_once(imported, shop, client):
     assert all(reference in r.reason for r in touched.values())
 
     flow = OrdersFlow(client, since_last=True, options=ALL_ON)
-    rows = [r for r in flow.read() if r.payload.get("change")]
+    rows = [r for r in flow.read() if isinstance(r.payload, OrderChangePayload)]
     kinds = Counter(r.status for r in rows)
     # the full refund's Refunded state is no row of its own: its slip says it all
     assert kinds == {Status.PAID: 1, Status.CANCELLED: 1, Status.CREDITED: 2, Status.REFUNDED: 1}, (
@@ -262,7 +262,7 @@ def test_each_change_after_import_becomes_its_act_once(imported, shop, client):
     }
     again = OrdersFlow(client, since_last=True, options=ALL_ON)
     rows = again.read()
-    assert not [r for r in rows if r.payload.get("change")]
+    assert not [r for r in rows if isinstance(r.payload, OrderChangePayload)]
     assert again.execute(rows).ok
     assert counts == {model: model.select().count() for model in counts}
 
@@ -484,7 +484,7 @@ def test_changes_in_any_order_are_applied_once(imported, shop, client):
     # read with one flow, execute with another (as the Orders screen does): cursors move
     life.cancel(delivered[2], LATER + dt.timedelta(days=9))
     reader = OrdersFlow(client, since_last=True, options=ALL_ON)
-    rows = [r for r in reader.read() if r.payload.get("change")]
+    rows = [r for r in reader.read() if isinstance(r.payload, OrderChangePayload)]
     assert [r.status for r in rows] == [Status.CANCELLED]
     executor = OrdersFlow(client, since_last=True, options=ALL_ON)
     executor.carry_on(reader)

@@ -25,7 +25,13 @@ from tui_connector.simulator.demo_data import build
 from tui_connector.simulator.life import ShopLife
 from tui_connector.simulator.server import Faults, SimulatedShop
 from tui_connector.sync.contacts import ContactsFlow
-from tui_connector.sync.orders import OrderOptions, OrdersFlow, cursor_value, plan_order
+from tui_connector.sync.orders import (
+    OrderOptions,
+    OrderPayload,
+    OrdersFlow,
+    cursor_value,
+    plan_order,
+)
 from tui_connector.sync.products import ProductsFlow
 from tui_connector.sync.status import Status
 from tui_connector.sync.stock import StockFlow
@@ -88,7 +94,7 @@ def test_import_with_invoices_payments_and_entries(ready, shop, client):
     flow = OrdersFlow(client, since_last=True, options=ALL_ON)
     rows = flow.read()
     assert set(kinds(rows)) == {Status.ADD}
-    unwanted = [r for r in rows if r.payload["unwanted"]]
+    unwanted = [r for r in rows if r.payload.unwanted]
     assert unwanted and not any(r.selected for r in unwanted)  # cancelled: listed, not chosen
     report = flow.execute(rows)
     assert report.ok, report.summary()
@@ -96,15 +102,15 @@ def test_import_with_invoices_payments_and_entries(ready, shop, client):
     invoices = m.Invoice.select().where(m.Invoice.kind == m.Invoice.INVOICE)
     assert m.SalesOrder.select().count() == imported == invoices.count()
     assert_books_are_right(shop)
-    paid = [r for r in rows if r.selected and r.payload["payments"]]
-    refunded = [r for r in paid if r.payload["ending"] == Status.REFUNDED]
+    paid = [r for r in rows if r.selected and r.payload.payments]
+    refunded = [r for r in paid if r.payload.ending == Status.REFUNDED]
     assert refunded  # the demo has refunded orders: each has its credit note, money back
-    assert all(len(r.payload["slips"]) == 1 for r in refunded)  # a full slip, then Refunded
+    assert all(len(r.payload.slips) == 1 for r in refunded)  # a full slip, then Refunded
     credit_notes = m.Invoice.select().where(m.Invoice.kind == m.Invoice.CREDIT_NOTE)
     assert credit_notes.count() == len(refunded)  # the slip's; the state finds nothing left
     assert m.Payment.select().count() == len(paid) + len(refunded)
     for row in paid:  # each payment at the shop's own date and amount
-        shop_payment = row.payload["payments"][0]
+        shop_payment = row.payload.payments[0]
         link = m.Link.get(
             (m.Link.resource == "order_payments") & (m.Link.shop_id == int(shop_payment["id"]))
         )
@@ -288,7 +294,7 @@ def test_customer_id_only_reads_less_and_still_imports_the_customer(sqlite_gesta
     chosen = [r for r in rows if r.selected][:3]
     flow.execute(chosen)
     for row in chosen:  # the missing customer was imported with the order
-        order = row.payload["order"]
+        order = row.payload.order
         link = m.Link.get(
             (m.Link.resource == "customers") & (m.Link.shop_id == int(order["id_customer"]))
         )
@@ -497,8 +503,10 @@ def test_an_older_range_imported_after_a_newer_one_never_moves_an_invoice(ready,
     assert dated and min(dated.values()).year == 2026
     options = OrderOptions(invoices=True, mark_paid=True, accounting=True, late=late)
     older = OrdersFlow(client, date_to=dt.date(2025, 12, 31), options=options)
-    rows = [r for r in older.read() if not r.payload.get("unwanted") and "plan" in r.payload]
-    assert rows and all(r.payload["late"] for r in rows)
+    rows = [
+        r for r in older.read() if isinstance(r.payload, OrderPayload) and not r.payload.unwanted
+    ]
+    assert rows and all(r.payload.late for r in rows)
     if late == "hold":
         assert all(r.blocked and "plus ancienne que la dernière facture" in r.reason for r in rows)
         older.execute(rows)

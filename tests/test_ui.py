@@ -338,7 +338,7 @@ async def test_an_order_held_for_its_date_is_invoiced_today_on_the_users_word(se
     app = ConnectorApp(session)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_flow(pilot, "4")
-        held = [r for r in screen.rows if r.payload.get("held_late")]
+        held = [r for r in screen.rows if r.payload.held_late]
         assert held and all(r.status == Status.BLOCKED for r in held)
         assert "t: la facturer aujourd'hui" in held[0].reason
         await pilot.press("t")  # the first row

@@ -10,6 +10,7 @@ the import of that order reads its payments and slips itself.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 
 from tui_connector.gestan import invoicing
@@ -50,6 +51,18 @@ def change_cursor(resource: str) -> int:
     return int(value) if value.isdigit() else 0
 
 
+@dataclass
+class OrderChangePayload:
+    """A change of an imported order: the shop's record of it, and the order it concerns."""
+
+    change: str  # the resource: order_slip, order_payments or order_histories
+    record: dict
+    order: dict
+    details: dict[str, dict]  # the order's lines by id
+    kind: Status
+    when: str  # the shop's date of the change
+
+
 class ChangeReader:
     """The change rows of an orders run, and where each resource's cursor may go."""
 
@@ -77,7 +90,7 @@ class ChangeReader:
                     )
                     rows = self._rows(flow, resource, page)
                     for row in rows:
-                        self.pending[row.key] = (resource, int(row.payload["record"]["id"]))
+                        self.pending[row.key] = (resource, int(row.payload.record["id"]))
                     if rows:
                         if progress:
                             progress(len(rows), len(rows), "changements lus")
@@ -190,14 +203,7 @@ class ChangeReader:
             shop_id=int(order["id"]),
             gestan_id=gestan_id,
             columns=columns,
-            payload={
-                "change": resource,
-                "record": record,
-                "order": order,
-                "details": details,
-                "kind": kind,
-                "when": when,
-            },
+            payload=OrderChangePayload(resource, record, order, details, kind, when),
         )
 
     @staticmethod
@@ -214,7 +220,7 @@ class ChangeReader:
 
     def apply(self, flow, row: Row) -> RowResult:
         payload = row.payload
-        resource, record, order = payload["change"], payload["record"], payload["order"]
+        resource, record, order = payload.change, payload.record, payload.order
         if resource != HISTORIES and links(resource, [int(record["id"])]):
             return RowResult.of(row, Outcome.SKIPPED, "déjà dans Gestan")
         docs = Documents.of(m.SalesOrder.get_by_id(row.gestan_id))
@@ -236,7 +242,7 @@ class ChangeReader:
                 invoice=docs.invoice.number,
             )
         if resource == SLIPS:
-            note, said = life.credit_slip(docs, record, order, payload["details"])
+            note, said = life.credit_slip(docs, record, order, payload.details)
             message = "; ".join(
                 part
                 for part in (f"avoir {note.number}" if note else "retour en stock", said)
@@ -247,10 +253,10 @@ class ChangeReader:
             )
         note = life.change_state(
             docs,
-            payload["kind"],
-            payload["when"],
+            payload.kind,
+            payload.when,
             order,
-            payload["details"].values(),
+            payload.details.values(),
             row.columns.get("state", ""),
         )
         if note is None:

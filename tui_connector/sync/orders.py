@@ -52,7 +52,7 @@ from tui_connector.sync.core import (
     valid_id,
     write_cursor,
 )
-from tui_connector.sync.order_changes import ChangeReader
+from tui_connector.sync.order_changes import ChangeReader, OrderChangePayload
 from tui_connector.sync.order_life import (
     PAYMENTS,
     SHOP_SERIES,
@@ -435,6 +435,26 @@ def _move_cursor(date: str, order_id: int) -> None:
     write_cursor(CURSOR, value)
 
 
+@dataclass
+class OrderPayload:
+    """A new order's row: the order as read, what it needs, and how it is planned."""
+
+    order: dict
+    plan: Plan
+    customer: dict | None
+    addresses: dict[str, dict | None]  # id_address_invoice and id_address_delivery's
+    customer_addresses: list[dict]  # all the customer's (a customer to import)
+    messages: list[dict]
+    details: list[dict]  # its lines
+    payments: list[dict]
+    slips: list[dict]
+    paid: bool  # its state says paid
+    unwanted: bool  # cancelled or in error before it was invoiced: left unless chosen
+    ending: str  # Status.CANCELLED or REFUNDED when it already ended so in the shop
+    late: bool  # invoiced today, after the run's other orders
+    held_late: str  # why it waits for the user's word to be invoiced today, or ""
+
+
 class OrdersFlow(Flow):
     name = "orders"
     NEEDS = {
@@ -684,25 +704,25 @@ class OrdersFlow(Flow):
             or ("annulée ou en erreur: non sélectionnée" if unwanted else "")
             or "; ".join(plan.warnings),
             blocked=bool(plan.problems),
-            payload={
-                "order": order,
-                "plan": plan,
-                "customer": customer,
-                "addresses": {
+            payload=OrderPayload(
+                order=order,
+                plan=plan,
+                customer=customer,
+                addresses={
                     k: data.addresses.get(order[k])
                     for k in ("id_address_invoice", "id_address_delivery")
                 },
-                "customer_addresses": data.addresses_of(order["id_customer"]),
-                "messages": data.messages.get(order["id"], []),
-                "details": data.details.get(order["id"], []),
-                "payments": data.payments.get(order.get("reference", ""), []),
-                "slips": data.slips.get(order["id"], []),
-                "paid": state.get("paid") == "1",
-                "unwanted": unwanted,
-                "ending": self._ending(order),
-                "late": late is not None,
-                "held_late": held,
-            },
+                customer_addresses=data.addresses_of(order["id_customer"]),
+                messages=data.messages.get(order["id"], []),
+                details=data.details.get(order["id"], []),
+                payments=data.payments.get(order.get("reference", ""), []),
+                slips=data.slips.get(order["id"], []),
+                paid=state.get("paid") == "1",
+                unwanted=unwanted,
+                ending=self._ending(order),
+                late=late is not None,
+                held_late=held,
+            ),
         )
         if unwanted:
             row.selected = False
@@ -711,13 +731,13 @@ class OrdersFlow(Flow):
     def invoice_today(self, row: Row) -> str:
         """The user's choice for an order held for its date: invoiced today, after the
         run's other orders, so that it re-dates none of them. Returns what the row says."""
-        held = row.payload.get("held_late")
+        held = row.payload.held_late
         if not held:
             return ""
-        plan: Plan = row.payload["plan"]
+        plan: Plan = row.payload.plan
         plan.problems = [problem for problem in plan.problems if problem != held]
-        row.payload["held_late"] = ""
-        row.payload["late"] = True
+        row.payload.held_late = ""
+        row.payload.late = True
         if plan.problems:  # something else still holds it
             row.reason = "; ".join(plan.problems)
             return row.reason
@@ -744,7 +764,7 @@ class OrdersFlow(Flow):
 
     def _run_one(self, row: Row) -> RowResult:
         result = super()._run_one(row)
-        if row.payload.get("change"):
+        if isinstance(row.payload, OrderChangePayload):
             if result.outcome not in (Outcome.FAILED, Outcome.BLOCKED):
                 self._changes.done(row)
         elif result.outcome in (Outcome.FAILED, Outcome.BLOCKED):
@@ -752,7 +772,8 @@ class OrdersFlow(Flow):
         return result
 
     def deferred(self, row: Row) -> bool:
-        return bool(row.payload.get("late"))  # invoiced today: after the orders of their day
+        # invoiced today: after the orders of their day
+        return isinstance(row.payload, OrderPayload) and row.payload.late
 
     def carry_on(self, reader: Flow) -> None:
         """The read's change cursors (what it saw, what it left to do) move with this run."""
@@ -805,11 +826,11 @@ class OrdersFlow(Flow):
         return self._life
 
     def apply(self, row: Row) -> RowResult:
-        if row.payload.get("change"):
+        if isinstance(row.payload, OrderChangePayload):
             return self._changes.apply(self, row)
         life = self.life()
-        order = row.payload["order"]
-        plan: Plan = row.payload["plan"]
+        order = row.payload.order
+        plan: Plan = row.payload.plan
         contact = self._contact_for(row)
         placed = dt.datetime.strptime(order["date_add"], DATE_FORMAT)
         sales_order = self._write_order(order, contact, plan, row, placed)
@@ -817,7 +838,7 @@ class OrdersFlow(Flow):
         invoice = None
         done = []
         if self._invoiced_now(row):
-            invoice = self._invoice(order, sales_order, plan.lines, row.payload["late"])
+            invoice = self._invoice(order, sales_order, plan.lines, row.payload.late)
             if self.options.accounting:
                 accounting.post_invoice(invoice)
         elif self.options.invoices:
@@ -828,10 +849,10 @@ class OrdersFlow(Flow):
             )
         docs = Documents(sales_order, invoice)
         if invoice is not None and self.options.mark_paid:
-            payments = [p for p in row.payload["payments"] if not _linked(PAYMENTS, p["id"])]
+            payments = [p for p in row.payload.payments if not _linked(PAYMENTS, p["id"])]
             for payment in payments:
                 life.receive(docs, payment, order)
-            if not row.payload["payments"] and row.payload["paid"]:
+            if not row.payload.payments and row.payload.paid:
                 # a paid state with no payment record (orders the installer wrote raw)
                 payment = accounting.record_payment(
                     invoice,
@@ -848,16 +869,16 @@ class OrdersFlow(Flow):
     def _acts(self, row: Row, docs: Documents, done: list[str]) -> RowResult:
         """What an imported order's life brings (its credit slips, its ending), then its
         link and the cursor: the row's result."""
-        life, order = self.life(), row.payload["order"]
+        life, order = self.life(), row.payload.order
         sales_order, invoice = docs.order, docs.invoice
-        details = {d["id"]: d for d in row.payload["details"]}
-        for slip in sorted(row.payload["slips"], key=lambda s: int(s["id"])):
+        details = {d["id"]: d for d in row.payload.details}
+        for slip in sorted(row.payload.slips, key=lambda s: int(s["id"])):
             if not _linked(SLIPS, slip["id"]):
                 credit_note, said = life.credit_slip(docs, slip, order, details)
                 done.append(f"avoir {credit_note.number}" if credit_note else "retour")
                 if said:
                     done.append(said)
-        ending = row.payload["ending"]
+        ending = row.payload.ending
         if ending:
             credit_note = life.change_state(
                 docs,
@@ -928,7 +949,7 @@ class OrdersFlow(Flow):
             finally:
                 cursor = None
             for row, draft, message in done:
-                self.imported[row.shop_id] = row.payload["order"].get("current_state", "")
+                self.imported[row.shop_id] = row.payload.order.get("current_state", "")
                 result = RowResult.of(
                     row,
                     Outcome.CREATED,
@@ -955,7 +976,7 @@ class OrdersFlow(Flow):
             if drafted is not None:
                 pending.append((row, *drafted))
                 if not self._cursor_held:
-                    cursor = (row.payload["order"]["date_add"], row.shop_id)
+                    cursor = (row.payload.order["date_add"], row.shop_id)
                 continue
             if not flush() or not record(row, self._run_one(row)):
                 break
@@ -994,8 +1015,8 @@ class OrdersFlow(Flow):
 
     def _drafted(self, row: Row, lookups: _Lookups) -> tuple[OrderDraft, list[str]]:
         life = self.life()
-        order = row.payload["order"]
-        plan: Plan = row.payload["plan"]
+        order = row.payload.order
+        plan: Plan = row.payload.plan
         placed = dt.datetime.strptime(order["date_add"], DATE_FORMAT)
         values = self._order_values(order, plan, row, placed, lookups.generic)
         when = self.facts.machine_time(placed.strftime(DATE_FORMAT))
@@ -1016,7 +1037,7 @@ class OrdersFlow(Flow):
         done = []
         if self._invoiced_now(row):
             series = self.options.series
-            late = row.payload["late"]
+            late = row.payload.late
             draft.invoice = InvoiceDraft(
                 date=self._dated(series, m.now().date() if late else self._invoice_day(order)),
                 series=series,
@@ -1029,7 +1050,7 @@ class OrdersFlow(Flow):
             done.append("facturée au paiement")
         module = order.get("module", "")
         if draft.invoice is not None and self.options.mark_paid:
-            for payment in row.payload["payments"]:
+            for payment in row.payload.payments:
                 amount = cents(payment.get("amount"))
                 if amount <= 0:
                     continue
@@ -1043,7 +1064,7 @@ class OrdersFlow(Flow):
                         link=(PAYMENTS, int(payment["id"]), payment["date_add"]),
                     )
                 )
-            if not row.payload["payments"] and row.payload["paid"]:
+            if not row.payload.payments and row.payload.paid:
                 # a paid state with no payment record (orders the installer wrote raw)
                 draft.payments.append(
                     PaymentDraft(
@@ -1057,14 +1078,14 @@ class OrdersFlow(Flow):
         return draft, done
 
     def _contact_for(self, row: Row) -> m.Contact:
-        order = row.payload["order"]
+        order = row.payload.order
         customer_id = int(order["id_customer"])
         contact_id = gestan_id_of("customers", customer_id)
         if contact_id is not None:
             return m.Contact.get_by_id(contact_id)
         contacts = ContactsFlow(self.client, ContactOptions.from_settings())
         contacts.facts = self.facts
-        customer = row.payload["customer"]
+        customer = row.payload.customer
         if customer is None:  # read with customer ids only: fetch this one now
             rows = contacts.read(only=[customer_id])
             if not rows:
@@ -1076,7 +1097,7 @@ class OrdersFlow(Flow):
             rows = [
                 contacts.row_for(
                     customer,
-                    row.payload["customer_addresses"],
+                    row.payload.customer_addresses,
                     order["id_address_invoice"],
                     order["id_address_delivery"],
                 )
@@ -1085,13 +1106,13 @@ class OrdersFlow(Flow):
         return m.Contact.get_by_id(gestan_id_of("customers", customer_id))
 
     def _address(self, row: Row, key: str) -> dict:
-        address = row.payload["addresses"].get(key)
+        address = row.payload.addresses.get(key)
         if address is None:
-            wanted = _valid_ids([row.payload["order"].get(key)])
+            wanted = _valid_ids([row.payload.order.get(key)])
             found = self.client.get_many("addresses", wanted) if wanted else []
             if not found:
                 raise ConnectorError(
-                    f"l'adresse {row.payload['order'].get(key)} de la commande n'est pas dans "
+                    f"l'adresse {row.payload.order.get(key)} de la commande n'est pas dans "
                     "la boutique",
                     hint="rien n'a été écrit; une facture demande l'adresse du client",
                 )
@@ -1124,7 +1145,7 @@ class OrdersFlow(Flow):
         currency = self._currency(order)
         comment = ""
         if self.options.comments:
-            notes = [mes.get("message", "") for mes in row.payload["messages"]]
+            notes = [mes.get("message", "") for mes in row.payload.messages]
             if order.get("note"):
                 notes.append(f"Note boutique: {order['note']}")
             comment = "\n".join(n for n in notes if n)
@@ -1281,8 +1302,8 @@ class OrdersFlow(Flow):
         if not self.options.invoices:
             return False
         if self.options.numbering == "shop":
-            return bool(_shop_number(row.payload["order"]))
-        paid = bool(row.payload["payments"]) or row.payload["paid"]
+            return bool(_shop_number(row.payload.order))
+        paid = bool(row.payload.payments) or row.payload.paid
         return self.options.invoice_when == "import" or paid
 
     def _shop_prefix(self, order: dict) -> str | None:
@@ -1363,9 +1384,7 @@ class _Lookups:
     @classmethod
     def of(cls, flow: OrdersFlow, rows: list[Row]) -> _Lookups:
         new = [row for row in rows if _new_order(row)]
-        customers = gestan_ids_of(
-            "customers", {int(r.payload["order"]["id_customer"]) for r in new}
-        )
+        customers = gestan_ids_of("customers", {int(r.payload.order["id_customer"]) for r in new})
         contacts = {}
         if customers:
             by_id = {
@@ -1378,12 +1397,12 @@ class _Lookups:
         linked = {
             (RESOURCE, shop_id) for shop_id in gestan_ids_of(RESOURCE, [r.shop_id for r in new])
         }
-        payments = [int(p["id"]) for row in new for p in row.payload["payments"]]
+        payments = [int(p["id"]) for row in new for p in row.payload.payments]
         linked |= {(PAYMENTS, shop_id) for shop_id in gestan_ids_of(PAYMENTS, payments)}
         products = {
             line.product
             for row in new
-            for line in row.payload["plan"].lines
+            for line in row.payload.plan.lines
             if line.kind == m.LineKind.PRODUCT and line.product
         }
         taken = initial_stock_dates(list(products)) if products else {}
@@ -1395,13 +1414,13 @@ class _Lookups:
         the shop numbers."""
         if not _new_order(row) or self.flow.options.numbering != "gestan":
             return False
-        payload, order = row.payload, row.payload["order"]
+        payload, order = row.payload, row.payload.order
         return (
             self.flow._currency(order) is None
-            and all(address is not None for address in payload["addresses"].values())
+            and all(address is not None for address in payload.addresses.values())
             and int(order["id_customer"]) in self.contacts
             and (RESOURCE, row.shop_id) not in self.linked
-            and not any((PAYMENTS, int(p["id"])) in self.linked for p in payload["payments"])
+            and not any((PAYMENTS, int(p["id"])) in self.linked for p in payload.payments)
         )
 
     def generic(self) -> int:
@@ -1412,15 +1431,15 @@ class _Lookups:
 
 
 def _has_life(row: Row) -> bool:
-    return bool(row.payload["slips"] or row.payload["ending"])
+    return bool(row.payload.slips or row.payload.ending)
 
 
 def _message(row: Row, done: list[str]) -> str:
     """What a row's result says: its warnings, or what its life brought."""
-    plan: Plan = row.payload["plan"]
-    message = row.reason if row.payload["unwanted"] else "; ".join(plan.warnings)
+    plan: Plan = row.payload.plan
+    message = row.reason if row.payload.unwanted else "; ".join(plan.warnings)
     if done:
-        ending = row.payload["ending"]
+        ending = row.payload.ending
         message = f"{status_label(ending).lower() if ending else 'avoir'}: {', '.join(done)}"
     return message
 
@@ -1429,8 +1448,7 @@ def _new_order(row: Row) -> bool:
     return (
         row.action == Action.CREATE_GESTAN
         and not row.blocked
-        and not row.payload.get("change")
-        and "plan" in row.payload
+        and isinstance(row.payload, OrderPayload)
     )
 
 
@@ -1511,27 +1529,28 @@ def awaiting_import(client: SyncWebservice) -> dict[tuple[int, int], list[str]]:
     pending: dict[tuple[int, int], list[str]] = {}
     for page in flow.read_pages():
         for row in page:
-            order = row.payload.get("order") or {}
+            payload = row.payload
+            order = payload.order if isinstance(payload, OrderPayload | OrderChangePayload) else {}
             reference = order.get("reference") or f"commande {row.shop_id}"
-            if row.payload.get("change"):
+            if isinstance(payload, OrderChangePayload):
                 if row.status not in (Status.CANCELLED, Status.CREDITED):
                     continue
                 sales_order = m.SalesOrder.get_by_id(row.gestan_id)
                 cancelled = row.status == Status.CANCELLED
                 returns = flow.life().returns(
                     sales_order,
-                    row.payload["details"].values(),
-                    row.payload["when"],
+                    row.payload.details.values(),
+                    row.payload.when,
                     cancelled=cancelled,
                 )
                 touched = [product_of[p] for p, _ in returns if p in product_of]
-            elif (row.action or row.blocked) and "plan" in row.payload:
-                if row.payload.get("unwanted"):
+            elif (row.action or row.blocked) and isinstance(payload, OrderPayload):
+                if payload.unwanted:
                     continue
                 placed = flow.facts.machine_time(order["date_add"])
                 touched = [
                     (int(d.get("product_id") or 0), int(d.get("product_attribute_id") or 0))
-                    for d in row.payload.get("details", [])
+                    for d in payload.details
                 ]
                 touched = [
                     key
