@@ -257,3 +257,34 @@ def test_orders_first_says_when_the_orders_could_not_be_imported(tmp_path, monke
         monkeypatch.setattr(core.Flow, "stream", stream)
         code = main(["sync", "stock", "--orders-first", "--json"])
     assert code == 3, capsys.readouterr().err
+
+
+def test_orders_first_stopped_during_the_orders_prints_their_document(
+    tmp_path, monkeypatch, capsys
+):
+    """A signal during the orders part of `stock --orders-first`: no stock is written, and
+    --json still prints a document (the orders run's)."""
+    from tui_connector.cli import main
+    from tui_connector.sync import core
+
+    with SimulatedShop(build(orders=10, seed=3)) as shop:
+        env = _prepared(shop, f"sqlite:///{tmp_path / 'gestan.db'}")
+        shop.faults.latency_ms = 0
+        for name in ("TUI_CONNECTOR_SHOP_URL", "TUI_CONNECTOR_API_KEY", "TUI_CONNECTOR_DATABASE"):
+            monkeypatch.setenv(name, env[name])
+        real_stream = core.Flow.stream
+        flows = []
+
+        def stream(self, **kwargs):
+            flows.append(self.name)
+            report = real_stream(self, **kwargs)
+            if self.name == "orders":
+                signal.raise_signal(signal.SIGTERM)  # as cron's kill would, mid-way
+            return report
+
+        monkeypatch.setattr(core.Flow, "stream", stream)
+        code = main(["sync", "stock", "--orders-first", "--json"])
+    out = capsys.readouterr().out
+    assert code == 128 + signal.SIGTERM
+    assert json.loads(out)["flow"] == "orders"
+    assert flows == ["orders"]  # and no stock run after it

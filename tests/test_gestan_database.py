@@ -214,3 +214,30 @@ def test_unreachable_server_says_what_to_fix_without_the_password():
 def test_unknown_scheme_is_refused():
     with pytest.raises(DatabaseError, match="type d'adresse de base de données inconnu"):
         make_database("oracle://x/y")
+
+
+def test_a_column_added_later_takes_its_default_on_every_engine(gestan):
+    """add_columns() writes each default as the engine reads it (a boolean too: PostgreSQL
+    refuses 0 and 1 for one), and the rows already there take it."""
+    from tui_connector.gestan.database import add_columns
+
+    class Probe(m.BaseModel):
+        name = pw.CharField(default="")
+
+        class Meta:
+            table_name = "tuic_probe_columns"
+
+    gestan.drop_tables([Probe], safe=True)
+    gestan.create_tables([Probe])
+    try:
+        Probe.create(name="before")
+        flag = pw.BooleanField(default=False)
+        count = pw.IntegerField(default=3)
+        flag.bind(Probe, "flag")
+        count.bind(Probe, "count")
+        add_columns(gestan, [flag, count])
+        assert list(Probe.select(Probe.name, Probe.flag, Probe.count).tuples()) == [
+            ("before", False, 3)
+        ]
+    finally:
+        gestan.drop_tables([Probe], safe=True)

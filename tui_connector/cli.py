@@ -701,8 +701,10 @@ def _sync_with(args: argparse.Namespace, client, progress, stop: _Stop) -> int:
             progress.stop()
             progress.title = args.flow
         print(orders.summary(), file=sys.stderr)
-        if stop.signal:
-            return _stopped_message(stop)  # the stock is not written past a stop
+        if stop.signal:  # the stock is not written past a stop
+            if args.json:
+                print(json.dumps(orders.as_json(), ensure_ascii=False))
+            return _stopped_message(stop)
         orders_code = _exit_code(orders)
     given = {
         "date_from": args.date_from,

@@ -380,8 +380,10 @@ def add_columns(database: pw.Database, fields: list[pw.Field]) -> None:
 def _default(value) -> str:
     if isinstance(value, str):
         return "DEFAULT '" + value.replace("'", "''") + "'"
-    if isinstance(value, bool | int | Decimal):
-        return f"DEFAULT {int(value) if isinstance(value, bool) else value}"
+    if isinstance(value, bool):  # PostgreSQL refuses 0 and 1 for a BOOLEAN
+        return f"DEFAULT {'TRUE' if value else 'FALSE'}"
+    if isinstance(value, int | Decimal):
+        return f"DEFAULT {value}"
     raise TypeError(f"no column default for {value!r}")  # a callable: give the rows a value
 
 

@@ -2,8 +2,9 @@
 
 Peewee builds the SQL of each statement in Python, which costs far more than
 SQLite's own work for one row: a page of rows is planned in memory, then goes in
-one INSERT per table, and its changes in one UPDATE per table (a CASE on the id
-per column). Lookups are read once per chunk, never once per row.
+one INSERT per table and its changes in one UPDATE per table
+(gestan.database.insert_rows and update_rows). Lookups are read once per chunk,
+never once per row.
 """
 
 from __future__ import annotations

@@ -548,7 +548,7 @@ class Flow(ABC):
             return RowResult.of(
                 row, Outcome.FAILED, detail, fatal=isinstance(exc, pw.OperationalError)
             )
-        except (ValueError, KeyError, TypeError) as exc:  # this row's data: the next may do
+        except MAPPING_ERRORS as exc:  # this row's data: the next may do
             detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
             return RowResult.of(row, Outcome.FAILED, detail)
 

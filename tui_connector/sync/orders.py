@@ -731,9 +731,9 @@ class OrdersFlow(Flow):
     def invoice_today(self, row: Row) -> str:
         """The user's choice for an order held for its date: invoiced today, after the
         run's other orders, so that it re-dates none of them. Returns what the row says."""
+        if not isinstance(row.payload, OrderPayload) or not row.payload.held_late:
+            return ""  # (an order imported already, a change, an unreadable record)
         held = row.payload.held_late
-        if not held:
-            return ""
         plan: Plan = row.payload.plan
         plan.problems = [problem for problem in plan.problems if problem != held]
         row.payload.held_late = ""
@@ -1102,6 +1102,8 @@ class OrdersFlow(Flow):
                     order["id_address_delivery"],
                 )
             ]
+        if rows[0].blocked:  # a customer record the shop sent unreadable
+            raise ConnectorError(f"le client {customer_id}: {rows[0].reason}")
         contacts.apply(rows[0])
         return m.Contact.get_by_id(gestan_id_of("customers", customer_id))
 

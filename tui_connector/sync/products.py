@@ -1,9 +1,9 @@
 """Products, both ways. Each combination is its own Gestan product (with a parent).
 
-Statuses: Ajout vers Gestan, Mise à jour Gestan, Mise à jour Prestashop,
-Ajout Prestashop, A jour, Conflit (both sides changed since the last
-sync, or an unlinked pair that differ: nothing is overwritten until the
-user picks a side), and Bloquée (an unmapped category, an unknown VAT).
+Statuses: ADD_GESTAN, UPDATE_GESTAN, UPDATE_SHOP, ADD_SHOP, UP_TO_DATE, CONFLICT
+(both sides changed since the last sync, or an unlinked pair that differ: nothing is
+overwritten until the user picks a side), and BLOCKED (an unmapped category, an
+unknown VAT).
 """
 
 from __future__ import annotations
