@@ -126,6 +126,12 @@ def test_a_signal_stops_the_run_between_two_rows_and_closes_it(tmp_path, slow_sh
     assert closed.status == "stopped" and closed.finished_at is not None
     assert not m.RunLock.select().exists()
     assert m.SalesOrder.select().count() == document["counts"]["created"]
+    assert document["counts"]["created"] < len(slow_shop.data.table("orders"))  # stopped early
+    # between two rows: every order kept is whole, every entry balances
+    assert all(order.lines.count() for order in m.SalesOrder.select())
+    for entry in m.AccountingEntry.select():
+        lines = list(entry.lines)
+        assert lines and sum(x.debit for x in lines) == sum(x.credit for x in lines)
 
 
 def test_json_is_printed_on_error_too(monkeypatch, capsys):
