@@ -33,6 +33,13 @@ OUTCOME_WORDS = {
     "failed": "erreur",
     "blocked": "bloqué",
 }
+# how a run ended, beside its counts (a run that ended well says only its counts)
+RUN_WORDS = {
+    "stopped": "arrêtée",
+    "failed": "échouée",
+    "interrupted": "interrompue",
+    "running": "en cours",
+}
 DONE_LABELS = {
     "created": "Fait: créé",
     "updated": "Fait: mis à jour",

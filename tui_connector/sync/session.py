@@ -14,7 +14,7 @@ from tui_connector import config, paths
 from tui_connector.gestan import models as m
 from tui_connector.gestan import settings
 from tui_connector.gestan.database import open_database
-from tui_connector.labels import OUTCOME_WORDS
+from tui_connector.labels import OUTCOME_WORDS, RUN_WORDS
 from tui_connector.prestashop.check import CheckReport, check
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.sync import mapping
@@ -29,14 +29,6 @@ class SettingsForm:
     values: dict[str, object]  # setting key → its value (a bool for a tick)
     civilities: list[str]  # Gestan's civility codes
     territories: list[tuple[str, str, str]]  # code, label, the shop's side it stands for
-
-
-RUN_ENDINGS = {
-    "stopped": "arrêtée",
-    "failed": "échouée",
-    "interrupted": "interrompue",
-    "running": "en cours",
-}
 
 
 def report_title(report: Report) -> str:
@@ -167,7 +159,7 @@ class Session:
                 )
                 if number
             ]
-            ending = RUN_ENDINGS.get(run.status)
+            ending = RUN_WORDS.get(run.status)
             found[run.flow] = RunSummary(
                 run.flow,
                 run.started_at.strftime("%d/%m %H:%M"),
