@@ -57,3 +57,22 @@ def test_links_are_read_and_written_by_the_binder_only():
         if query.search(text) or "join(m.Link" in text or "insert_rows(m.Link" in text:
             found.append(str(relative))
     assert found == []
+
+
+def test_no_flow_imports_another_flow():
+    """A flow that needs another (stock asks the orders' read, an order imports its
+    customer) goes through the registry: removing or adding a flow touches its module
+    and the registry only."""
+    from tui_connector.sync.registry import FLOWS
+
+    modules = {
+        spec.flow_class.partition(":")[0]
+        if isinstance(spec.flow_class, str)
+        else spec.flow_class.__module__
+        for spec in FLOWS.values()
+    }
+    found = imports_of("sync")
+    for module in modules:
+        path = module.removeprefix("tui_connector.").replace(".", "/") + ".py"
+        others = {name for name in found[path] if name in modules - {module}}
+        assert not others, (module, others)

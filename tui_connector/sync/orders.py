@@ -31,7 +31,6 @@ from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.codec import text
 from tui_connector.prestashop.errors import PermissionDenied, UnknownResource
 from tui_connector.prestashop.query import Filter, Query
-from tui_connector.sync.contacts import ContactOptions, ContactsFlow
 from tui_connector.sync.core import (
     MAPPING_ERRORS,
     Action,
@@ -62,6 +61,7 @@ from tui_connector.sync.order_life import (
     OrderLife,
     shop_day,
 )
+from tui_connector.sync.registry import FLOWS
 from tui_connector.sync.shop_facts import FACTS_NEEDS, FACTS_OPTIONAL, ShopFacts, read_facts
 from tui_connector.sync.shop_vat import GoodsLine, goods_vat
 from tui_connector.sync.status import Status
@@ -728,6 +728,11 @@ class OrdersFlow(Flow):
             row.selected = False
         return row
 
+    @staticmethod
+    def awaiting_import(client: SyncWebservice) -> dict[tuple[int, int], list[str]]:
+        """What the stock flow asks through the registry (see awaiting_import below)."""
+        return awaiting_import(client)
+
     def invoice_today(self, row: Row) -> str:
         """The user's choice for an order held for its date: invoiced today, after the
         run's other orders, so that it re-dates none of them. Returns what the row says."""
@@ -1083,7 +1088,8 @@ class OrdersFlow(Flow):
         contact_id = gestan_id_of("customers", customer_id)
         if contact_id is not None:
             return m.Contact.get_by_id(contact_id)
-        contacts = ContactsFlow(self.client, ContactOptions.from_settings())
+        # the contacts flow does it as its own rows (its options: the settings)
+        contacts = FLOWS["contacts"].cls(self.client)
         contacts.facts = self.facts
         customer = row.payload.customer
         if customer is None:  # read with customer ids only: fetch this one now

@@ -45,6 +45,9 @@ class FlowSpec:
     options: tuple[str, ...] = ()
     # the flows whose rows it needs in Gestan first (an order's customer and products)
     after: tuple[str, ...] = ()
+    # the flows whose reads it runs (stock asks the orders' read what moved in the shop):
+    # what they need of the shop, it needs too
+    reads_through: tuple[str, ...] = ()
     # the options the fault matrix runs it with (the orders with their books)
     unattended: Callable[[], Mapping[str, Any]] = lambda: MappingProxyType({})
     # forgets where its incremental reads stopped (`sync --reset-cursor`), if it has one
@@ -59,19 +62,28 @@ class FlowSpec:
 
     @property
     def needs(self) -> dict[str, set[str]]:
-        """What it cannot do without, {resource: methods}, as its class declares it."""
-        return self.cls.NEEDS
+        """What it cannot do without, {resource: methods}: its class's, and those of the
+        flows it reads through."""
+        return _merged(self.cls.NEEDS, *(FLOWS[name].needs for name in self.reads_through))
 
     @property
     def optional(self) -> dict[str, set[str]]:
         """What it goes on without."""
-        return self.cls.OPTIONAL
+        return _merged(self.cls.OPTIONAL, *(FLOWS[name].optional for name in self.reads_through))
 
     def make(self, client, **options) -> Flow:
         unknown = set(options) - set(self.options)
         if unknown:
             raise TypeError(f"{self.name} does not take {', '.join(sorted(unknown))}")
         return self.cls(client, **options)
+
+
+def _merged(*needs: Mapping[str, set[str]]) -> dict[str, set[str]]:
+    merged: dict[str, set[str]] = {}
+    for each in needs:
+        for resource, methods in each.items():
+            merged.setdefault(resource, set()).update(methods)
+    return merged
 
 
 FLOWS: dict[str, FlowSpec] = {}
@@ -146,6 +158,7 @@ register(
         ),
         actions=("unmanaged",),
         after=("products",),
+        reads_through=("orders",),
     )
 )
 register(

@@ -15,8 +15,7 @@ from tui_connector.gestan.links import links
 from tui_connector.gestan.stock import gestan_quantities
 from tui_connector.prestashop.errors import PermissionDenied, UnknownResource
 from tui_connector.sync.core import Action, Flow, Origin, Outcome, Progress, Row, RowResult
-from tui_connector.sync.orders import OrdersFlow, awaiting_import
-from tui_connector.sync.products import RESOURCE as PRODUCTS
+from tui_connector.sync.registry import FLOWS
 from tui_connector.sync.status import Status
 
 
@@ -28,19 +27,18 @@ class StockPayload:
 
 class StockFlow(Flow):
     name = "stock"
-    # and what the orders flow reads: the shop's quantities moved for orders Gestan has
-    # not imported yet must not be undone
-    NEEDS = {**OrdersFlow.NEEDS, "stock_availables": {"get", "put"}}
-    OPTIONAL = OrdersFlow.OPTIONAL
+    # and, through the registry (reads_through), what the orders' read needs: the shop's
+    # quantities moved for orders Gestan has not imported yet must not be undone
+    NEEDS = {"stock_availables": {"get", "put"}}
 
     def read(self, progress: Progress | None = None) -> list[Row]:
         rows_of_shop = [s for page in self.client.iter_pages("stock_availables") for s in page]
         with_combinations = {
             s["id_product"] for s in rows_of_shop if s.get("id_product_attribute", "0") != "0"
         }
-        known = links(PRODUCTS)
+        known = links("products")
         try:
-            pending = awaiting_import(self.client)
+            pending = FLOWS["orders"].cls.awaiting_import(self.client)
         except (PermissionDenied, UnknownResource):
             pending = {}  # a key without the orders: nothing to compare with
         quantities = gestan_quantities()
