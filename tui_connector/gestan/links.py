@@ -152,6 +152,18 @@ def save_link(
     return link
 
 
+def _new_link(resource, shop_id, sub_id, gestan_id, date_upd, digest, stamp) -> dict:
+    return {
+        "resource": resource,
+        "shop_id": shop_id,
+        "shop_sub_id": sub_id,
+        "gestan_id": gestan_id,
+        "shop_date_upd": date_upd,
+        "content_hash": digest,
+        "synced_at": stamp,
+    }
+
+
 def write_links(
     resource: str,
     saved: dict[Key, tuple[int, str, str]],
@@ -164,17 +176,7 @@ def write_links(
     for (shop_id, sub_id), (gestan_id, date_upd, digest) in saved.items():
         link = existing.get((shop_id, sub_id))
         if link is None:
-            new.append(
-                {
-                    "resource": resource,
-                    "shop_id": shop_id,
-                    "shop_sub_id": sub_id,
-                    "gestan_id": gestan_id,
-                    "shop_date_upd": date_upd,
-                    "content_hash": digest,
-                    "synced_at": stamp,
-                }
-            )
+            new.append(_new_link(resource, shop_id, sub_id, gestan_id, date_upd, digest, stamp))
         else:
             link.gestan_id, link.shop_date_upd, link.content_hash = gestan_id, date_upd, digest
             link.synced_at = stamp
@@ -189,15 +191,7 @@ def add_links(new: list[tuple[str, int, int, str]], stamp: dt.datetime) -> None:
     insert_rows(
         m.Link,
         [
-            {
-                "resource": resource,
-                "shop_id": shop_id,
-                "shop_sub_id": 0,
-                "gestan_id": gestan_id,
-                "shop_date_upd": date_upd,
-                "content_hash": "",
-                "synced_at": stamp,
-            }
+            _new_link(resource, shop_id, 0, gestan_id, date_upd, "", stamp)
             for resource, shop_id, gestan_id, date_upd in new
         ],
     )

@@ -318,13 +318,19 @@ class ContactsFlow(BulkChunks, Flow):
         self._know_the_shop()
         return _ChunkWriter(self, rows)
 
+    def mapped(self, row: Row) -> tuple[dict, str, str, str]:
+        """A contact row's Gestan values and warning, with the ids of the billing and
+        delivery addresses chosen (apply and the bulk writer alike)."""
+        billing_id = row.choices.get("billing", "")
+        delivery_id = row.choices.get("delivery", "") or billing_id
+        billing = next((a for a in row.payload.addresses if a["id"] == billing_id), None)
+        values, warning = map_customer(row.payload.customer, billing, self.options)
+        return values, warning, billing_id, delivery_id
+
     def apply(self, row: Row) -> RowResult:
         self._know_the_shop()
         customer, addresses = row.payload.customer, row.payload.addresses
-        billing_id = row.choices.get("billing", "")
-        delivery_id = row.choices.get("delivery", "") or billing_id
-        billing = next((a for a in addresses if a["id"] == billing_id), None)
-        values, warning = map_customer(customer, billing, self.options)
+        values, warning, billing_id, delivery_id = self.mapped(row)
         twin = row.payload.twin_of
         if twin:  # the contact of the e-mail, made by its first account or now
             found = _contacts_by_email({values["email"]}).get(values["email"])
@@ -487,10 +493,7 @@ class _ChunkWriter(ChunkWriter):
     def plan_row(self, row: Row) -> RowResult:
         flow = self.flow
         customer, addresses = row.payload.customer, row.payload.addresses
-        billing_id = row.choices.get("billing", "")
-        delivery_id = row.choices.get("delivery", "") or billing_id
-        billing = next((a for a in addresses if a["id"] == billing_id), None)
-        values, warning = map_customer(customer, billing, flow.options)
+        values, warning, billing_id, delivery_id = flow.mapped(row)
         mapped = [
             (int(a["id"]), a["id"], map_address(a, flow.facts), a.get("date_upd", ""))
             for a in (addresses if flow.options.addresses else [])

@@ -583,8 +583,11 @@ class Change:
 
     status: Status
     action: str | None = None
-    conflict: bool = False
     reason: str = ""
+
+    @property
+    def conflict(self) -> bool:
+        return self.status == Status.CONFLICT
 
 
 def two_way(link, shop_digest: str, gestan_updated_at: dt.datetime, gestan_same: bool) -> Change:
@@ -595,9 +598,7 @@ def two_way(link, shop_digest: str, gestan_updated_at: dt.datetime, gestan_same:
     gestan_changed = gestan_updated_at > link.synced_at and not gestan_same
     if shop_changed and gestan_changed:
         return Change(
-            Status.CONFLICT,
-            conflict=True,
-            reason="modifié des deux côtés depuis la dernière synchronisation",
+            Status.CONFLICT, reason="modifié des deux côtés depuis la dernière synchronisation"
         )
     if shop_changed:
         return Change(Status.UPDATE_GESTAN, Action.UPDATE_GESTAN)

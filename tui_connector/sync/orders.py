@@ -730,8 +730,55 @@ class OrdersFlow(Flow):
 
     @staticmethod
     def awaiting_import(client: SyncWebservice) -> dict[tuple[int, int], list[str]]:
-        """What the stock flow asks through the registry (see awaiting_import below)."""
-        return awaiting_import(client)
+        """Products whose shop quantity moved for orders or changes Gestan has not imported:
+        {(product, combination): [order references]}. Stock written from Gestan now would
+        undo the shop (a sale counted twice, a restock lost).
+
+        It is the orders flow's own read: new orders (not cancelled before they were
+        invoiced) placed after Gestan took the product's stock from the shop, and the
+        cancellations and credit slips that put stock back."""
+        flow = OrdersFlow(client, since_last=cursor_value() is not None)
+        product_of = {link.gestan_id: key for key, link in links("products").items()}
+        initial = initial_stock_dates()
+        pending: dict[tuple[int, int], list[str]] = {}
+        for page in flow.read_pages():
+            for row in page:
+                payload = row.payload
+                order = (
+                    payload.order if isinstance(payload, OrderPayload | OrderChangePayload) else {}
+                )
+                reference = order.get("reference") or f"commande {row.shop_id}"
+                if isinstance(payload, OrderChangePayload):
+                    if row.status not in (Status.CANCELLED, Status.CREDITED):
+                        continue
+                    sales_order = m.SalesOrder.get_by_id(row.gestan_id)
+                    cancelled = row.status == Status.CANCELLED
+                    returns = flow.life().returns(
+                        sales_order,
+                        row.payload.details.values(),
+                        row.payload.when,
+                        cancelled=cancelled,
+                    )
+                    touched = [product_of[p] for p, _ in returns if p in product_of]
+                elif (row.action or row.blocked) and isinstance(payload, OrderPayload):
+                    if payload.unwanted:
+                        continue
+                    placed = flow.facts.machine_time(order["date_add"])
+                    touched = [
+                        (int(d.get("product_id") or 0), int(d.get("product_attribute_id") or 0))
+                        for d in payload.details
+                    ]
+                    touched = [
+                        key
+                        for key in touched
+                        if key not in flow._product_links
+                        or initial.get(flow._product_links[key], dt.datetime.min) < placed
+                    ]
+                else:
+                    continue
+                for key in touched:
+                    pending.setdefault(key, []).append(reference)
+        return pending
 
     def invoice_today(self, row: Row) -> str:
         """The user's choice for an order held for its date: invoiced today, after the
@@ -1521,53 +1568,3 @@ def _group(records: list[dict], key: str) -> dict[str, list[dict]]:
     for record in records:
         grouped.setdefault(record.get(key, ""), []).append(record)
     return grouped
-
-
-def awaiting_import(client: SyncWebservice) -> dict[tuple[int, int], list[str]]:
-    """Products whose shop quantity moved for orders or changes Gestan has not imported:
-    {(product, combination): [order references]}. Stock written from Gestan now would
-    undo the shop (a sale counted twice, a restock lost).
-
-    It is the orders flow's own read: new orders (not cancelled before they were
-    invoiced) placed after Gestan took the product's stock from the shop, and the
-    cancellations and credit slips that put stock back."""
-    flow = OrdersFlow(client, since_last=cursor_value() is not None)
-    product_of = {link.gestan_id: key for key, link in links("products").items()}
-    initial = initial_stock_dates()
-    pending: dict[tuple[int, int], list[str]] = {}
-    for page in flow.read_pages():
-        for row in page:
-            payload = row.payload
-            order = payload.order if isinstance(payload, OrderPayload | OrderChangePayload) else {}
-            reference = order.get("reference") or f"commande {row.shop_id}"
-            if isinstance(payload, OrderChangePayload):
-                if row.status not in (Status.CANCELLED, Status.CREDITED):
-                    continue
-                sales_order = m.SalesOrder.get_by_id(row.gestan_id)
-                cancelled = row.status == Status.CANCELLED
-                returns = flow.life().returns(
-                    sales_order,
-                    row.payload.details.values(),
-                    row.payload.when,
-                    cancelled=cancelled,
-                )
-                touched = [product_of[p] for p, _ in returns if p in product_of]
-            elif (row.action or row.blocked) and isinstance(payload, OrderPayload):
-                if payload.unwanted:
-                    continue
-                placed = flow.facts.machine_time(order["date_add"])
-                touched = [
-                    (int(d.get("product_id") or 0), int(d.get("product_attribute_id") or 0))
-                    for d in payload.details
-                ]
-                touched = [
-                    key
-                    for key in touched
-                    if key not in flow._product_links
-                    or initial.get(flow._product_links[key], dt.datetime.min) < placed
-                ]
-            else:
-                continue
-            for key in touched:
-                pending.setdefault(key, []).append(reference)
-    return pending
