@@ -494,7 +494,7 @@ def test_changes_in_any_order_are_applied_once(imported, shop, client):
 
 def test_stock_put_back_counts_every_line_of_a_product(gestan):
     """Two order lines of one product (two customisations): all of both go back."""
-    from tui_connector.sync.order_life import Books, OrderLife
+    from tui_connector.sync.order_life import Books, Documents, OrderLife
     from tui_connector.sync.shop_facts import ShopFacts
 
     product = m.Product.create(code="P1", label="Mug")
@@ -515,7 +515,8 @@ def test_stock_put_back_counts_every_line_of_a_product(gestan):
         }
         for q in (2, 3)
     ]
-    assert life.returns(order, details, "2027-01-15 10:00:00", cancelled=True) == [
+    docs = Documents(order, None)
+    assert life.returns(docs, details, "2027-01-15 10:00:00", cancelled=True) == [
         (product.id, Decimal(5))
     ]
 

@@ -14,6 +14,7 @@ from tui_connector.gestan.database import SCHEMA_VERSION, open_database, seed_re
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.simulator import demo_gestan
 from tui_connector.simulator.demo_data import build
+from tui_connector.simulator.life import ShopLife
 from tui_connector.simulator.server import SimulatedShop
 from tui_connector.sync.contacts import ContactsFlow
 from tui_connector.sync.orders import OrderOptions, OrdersFlow
@@ -65,9 +66,13 @@ class Counted:
         del self.database.execute_sql
 
 
-def import_all(bulk: bool, options: OrderOptions = ALL_ON, orders: int = 120) -> dict:
+def import_all(bulk: bool, options: OrderOptions = ALL_ON, orders: int = 120, life=None) -> dict:
+    """`life(data)`: what happens to the shop's orders before they are imported."""
+    data = build(orders=orders, seed=5)
+    if life is not None:
+        life(data)
     with (
-        SimulatedShop(build(orders=orders, seed=5)) as shop,
+        SimulatedShop(data) as shop,
         SyncWebservice(shop.url, shop.key, backoff=0.01) as client,
     ):
         if True:
@@ -115,6 +120,72 @@ def test_bulk_writes_what_one_by_one_writes(gestan, tmp_path, options, request):
         assert bulk["rows"][table] == rows, table
     assert bulk["statements"] * 3 < one["statements"]  # (written in bulk, not one by one)
     assert (one["rows"]["invoice"] and one["rows"]["accounting_line"]) or not options.accounting
+
+
+LATER = dt.datetime(2027, 1, 15, 10, 0)
+
+
+def lived(data) -> None:
+    """Orders with a life before their import, one of each kind the acts know: unpaid
+    and refunded in full (its credit note lettered with the invoice), unpaid with a
+    partial slip then cancelled, paid with a partial slip put back in stock, paid and
+    refunded in full (the refund lettered with its credit note), paid with a partial
+    slip then Refunded, paid then cancelled (no money back)."""
+    orders = data.table("orders")
+
+    def in_state(*states: str) -> list[int]:
+        return sorted(int(o["id"]) for o in orders.values() if o["current_state"] in states)
+
+    def first_line(order_id: int) -> int:
+        return min(
+            int(d["id"])
+            for d in data.table("order_details").values()
+            if d["id_order"] == str(order_id)
+        )
+
+    life = ShopLife(data)
+    unpaid, paid = in_state("1", "10"), in_state("2", "3", "4", "5")
+    life.refund(unpaid[0], LATER)
+    life.refund(unpaid[1], LATER, {first_line(unpaid[1]): 1})
+    life.cancel(unpaid[1], LATER + dt.timedelta(hours=1))
+    life.refund(paid[0], LATER, {first_line(paid[0]): 1}, restock=True)
+    life.refund(paid[1], LATER)
+    life.refund(paid[2], LATER, {first_line(paid[2]): 1})
+    life.change_state(paid[2], 7, LATER + dt.timedelta(hours=2))
+    life.cancel(paid[3], LATER)
+
+
+def test_orders_with_a_life_are_written_in_bulk_as_one_by_one(gestan, tmp_path, request):
+    backend = request.node.callspec.params["gestan"]
+    one = import_all(False, life=lived)
+    fresh(backend, gestan, tmp_path, "bulk")
+    bulk = import_all(True, life=lived)
+    assert [r.as_json() for r in bulk["report"].results] == [
+        r.as_json() for r in one["report"].results
+    ]
+    for table, rows in one["rows"].items():
+        assert bulk["rows"][table] == rows, table
+    said = " ".join(r.message for r in bulk["report"].results)
+    assert said.count("avoir AV") >= 6, said  # (every life above gave its credit notes)
+    # the unpaid order refunded in full: its invoice and credit note lettered together
+    credited = m.Invoice.select(m.Invoice.cancels).where(m.Invoice.kind == m.Invoice.CREDIT_NOTE)
+    unpaid = (
+        m.Invoice.select()
+        .where(m.Invoice.id.in_(credited))
+        .where(~m.Invoice.id.in_(m.PaymentAllocation.select(m.PaymentAllocation.invoice)))
+    )
+    codes = [
+        {
+            line.lettering
+            for line in m.AccountingLine.select()
+            .join(m.AccountingEntry)
+            .join(m.Invoice)
+            .where((m.Invoice.id == invoice.id) | (m.Invoice.cancels == invoice.id))
+            .where(m.AccountingLine.account_number == "411")
+        }
+        for invoice in unpaid
+    ]
+    assert any(len(found) == 1 and "" not in found for found in codes), codes
 
 
 def test_a_few_statements_per_order(sqlite_gestan):

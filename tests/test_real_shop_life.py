@@ -46,22 +46,32 @@ def link_the_catalogue(data) -> None:
             )
 
 
-@pytest.fixture(scope="module")
-def replayed(tmp_path_factory):
+def replay(folder, *, bulk: bool = True):
+    """The real shop's orders imported into a fresh Gestan, left open: (the database,
+    the orders run's report, the statements it took)."""
+    from tests.test_orders_bulk import Counted
     from tui_connector.gestan.database import open_database
 
-    folder = tmp_path_factory.mktemp("real")
     database = open_database(f"sqlite:///{folder / 'gestan.db'}")
     data = shop_from_captures()
     with SimulatedShop(data) as shop, SyncWebservice(shop.url, shop.key) as client:
         settings.set_value("civility.1", "M.")
         settings.set_value("civility.2", "Mme")
         link_the_catalogue(data)
-        contacts = ContactsFlow(client, ContactOptions.from_settings())
-        assert contacts.stream().ok
-        options = OrderOptions(invoices=True, mark_paid=True, accounting=True)
-        report = OrdersFlow(client, options=options).stream()
-        yield report
+        assert ContactsFlow(client, ContactOptions.from_settings()).stream().ok
+        flow = OrdersFlow(
+            client, options=OrderOptions(invoices=True, mark_paid=True, accounting=True)
+        )
+        flow.bulk = bulk
+        with Counted(database) as statements:
+            report = flow.stream()
+    return database, report, statements.count
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory):
+    database, report, _ = replay(tmp_path_factory.mktemp("real"))
+    yield report
     database.close()
 
 
@@ -204,3 +214,28 @@ def test_shipping_at_a_rate_no_goods_have_is_said_not_blocked(replayed):
     assert rows[14].outcome == "created"
     assert "port facturé à 20 %" in rows[14].message and "transporteur" in rows[14].message
     assert "port facturé" not in rows[6].message  # order 6: goods and shipping at 20 %
+
+
+def _replayed_rows(folder, *, bulk: bool) -> tuple:
+    from tests.test_orders_bulk import dump
+
+    database, report, statements = replay(folder, bulk=bulk)
+    rows = dump()
+    database.close()
+    return report, rows, statements
+
+
+def test_orders_with_a_life_are_written_in_bulk_as_one_by_one(tmp_path):
+    """The real orders with their slips, cancellations and refunds behind them (credit
+    notes, money back, lettering, stock put back), drafted with their chunk, are what
+    apply writes for each alone: the same rows, ids and numbers."""
+    (tmp_path / "one").mkdir()
+    (tmp_path / "bulk").mkdir()
+    one, one_rows, one_statements = _replayed_rows(tmp_path / "one", bulk=False)
+    bulk, bulk_rows, bulk_statements = _replayed_rows(tmp_path / "bulk", bulk=True)
+    assert [r.as_json() for r in bulk.results] == [r.as_json() for r in one.results]
+    credit_notes = [row for row in one_rows["invoice"] if m.Invoice.CREDIT_NOTE in row]
+    assert len(credit_notes) >= 7  # (the 7 slips, and the cancellations' and refunds')
+    for table, rows in one_rows.items():
+        assert bulk_rows[table] == rows, table
+    assert bulk_statements * 4 < one_statements, (bulk_statements, one_statements)

@@ -1,26 +1,30 @@
 """Sales documents written in bulk: a chunk of orders with their lines, stock movements,
-invoices and VAT rows, payments, accounting entries, lettering and links, a few
-statements per table, inside the caller's transaction.
+invoices and VAT rows, the credit notes and refunds of a life behind them, payments,
+accounting entries, lettering and links, a few statements per table, inside the caller's
+transaction.
 
-It writes what invoicing.issue, accounting.post_invoice, record_payment and post_payment
-write one document at a time, in the same order, with the same numbers: invoice and
-entry numbers are taken from their counters for the whole chunk at once (no gap: they
-are used in the same transaction), the ids of new rows are known as they are inserted
-(database.insert_ids), and nothing is read per line.
+It writes what invoicing.issue and credit_note, accounting.post_invoice, record_payment,
+post_payment and the lettering write one document at a time, in the same order, with
+the same numbers: invoice and entry numbers are taken from their counters for the whole
+chunk at once (no gap: they are used in the same transaction), the ids of new rows are
+known as they are inserted (database.insert_ids), and nothing is read per line.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+import peewee as pw
+
 from tui_connector.errors import ConnectorError
-from tui_connector.gestan import accounting, refcache
+from tui_connector.gestan import accounting, invoicing, refcache
 from tui_connector.gestan import models as m
 from tui_connector.gestan.accounting import CUSTOMERS_ACCOUNT, UnbalancedEntry
 from tui_connector.gestan.database import insert_ids, insert_rows
 from tui_connector.gestan.invoicing import (
+    CREDIT_NOTE_SERIES,
     LineInput,
     Totals,
     billing_address,
@@ -29,7 +33,7 @@ from tui_connector.gestan.invoicing import (
     vat_rows,
 )
 from tui_connector.gestan.links import add_links
-from tui_connector.gestan.money import ZERO
+from tui_connector.gestan.money import ZERO, cents
 from tui_connector.gestan.numbering import lettering_code, reserve
 from tui_connector.gestan.stock import Movement, move_stock
 
@@ -59,6 +63,24 @@ class InvoiceDraft:
 
 
 @dataclass
+class CreditNoteDraft:
+    """A credit note of a drafted order's invoice (an act of the order's life)."""
+
+    lines: list[LineInput]  # negative amounts, as the credit note bills them
+    date: dt.date
+    external_reference: str = ""  # "" for the invoice's number
+    refund: PaymentDraft | None = None  # the money paid back (a negative amount)
+    letters_invoice: bool = False  # an unpaid invoice's 411 line lettered with its own
+    link: tuple[str, int, str] | None = None  # (resource, shop id, date_upd)
+    invoice_id: int | None = None
+    number: str | None = None
+
+    @property
+    def total_incl(self) -> Decimal:
+        return sum((line.total_incl for line in self.lines), ZERO)
+
+
+@dataclass
 class OrderDraft:
     """A new order and what it brings, as plain data; `write_orders` fills the ids."""
 
@@ -68,6 +90,9 @@ class OrderDraft:
     stock: list[tuple[int, Decimal]] = field(default_factory=list)  # (product, signed qty)
     invoice: InvoiceDraft | None = None
     payments: list[PaymentDraft] = field(default_factory=list)
+    # its life before the import: credit notes of its invoice, stock the shop put back
+    credit_notes: list[CreditNoteDraft] = field(default_factory=list)
+    returns: list[Movement] = field(default_factory=list)  # (their order: the draft's)
     link: tuple[str, int, str] | None = None  # (resource, shop id, date_upd)
     order_id: int | None = None
     invoice_id: int | None = None
@@ -121,6 +146,10 @@ def write_orders(drafts: list[OrderDraft], *, accounting_on: bool) -> None:
             if payment.link is not None:
                 resource, shop_id, date_upd = payment.link
                 made.append((resource, shop_id, payment_id, date_upd))
+        for note in draft.credit_notes:
+            if note.link is not None:
+                resource, shop_id, date_upd = note.link
+                made.append((resource, shop_id, note.invoice_id, date_upd))
         if draft.link is not None:
             resource, shop_id, date_upd = draft.link
             made.append((resource, shop_id, draft.order_id, date_upd))
@@ -128,9 +157,11 @@ def write_orders(drafts: list[OrderDraft], *, accounting_on: bool) -> None:
 
 
 def _take_stock(drafts: list[OrderDraft]) -> None:
-    """The movements out of a chunk's orders, and the levels they move, in bulk."""
-    move_stock(
-        [
+    """The movements out of a chunk's orders and back in (returns), and the levels they
+    move, in bulk."""
+    movements = []
+    for draft in drafts:
+        movements += [
             Movement(
                 product=product,
                 quantity=quantity,
@@ -139,146 +170,226 @@ def _take_stock(drafts: list[OrderDraft]) -> None:
                 date=draft.values["date"],
                 order=draft.order_id,
             )
-            for draft in drafts
             for product, quantity in draft.stock
         ]
-    )
+        movements += [replace(move, order=draft.order_id) for move in draft.returns]
+    move_stock(movements)
 
 
 def _write_invoices(invoiced: list[tuple[OrderDraft, Totals]]) -> None:
     """Drafts with their numbers, their lines and VAT rows, then validated at once (a
-    validated invoice takes no line: the guards refuse it)."""
+    validated invoice takes no line: the guards refuse it). Each invoice is followed by
+    its credit notes, as one document at a time writes them."""
     if not invoiced:
         return
     counts: dict[str, int] = {}
     for draft, _ in invoiced:
-        key = f"invoice:{draft.invoice.series}"
-        counts[key] = counts.get(key, 0) + 1
+        for series in [draft.invoice.series] + [CREDIT_NOTE_SERIES] * len(draft.credit_notes):
+            counts[f"invoice:{series}"] = counts.get(f"invoice:{series}", 0) + 1
     first = reserve(counts)
-    rows = []
+
+    def numbered(series: str) -> str:
+        number = f"{series}{first[f'invoice:{series}']:06d}"
+        first[f"invoice:{series}"] += 1
+        return number
+
+    rows, documents = [], []  # (lines, totals, the draft or credit note) of each row
     for draft, total in invoiced:
         spec, values = draft.invoice, draft.values
-        key = f"invoice:{spec.series}"
-        draft.invoice_number = f"{spec.series}{first[key]:06d}"
-        first[key] += 1
+        draft.invoice_number = numbered(spec.series)
+        common = {
+            "status": m.Invoice.DRAFT,
+            "contact": draft.contact.id,
+            "order": draft.order_id,
+            "billing_name": values["billing_name"],
+            "billing_address": billing_address(values),
+            "customer_vat_number": spec.customer_vat_number,
+            "vat_regime": spec.vat_regime,
+            "vat_mention": spec.vat_mention,
+            "currency": spec.currency,
+        }
         rows.append(
             {
+                **common,
                 "series": spec.series,
                 "number": draft.invoice_number,
                 "kind": m.Invoice.INVOICE,
-                "status": m.Invoice.DRAFT,
-                "contact": draft.contact.id,
-                "order": draft.order_id,
                 "date": spec.date,
                 "due_date": spec.date,
-                "billing_name": values["billing_name"],
-                "billing_address": billing_address(values),
                 "total_excl": total.excl,
                 "total_vat": total.vat,
                 "total_incl": total.incl,
                 "external_reference": spec.external_reference,
-                "customer_vat_number": spec.customer_vat_number,
-                "vat_regime": spec.vat_regime,
-                "vat_mention": spec.vat_mention,
-                "currency": spec.currency,
                 "currency_total": spec.currency_total,
             }
         )
+        documents.append((draft.lines, total, draft))
+        for note in draft.credit_notes:
+            note.number = numbered(CREDIT_NOTE_SERIES)
+            note_total = Totals.of(note.lines)
+            rows.append(
+                {
+                    **common,
+                    "series": CREDIT_NOTE_SERIES,
+                    "number": note.number,
+                    "kind": m.Invoice.CREDIT_NOTE,
+                    "date": note.date,
+                    "due_date": note.date,
+                    "total_excl": note_total.excl,
+                    "total_vat": note_total.vat,
+                    "total_incl": note_total.incl,
+                    "external_reference": note.external_reference or draft.invoice_number,
+                    "currency_total": _in_currency(spec, total, note_total.incl),
+                }
+            )
+            documents.append((note.lines, note_total, note))
     ids = insert_ids(m.Invoice, rows)
-    lines, vat = [], []
-    for (draft, total), invoice_id in zip(invoiced, ids, strict=True):
-        draft.invoice_id = invoice_id
-        lines += line_rows(draft.lines, invoice=invoice_id)
+    lines, vat, cancels = [], [], {}
+    for (document_lines, total, document), invoice_id in zip(documents, ids, strict=True):
+        document.invoice_id = invoice_id
+        lines += line_rows(document_lines, invoice=invoice_id)
         vat += vat_rows(total, invoice=invoice_id)
+    for draft, _ in invoiced:
+        cancels.update((note.invoice_id, draft.invoice_id) for note in draft.credit_notes)
     insert_rows(m.InvoiceLine, lines)
     insert_rows(m.InvoiceVat, vat)
+    if cancels:  # (the invoices' ids are known once inserted)
+        m.Invoice.update(cancels=pw.Case(m.Invoice.id, list(cancels.items()))).where(
+            m.Invoice.id.in_(list(cancels))
+        ).execute()
     m.Invoice.update(
         status=m.Invoice.VALIDATED, validated_at=m.now(), seller=seller_identity()
     ).where(m.Invoice.id.in_(ids)).execute()
 
 
+def _in_currency(spec: InvoiceDraft, total: Totals, euros: Decimal) -> Decimal | None:
+    """A credit note's amount in the invoice's currency, at the invoice's own rate (as
+    invoicing.credit_note says it)."""
+    if not spec.currency or not spec.currency_total or not total.incl:
+        return None
+    return cents(euros * spec.currency_total / total.incl)
+
+
 def _write_payments(invoiced) -> dict[int, list[tuple[PaymentDraft, int]]]:
-    """The payments and their allocations: {id(draft): [(payment, its id)]}."""
+    """The payments and their allocations, each invoice's followed by its credit notes'
+    refunds: {id(draft or credit note): [(payment, its id)]}."""
     rows, allocations, owners = [], [], []
     for draft, total in invoiced:
         for payment in draft.payments:
             if payment.amount is None:
                 payment.amount = total.incl
-            rows.append(
-                {
-                    "contact": draft.contact.id,
-                    "date": payment.date,
-                    "amount": payment.amount,
-                    "method": payment.method[:128],
-                    "reference": payment.reference[:128],
-                }
-            )
-            owners.append((draft, payment))
+            owners.append((draft, draft.contact.id, draft.invoice_id, payment))
+        for note in draft.credit_notes:
+            if note.refund is not None:
+                owners.append((note, draft.contact.id, note.invoice_id, note.refund))
+    for _, contact_id, _, payment in owners:
+        rows.append(
+            {
+                "contact": contact_id,
+                "date": payment.date,
+                "amount": payment.amount,
+                "method": payment.method[:128],
+                "reference": payment.reference[:128],
+            }
+        )
     if not rows:
         return {}
     ids = insert_ids(m.Payment, rows)
     found: dict[int, list[tuple[PaymentDraft, int]]] = {}
-    for (draft, payment), payment_id in zip(owners, ids, strict=True):
-        allocations.append(
-            {"payment": payment_id, "invoice": draft.invoice_id, "amount": payment.amount}
-        )
-        found.setdefault(id(draft), []).append((payment, payment_id))
+    for (owner, _, invoice_id, payment), payment_id in zip(owners, ids, strict=True):
+        allocations.append({"payment": payment_id, "invoice": invoice_id, "amount": payment.amount})
+        found.setdefault(id(owner), []).append((payment, payment_id))
     insert_rows(m.PaymentAllocation, allocations)
     return found
 
 
 def _write_entries(invoiced, payments) -> None:
-    """Each invoice's entry, then its payments' entries, numbered per fiscal year; a
-    payment that settles its invoice letters the 411 lines, as post_payment does."""
+    """Each invoice's entry, then its payments' entries, then each credit note's with its
+    refund's, numbered per fiscal year; a payment that settles its invoice letters the
+    411 lines, as post_payment does, and so does a refund its credit note's; a credit
+    note cancelling an unpaid invoice whole is lettered with it (letter_credit_note)."""
     sales = accounting._setting("accounting.sales_journal")
     bank_journal = accounting._setting("accounting.bank_journal")
     bank = accounting._setting("accounting.bank_account")
     families = accounting.product_accounts(
-        {line.product for draft, _ in invoiced for line in draft.lines if line.product}
+        {
+            invoicing.product_id(line)
+            for draft, _ in invoiced
+            for line in draft.lines
+            if invoicing.product_id(line)
+        }
     )
+
+    def family(line) -> str:
+        product = invoicing.product_id(line)
+        return families.get(product, "") if product else ""
+
     entries: list[_Entry] = []
     settled: list[tuple[str, dt.date, list[_Entry]]] = []  # (411 aux, date, entries)
+
+    def sale(title: str, number: str, day: dt.date, lines, total: Totals, aux, invoice_id):
+        label = f"{title} {number} {aux['aux_label']}"
+        postings = accounting.invoice_postings(
+            label,
+            aux,
+            total.incl,
+            lines,
+            [(row["account"], row["vat_amount"]) for row in vat_rows(total)],
+            family,
+        )
+        entry = _Entry(sales, day, label, postings, number, invoice=invoice_id)
+        entries.append(entry)
+        return entry
+
+    def receipt(contact, aux, payment: PaymentDraft, payment_id: int) -> _Entry:
+        label = accounting.payment_label(contact, payment.amount, payment.method[:128])
+        entry = _Entry(
+            bank_journal,
+            payment.date,
+            label,
+            accounting.payment_postings(label, aux, payment.account or bank, payment.amount),
+            payment.reference[:128] or f"REG{payment_id}",
+            payment=payment_id,
+        )
+        entries.append(entry)
+        return entry
+
     for draft, total in invoiced:
         contact = draft.contact
         aux = {
             "aux_number": accounting.contact_account(contact),
             "aux_label": contact.display_name,
         }
-        label = f"Facture {draft.invoice_number} {contact.display_name}"
-        postings = accounting.invoice_postings(
-            label,
-            aux,
-            total.incl,
-            draft.lines,
-            [(row["account"], row["vat_amount"]) for row in vat_rows(total)],
-            lambda line: families.get(line.product, "") if line.product else "",
-        )
-        entry = _Entry(
-            sales,
-            draft.invoice.date,
-            label,
-            postings,
+        invoice_entry = sale(
+            "Facture",
             draft.invoice_number,
-            invoice=draft.invoice_id,
+            draft.invoice.date,
+            draft.lines,
+            total,
+            aux,
+            draft.invoice_id,
         )
-        entries.append(entry)
         # the open 411 lines (entry, debit - credit): lettered together once they net to 0
-        open_lines = [(entry, total.incl)]
+        open_lines = [(invoice_entry, total.incl)]
+        invoice_open = True
         for payment, payment_id in payments.get(id(draft), []):
-            label = accounting.payment_label(contact, payment.amount, payment.method[:128])
-            entry = _Entry(
-                bank_journal,
-                payment.date,
-                label,
-                accounting.payment_postings(label, aux, payment.account or bank, payment.amount),
-                payment.reference[:128] or f"REG{payment_id}",
-                payment=payment_id,
-            )
-            entries.append(entry)
-            open_lines.append((entry, -payment.amount))
+            open_lines.append((receipt(contact, aux, payment, payment_id), -payment.amount))
             if len(open_lines) >= 2 and sum((x for _, x in open_lines), ZERO) == 0:
                 settled.append((aux["aux_number"], payment.date, [e for e, _ in open_lines]))
+                invoice_open = False  # (the first group lettered holds the invoice's line)
                 open_lines = []
+        for note in draft.credit_notes:
+            note_total = Totals.of(note.lines)
+            note_entry = sale(
+                "Avoir", note.number, note.date, note.lines, note_total, aux, note.invoice_id
+            )
+            for refund, refund_id in payments.get(id(note), []):
+                refund_entry = receipt(contact, aux, refund, refund_id)
+                if note_total.incl - refund.amount == 0:
+                    settled.append((aux["aux_number"], refund.date, [note_entry, refund_entry]))
+            if note.letters_invoice and invoice_open and total.incl + note_total.incl == 0:
+                settled.append((aux["aux_number"], note.date, [invoice_entry, note_entry]))
+                invoice_open = False
     _insert_entries(entries, settled)
 
 

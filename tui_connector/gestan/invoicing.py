@@ -289,19 +289,55 @@ def issue(
         return validate(create_draft(contact, lines, **kwargs), number=number)
 
 
-def _line_key(line) -> tuple:
+def product_id(line: m.InvoiceLine | LineInput) -> int | None:
     product = line.product_id if isinstance(line, m.InvoiceLine) else line.product
-    if isinstance(product, m.Product):
-        product = product.id
-    return (line.kind, product, Decimal(line.vat_rate).quantize(Decimal("0.001")), line.label)
+    return product.id if isinstance(product, m.Product) else product
+
+
+def line_input(line: m.InvoiceLine) -> LineInput:
+    """An invoice's stored line, as the line it was written from."""
+    return LineInput(
+        kind=line.kind,
+        label=line.label,
+        quantity=line.quantity,
+        unit_price_excl=line.unit_price_excl,
+        vat_rate=line.vat_rate,
+        total_excl=line.total_excl,
+        total_incl=line.total_incl,
+        product=line.product_id,
+        account=line.account,
+    )
+
+
+def _line_key(line) -> tuple:
+    return (
+        line.kind,
+        product_id(line),
+        Decimal(line.vat_rate).quantize(Decimal("0.001")),
+        line.label,
+    )
 
 
 def remaining(invoice: m.Invoice) -> list[LineInput]:
-    """What the invoice still bills once its credit notes are taken off, line by line
-    (a line is known by its kind, product, rate and label): positive amounts."""
-    left: dict[tuple, list] = {}
+    """What the invoice still bills once its credit notes are taken off, line by line."""
     lines = m.InvoiceLine.select().where(m.InvoiceLine.invoice == invoice)
-    for line in lines.order_by(m.InvoiceLine.position):
+    credited = (
+        m.InvoiceLine.select()
+        .join(m.Invoice)
+        .where((m.Invoice.cancels == invoice) & (m.Invoice.status == m.Invoice.VALIDATED))
+    )
+    return left_to_credit(
+        [line_input(line) for line in lines.order_by(m.InvoiceLine.position)],
+        [line_input(line) for line in credited],
+    )
+
+
+def left_to_credit(billed: list[LineInput], credited: list[LineInput]) -> list[LineInput]:
+    """What lines `billed` still bill once `credited` (credit notes' lines, negative) are
+    taken off, line by line (a line is known by its kind, product, rate and label):
+    positive amounts, in the order the lines were billed."""
+    left: dict[tuple, list] = {}
+    for line in billed:
         key = _line_key(line)
         if key in left:
             for index, value in enumerate(
@@ -310,11 +346,6 @@ def remaining(invoice: m.Invoice) -> list[LineInput]:
                 left[key][index] += value
         else:
             left[key] = [line, line.quantity, line.total_excl, line.total_incl]
-    credited = (
-        m.InvoiceLine.select()
-        .join(m.Invoice)
-        .where((m.Invoice.cancels == invoice) & (m.Invoice.status == m.Invoice.VALIDATED))
-    )
     for line in credited:
         entry = left.get(_line_key(line))
         if entry is not None:  # credit notes carry negative amounts
@@ -322,16 +353,12 @@ def remaining(invoice: m.Invoice) -> list[LineInput]:
             entry[2] += line.total_excl
             entry[3] += line.total_incl
     return [
-        LineInput(
-            kind=line.kind,
-            label=line.label,
+        replace(
+            line,
             quantity=quantity,
-            unit_price_excl=line.unit_price_excl,
-            vat_rate=line.vat_rate,
             total_excl=excl,
             total_incl=incl,
-            product=line.product_id,
-            account=line.account,
+            product=product_id(line),
         )
         for line, quantity, excl, incl in left.values()
         if excl or incl
@@ -379,39 +406,7 @@ def credit_note(
     what the invoice said of where the customer is and of the currency."""
     if invoice.status != m.Invoice.VALIDATED:
         raise ConnectorError("seule une facture validée demande un avoir; supprimez le brouillon")
-    left = {_line_key(line): line for line in remaining(invoice)}
-    for line in lines:
-        still = left.get(_line_key(line))
-        too_much = still is None or any(
-            abs(getattr(line, name)) > abs(getattr(still, name))
-            for name in ("total_excl", "total_incl")
-        )
-        if too_much:
-            raise ConnectorError(
-                f"un avoir de {line.total_incl:.2f} pour « {line.label} » dépasse ce que la "
-                f"facture {invoice.number} facture encore pour cette ligne",
-                hint="rien n'a été écrit; le remboursement de la boutique et la facture Gestan "
-                "diffèrent",
-            )
-    still = sum((line.total_incl for line in left.values()), ZERO)
-    asked = sum((line.total_incl for line in lines), ZERO)
-    if asked > still:
-        raise ConnectorError(
-            f"un avoir de {asked:.2f} dépasse ce que la facture {invoice.number} facture "
-            f"encore ({still:.2f})",
-            hint="rien n'a été écrit; la boutique a remboursé plus que ce qui a été facturé au "
-            "client (un bon de réduction oublié dans le remboursement?): refaites le "
-            "remboursement dans la boutique",
-        )
-    negative = [
-        replace(
-            line, quantity=-line.quantity, total_excl=-line.total_excl, total_incl=-line.total_incl
-        )
-        for line in lines
-        if line.total_excl or line.total_incl
-    ]
-    if not negative:
-        raise ConnectorError(f"rien à créditer sur la facture {invoice.number}")
+    negative = credit_lines(remaining(invoice), lines, invoice.number)
     return issue(
         invoice.contact,
         negative,
@@ -428,6 +423,45 @@ def credit_note(
         currency=invoice.currency,
         currency_total=_in_currency(invoice, sum((x.total_incl for x in negative), ZERO)),
     )
+
+
+def credit_lines(left: list[LineInput], lines: list[LineInput], number: str) -> list[LineInput]:
+    """A credit note's lines (negative amounts) for `lines` credited (positive) out of
+    what invoice `number` still bills (`left`): never more, line by line."""
+    left_by_key = {_line_key(line): line for line in left}
+    for line in lines:
+        still = left_by_key.get(_line_key(line))
+        too_much = still is None or any(
+            abs(getattr(line, name)) > abs(getattr(still, name))
+            for name in ("total_excl", "total_incl")
+        )
+        if too_much:
+            raise ConnectorError(
+                f"un avoir de {line.total_incl:.2f} pour « {line.label} » dépasse ce que la "
+                f"facture {number} facture encore pour cette ligne",
+                hint="rien n'a été écrit; le remboursement de la boutique et la facture Gestan "
+                "diffèrent",
+            )
+    still = sum((line.total_incl for line in left), ZERO)
+    asked = sum((line.total_incl for line in lines), ZERO)
+    if asked > still:
+        raise ConnectorError(
+            f"un avoir de {asked:.2f} dépasse ce que la facture {number} facture "
+            f"encore ({still:.2f})",
+            hint="rien n'a été écrit; la boutique a remboursé plus que ce qui a été facturé au "
+            "client (un bon de réduction oublié dans le remboursement?): refaites le "
+            "remboursement dans la boutique",
+        )
+    negative = [
+        replace(
+            line, quantity=-line.quantity, total_excl=-line.total_excl, total_incl=-line.total_incl
+        )
+        for line in lines
+        if line.total_excl or line.total_incl
+    ]
+    if not negative:
+        raise ConnectorError(f"rien à créditer sur la facture {number}")
+    return negative
 
 
 def _in_currency(invoice: m.Invoice, euros: Decimal) -> Decimal | None:

@@ -212,9 +212,7 @@ class ChangeReader:
             left = invoicing.remaining(docs.invoice)
             if sum((line.total_incl for line in left), ZERO) > 0:
                 return True
-        return bool(
-            flow.life().returns(docs.order, details.values(), slip["date_add"], cancelled=False)
-        )
+        return bool(flow.life().returns(docs, details.values(), slip["date_add"], cancelled=False))
 
     # --- execute ------------------------------------------------------------------
 

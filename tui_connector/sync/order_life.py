@@ -19,23 +19,25 @@ imported order becomes its Gestan act, in the transaction of its row:
 Payments and slips are linked (table `link`), so they are applied once; a state's act
 is what is left to do (what the invoice still bills, the stock not yet put back), so
 doing it twice does nothing the second time. The same acts run when an order is
-imported with a life already behind it.
+imported with a life already behind it: on its Documents when apply writes it alone, on
+its DraftDocuments when its chunk is written in bulk (gestan.documents).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from tui_connector.errors import ConnectorError
 from tui_connector.gestan import accounting, invoicing, settings
 from tui_connector.gestan import models as m
-from tui_connector.gestan.invoicing import LineInput
+from tui_connector.gestan.documents import CreditNoteDraft, OrderDraft, PaymentDraft
+from tui_connector.gestan.invoicing import LineInput, Totals
 from tui_connector.gestan.links import save_link
 from tui_connector.gestan.money import ZERO, cents
-from tui_connector.gestan.stock import add_stock_movement, initial_stock_dates
+from tui_connector.gestan.stock import Movement, add_stock_movement, initial_stock_dates
 from tui_connector.sync.shop_facts import ShopFacts
 from tui_connector.sync.status import Status
 
@@ -56,7 +58,9 @@ def shop_day(stamp: str) -> dt.date:
 
 @dataclass
 class Documents:
-    """What Gestan holds for an imported order."""
+    """What Gestan holds for an imported order, and the acts of its life written at once
+    (inside the caller's transaction). DraftDocuments answers the same for an order
+    still being drafted, whose acts are written with it by gestan.documents."""
 
     order: m.SalesOrder
     invoice: m.Invoice | None
@@ -69,6 +73,16 @@ class Documents:
             .first()
         )
         return cls(order, invoice)
+
+    def billed(self) -> list[LineInput]:
+        """The invoice's lines, in their order."""
+        return [
+            invoicing.line_input(line)
+            for line in self.invoice.lines.order_by(m.InvoiceLine.position)
+        ]
+
+    def remaining(self) -> list[LineInput]:
+        return invoicing.remaining(self.invoice)
 
     def paid(self) -> Decimal:
         """What the customer paid against the invoice, less what was paid back."""
@@ -83,6 +97,134 @@ class Documents:
             .tuples()
         )
         return sum((amount for (amount,) in total), ZERO)
+
+    def credit_note(self, lines: list[LineInput], **kwargs) -> m.Invoice:
+        return invoicing.credit_note(self.invoice, lines, **kwargs)
+
+    def post(self, credit_note: m.Invoice) -> None:
+        accounting.post_invoice(credit_note)
+
+    def pay_back(self, credit_note: m.Invoice, payment: PaymentDraft, *, post: bool) -> None:
+        refund = accounting.record_payment(
+            credit_note,
+            date=payment.date,
+            amount=payment.amount,
+            method=payment.method,
+            reference=payment.reference,
+        )
+        if post:
+            accounting.post_payment(refund, account=payment.account)
+
+    def letter(self, credit_note: m.Invoice) -> None:
+        accounting.letter_credit_note(credit_note)
+
+    def link_slip(self, slip: dict, credit_note: m.Invoice) -> None:
+        save_link(SLIPS, int(slip["id"]), 0, credit_note.id, date_upd=slip["date_add"])
+
+    def returned(self) -> dict[int, Decimal]:
+        """What Gestan has put back into stock for the order, by product."""
+        returned: dict[int, Decimal] = {}
+        for product, quantity in (
+            m.StockMovement.select(m.StockMovement.product, m.StockMovement.quantity)
+            .where((m.StockMovement.order == self.order) & (m.StockMovement.reason == RETURN))
+            .tuples()
+        ):  # summed here: SQLite would sum exact TEXT decimals as floats
+            returned[product] = returned.get(product, ZERO) + quantity
+        return returned
+
+    def stock_taken(self, products: list[int]) -> dict[int, dt.datetime]:
+        return initial_stock_dates(products)
+
+    def put_back(self, product: int, quantity: Decimal, date: dt.datetime) -> None:
+        add_stock_movement(
+            product,
+            quantity,
+            RETURN,
+            f"Retour boutique {self.order.reference}",
+            order=self.order,
+            date=date,
+        )
+
+    def set_status(self, status: str) -> None:
+        m.SalesOrder.update(status=status).where(m.SalesOrder.id == self.order.id).execute()
+
+
+class DraftDocuments:
+    """An order drafted for gestan.documents, as Documents: its invoice's lines and what
+    its credit notes took off are known in memory, its acts go into the draft."""
+
+    def __init__(self, draft: OrderDraft, taken: dict[int, dt.datetime], asked: set[int]):
+        self.draft = draft
+        self.order = m.SalesOrder(**draft.values)  # (never saved: the writer inserts it)
+        self.invoice = draft.invoice
+        # when each product's stock was taken from the shop, for the products `asked`
+        # already (read once for a chunk, shared by its drafts)
+        self._taken, self._asked = taken, asked
+
+    def billed(self) -> list[LineInput]:
+        return list(self.draft.lines)
+
+    def remaining(self) -> list[LineInput]:
+        credited = [line for note in self.draft.credit_notes for line in note.lines]
+        return invoicing.left_to_credit(self.draft.lines, credited)
+
+    def paid(self) -> Decimal:
+        total = Totals.of(self.draft.lines).incl
+        paid = sum((total if p.amount is None else p.amount for p in self.draft.payments), ZERO)
+        return paid + sum(
+            (note.refund.amount for note in self.draft.credit_notes if note.refund), ZERO
+        )
+
+    def credit_note(
+        self, lines: list[LineInput], *, date: dt.date, external_reference: str = ""
+    ) -> CreditNoteDraft:
+        note = CreditNoteDraft(
+            invoicing.credit_lines(self.remaining(), lines, ""),
+            date=date,
+            external_reference=external_reference,
+        )
+        self.draft.credit_notes.append(note)
+        return note
+
+    def post(self, credit_note: CreditNoteDraft) -> None:
+        pass  # the writer posts a draft's credit notes with its invoice (accounting_on)
+
+    def pay_back(self, credit_note: CreditNoteDraft, payment: PaymentDraft, *, post: bool) -> None:
+        credit_note.refund = payment  # (posted with the credit note, as the writer's options say)
+
+    def letter(self, credit_note: CreditNoteDraft) -> None:
+        credit_note.letters_invoice = True
+
+    def link_slip(self, slip: dict, credit_note: CreditNoteDraft) -> None:
+        credit_note.link = (SLIPS, int(slip["id"]), slip["date_add"])
+
+    def returned(self) -> dict[int, Decimal]:
+        returned: dict[int, Decimal] = {}
+        for move in self.draft.returns:
+            returned[move.product] = returned.get(move.product, ZERO) + move.quantity
+        return returned
+
+    def stock_taken(self, products: list[int]) -> dict[int, dt.datetime]:
+        unknown = [product for product in products if product not in self._asked]
+        if unknown:
+            self._taken.update(initial_stock_dates(unknown))
+            self._asked.update(unknown)
+        return {product: self._taken[product] for product in products if product in self._taken}
+
+    def put_back(self, product: int, quantity: Decimal, date: dt.datetime) -> None:
+        self.draft.returns.append(
+            Movement(
+                product=product,
+                quantity=quantity,
+                reason=RETURN,
+                label=f"Retour boutique {self.order.reference}",
+                date=date,
+            )
+        )
+
+    def set_status(self, status: str) -> None:
+        self.draft.values["status"] = status
+        self.order.status = status
 
 
 @dataclass
@@ -146,12 +288,11 @@ class OrderLife:
 
     # --- credit slips -------------------------------------------------------------
 
-    def credit_slip(
-        self, docs: Documents, slip: dict, order: dict, details: dict[str, dict]
-    ) -> tuple[m.Invoice | None, str]:
+    def credit_slip(self, docs, slip: dict, order: dict, details: dict[str, dict]) -> tuple:
         """A credit slip: a credit note for exactly its lines and shipping, the money
         back when the order was paid, and the stock the shop put back; with what the
         user should know (a slip that refunds more than the invoice still bills).
+        `docs`: the order's Documents, or its DraftDocuments.
 
         PrestaShop refunds a line at its price before the order's vouchers (real order
         22): on a small order with a voucher, a slip can refund more than was billed.
@@ -159,14 +300,14 @@ class OrderLife:
         when = slip["date_add"]
         credit_note, said = None, ""
         if docs.invoice is not None:
-            lines = self._slip_lines(docs.invoice, slip, details)
+            lines = self._slip_lines(docs, slip, details)
             if docs.order.currency:
                 lines = invoicing.within_remaining(docs.invoice, lines)
-            left = invoicing.remaining(docs.invoice)
+            left = docs.remaining()
             asked = sum((line.total_incl for line in lines), ZERO)
             still = sum((line.total_incl for line in left), ZERO)
             if still <= 0:  # a Refunded state came first and credited it all (real order 12)
-                self.put_back(docs.order, details.values(), when, cancelled=False)
+                self.put_back(docs, details.values(), when, cancelled=False)
                 return None, "déjà créditée en entier: rien de plus à créditer"
             if asked > still:
                 lines = left
@@ -183,16 +324,12 @@ class OrderLife:
                 date = self._dated(
                     invoicing.CREDIT_NOTE_SERIES, max(shop_day(when), docs.invoice.date)
                 )
-            credit_note = invoicing.credit_note(
-                docs.invoice,
-                lines,
-                date=date,
-                external_reference=f"SLIP{int(slip['id'])}",
-                **numbered,
+            credit_note = docs.credit_note(
+                lines, date=date, external_reference=f"SLIP{int(slip['id'])}", **numbered
             )
             self._post_and_pay_back(docs, credit_note, order, f"RMB-SLIP{int(slip['id'])}")
-            save_link(SLIPS, int(slip["id"]), 0, credit_note.id, date_upd=when)
-        self.put_back(docs.order, details.values(), when, cancelled=False)
+            docs.link_slip(slip, credit_note)
+        self.put_back(docs, details.values(), when, cancelled=False)
         return credit_note, said
 
     def _in_euros(self, record: dict, amount, order: m.SalesOrder) -> Decimal:
@@ -205,14 +342,12 @@ class OrderLife:
             return cents(amount)
         return cents(Decimal(str(amount or 0)) / (order.conversion_rate or 1))
 
-    def _slip_lines(
-        self, invoice: m.Invoice, slip: dict, details: dict[str, dict]
-    ) -> list[LineInput]:
+    def _slip_lines(self, docs, slip: dict, details: dict[str, dict]) -> list[LineInput]:
         def euros(value) -> Decimal:
-            return self._in_euros(slip, value, invoice.order)
+            return self._in_euros(slip, value, docs.order)
 
         lines = []
-        billed = list(invoice.lines.order_by(m.InvoiceLine.position))  # read once a slip
+        billed = docs.billed()  # read once a slip
         for item in slip.get("associations", {}).get("order_slip_details", []):
             detail = details.get(str(item.get("id_order_detail")))
             if detail is None:
@@ -220,18 +355,13 @@ class OrderLife:
                     f"avoir boutique {slip['id']}: la ligne de commande "
                     f"{item.get('id_order_detail')} n'est pas dans sa commande"
                 )
-            invoice_line = self._invoice_line(invoice, detail, billed)
+            line = self._invoice_line(docs, detail, billed)
             lines.append(
-                LineInput(
-                    kind=invoice_line.kind,
-                    label=invoice_line.label,
+                replace(
+                    line,
                     quantity=Decimal(str(item.get("product_quantity") or 0)),
-                    unit_price_excl=invoice_line.unit_price_excl,
-                    vat_rate=invoice_line.vat_rate,
                     total_excl=euros(item.get("amount_tax_excl")),
                     total_incl=euros(item.get("amount_tax_incl")),
-                    product=invoice_line.product_id,
-                    account=invoice_line.account,
                 )
             )
         shipping_excl = euros(slip.get("total_shipping_tax_excl"))
@@ -241,129 +371,98 @@ class OrderLife:
             if carrier is None:
                 raise ConnectorError(f"l'avoir boutique {slip['id']} rembourse un port non facturé")
             lines.append(
-                LineInput(
-                    kind=carrier.kind,
-                    label=carrier.label,
+                replace(
+                    carrier,
                     quantity=Decimal(1),
                     unit_price_excl=shipping_excl,
-                    vat_rate=carrier.vat_rate,
                     total_excl=shipping_excl,
                     total_incl=shipping_incl,
-                    product=carrier.product_id,
-                    account=carrier.account,
                 )
             )
         return lines
 
-    def _invoice_line(
-        self, invoice: m.Invoice, detail: dict, billed: list[m.InvoiceLine]
-    ) -> m.InvoiceLine:
+    def _invoice_line(self, docs, detail: dict, billed: list[LineInput]) -> LineInput:
         """The invoice line a slip's order line refunds (among the invoice's lines, in
         their order): by its product, else its label."""
         product = self.product_of(detail)
         label = (detail.get("product_name") or "")[:255]
         lines = [line for line in billed if line.kind == m.LineKind.PRODUCT]
         for candidates in (
-            [x for x in lines if product is not None and x.product_id == product],
+            [x for x in lines if product is not None and invoicing.product_id(x) == product],
             [x for x in lines if x.label == label],
         ):
             if candidates:
                 return next((x for x in candidates if x.label == label), candidates[0])
+        number = getattr(docs.invoice, "number", None) or ""
         raise ConnectorError(
             f"la ligne de commande « {label} » d'un avoir boutique n'est pas sur la facture "
-            f"{invoice.number}"
+            f"{number}".rstrip()
         )
 
     # --- states -------------------------------------------------------------------
 
     def change_state(
         self,
-        docs: Documents,
+        docs,
         kind: str,
         when: str,
         order: dict,
         details: Iterable[dict],
         status: str = "",
-    ) -> m.Invoice | None:
+    ):
         """A cancellation or a refund the shop recorded as the order's state: a credit note
         for what the invoice still bills (with the money back for a refund) and, for a
         cancellation, the stock put back. Nothing when it is all done already."""
         credit_note = None
         if docs.invoice is not None:
-            left = invoicing.remaining(docs.invoice)
+            left = docs.remaining()
             if sum((line.total_incl for line in left), ZERO) > 0:
                 date = self._dated(
                     invoicing.CREDIT_NOTE_SERIES, max(shop_day(when), docs.invoice.date)
                 )
-                credit_note = invoicing.credit_note(docs.invoice, left, date=date)
+                credit_note = docs.credit_note(left, date=date)
                 reference = f"RMB-{order.get('reference', '')}"
                 self._post_and_pay_back(
                     docs, credit_note, order, reference, pay_back=kind == Status.REFUNDED
                 )
-        self.put_back(docs.order, details, when, cancelled=kind == Status.CANCELLED)
+        self.put_back(docs, details, when, cancelled=kind == Status.CANCELLED)
         if status and docs.order.status != status[:32]:
-            m.SalesOrder.update(status=status[:32]).where(
-                m.SalesOrder.id == docs.order.id
-            ).execute()
+            docs.set_status(status[:32])
         return credit_note
 
     def _post_and_pay_back(
-        self,
-        docs: Documents,
-        credit_note: m.Invoice,
-        order: dict,
-        reference: str,
-        *,
-        pay_back: bool = True,
+        self, docs, credit_note, order: dict, reference: str, *, pay_back: bool = True
     ) -> None:
         if self.books.accounting:
-            accounting.post_invoice(credit_note)
+            docs.post(credit_note)
         paid = docs.paid() if self.books.mark_paid else ZERO
         if pay_back and paid > 0:
             back = min(paid, -credit_note.total_incl)
-            refund = accounting.record_payment(
-                credit_note,
+            refund = PaymentDraft(
                 date=credit_note.date,
                 amount=-back,
                 method=order.get("payment") or order.get("module", ""),
                 reference=reference,
+                account=self.books.account_for(order.get("module", "")),
             )
-            if self.books.accounting:
-                accounting.post_payment(
-                    refund, account=self.books.account_for(order.get("module", ""))
-                )
+            docs.pay_back(credit_note, refund, post=self.books.accounting)
         elif self.books.accounting and paid == 0:
-            accounting.letter_credit_note(credit_note)
+            docs.letter(credit_note)
 
     # --- stock --------------------------------------------------------------------
 
-    def put_back(
-        self, order: m.SalesOrder, details: Iterable[dict], when: str, *, cancelled: bool
-    ) -> None:
+    def put_back(self, docs, details: Iterable[dict], when: str, *, cancelled: bool) -> None:
         """Stock movements for what the shop put back into its stock and Gestan has not."""
-        for product, quantity in self.returns(order, details, when, cancelled=cancelled):
-            add_stock_movement(
-                m.Product.get_by_id(product),
-                quantity,
-                RETURN,
-                f"Retour boutique {order.reference}",
-                order=order,
-                date=self.facts.machine_time(when),
-            )
+        for product, quantity in self.returns(docs, details, when, cancelled=cancelled):
+            docs.put_back(product, quantity, self.facts.machine_time(when))
 
     def returns(
-        self, order: m.SalesOrder, details: Iterable[dict], when: str, *, cancelled: bool
+        self, docs, details: Iterable[dict], when: str, *, cancelled: bool
     ) -> list[tuple[int, Decimal]]:
         """(product, quantity) the shop put back and Gestan has not: everything ordered once
         the order is cancelled, else what credit slips restocked (`product_quantity_reinjected`)."""
         event = self.facts.machine_time(when)
-        returned: dict[int, Decimal] = {}
-        for product, quantity in (
-            m.StockMovement.select(m.StockMovement.product, m.StockMovement.quantity)
-            .where((m.StockMovement.order == order) & (m.StockMovement.reason == RETURN))
-            .tuples()
-        ):  # summed here: SQLite would sum exact TEXT decimals as floats
-            returned[product] = returned.get(product, ZERO) + quantity
+        returned = docs.returned()
         back_to: dict[int, int] = {}  # product -> what the shop has put back, all lines
         for detail in details:
             product = self.product_of(detail)
@@ -373,7 +472,7 @@ class OrderLife:
             if cancelled:
                 back = int(detail.get("product_quantity") or 0)
             back_to[product] = back_to.get(product, 0) + back
-        taken = initial_stock_dates(list(back_to))
+        taken = docs.stock_taken(list(back_to))
         wanted = []
         for product, back in back_to.items():
             missing = Decimal(back) - returned.get(product, ZERO)
@@ -392,7 +491,7 @@ class OrderLife:
         """Whether a cancellation or refund still has something to do in Gestan, once the
         credit slips of the same read (`coming`, incl. VAT) are applied."""
         if docs.invoice is not None:
-            left = invoicing.remaining(docs.invoice)
+            left = docs.remaining()
             if sum((line.total_incl for line in left), ZERO) - coming > 0:
                 return True
-        return bool(self.returns(docs.order, details, when, cancelled=kind == Status.CANCELLED))
+        return bool(self.returns(docs, details, when, cancelled=kind == Status.CANCELLED))

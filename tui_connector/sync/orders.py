@@ -58,6 +58,7 @@ from tui_connector.sync.order_life import (
     SLIPS,
     Books,
     Documents,
+    DraftDocuments,
     OrderLife,
     shop_day,
 )
@@ -477,6 +478,10 @@ class OrdersFlow(Flow):
     # customers' messages as comments; the others: facts with defaults
     OPTIONAL = {**FACTS_OPTIONAL, "messages": {"get"}}
     bulk = True  # a chunk's new orders written together (False: each alone, as apply does)
+    # A chunk's statements are a few per table whatever its size: 100 orders to a
+    # transaction keep the server engines' round trips near SQLite's (bench/README.md),
+    # and a process killed mid-chunk still loses only those, whole.
+    CHUNK = 100
 
     def __init__(
         self,
@@ -751,10 +756,10 @@ class OrdersFlow(Flow):
                 if isinstance(payload, OrderChangePayload):
                     if row.status not in (Status.CANCELLED, Status.CREDITED):
                         continue
-                    sales_order = m.SalesOrder.get_by_id(row.gestan_id)
+                    docs = Documents(m.SalesOrder.get_by_id(row.gestan_id), None)
                     cancelled = row.status == Status.CANCELLED
                     returns = flow.life().returns(
-                        sales_order,
+                        docs,
                         row.payload.details.values(),
                         row.payload.when,
                         cancelled=cancelled,
@@ -918,30 +923,11 @@ class OrdersFlow(Flow):
                     )
         return self._acts(row, docs, done)
 
-    def _acts(self, row: Row, docs: Documents, done: list[str]) -> RowResult:
+    def _acts(self, row: Row, docs: Documents, done: list) -> RowResult:
         """What an imported order's life brings (its credit slips, its ending), then its
         link and the cursor: the row's result."""
-        life, order = self.life(), row.payload.order
-        sales_order, invoice = docs.order, docs.invoice
-        details = {d["id"]: d for d in row.payload.details}
-        for slip in sorted(row.payload.slips, key=lambda s: int(s["id"])):
-            if not _linked(SLIPS, slip["id"]):
-                credit_note, said = life.credit_slip(docs, slip, order, details)
-                done.append(f"avoir {credit_note.number}" if credit_note else "retour")
-                if said:
-                    done.append(said)
-        ending = row.payload.ending
-        if ending:
-            credit_note = life.change_state(
-                docs,
-                ending,
-                order.get("date_upd") or order["date_add"],
-                order,
-                details.values(),
-                row.columns.get("state", ""),
-            )
-            if credit_note is not None:
-                done.append(f"avoir {credit_note.number}")
+        order, sales_order, invoice = row.payload.order, docs.order, docs.invoice
+        self._life_acts(row, docs, done)
         message = _message(row, done)
         save_link(RESOURCE, row.shop_id, 0, sales_order.id, date_upd=order.get("date_upd", ""))
         if not self._cursor_held:
@@ -955,13 +941,40 @@ class OrdersFlow(Flow):
             invoice=invoice.number if invoice else None,
         )
 
+    def _life_acts(self, row: Row, docs, done: list, linked=None) -> None:
+        """An order's credit slips and its ending, on its Documents or its DraftDocuments;
+        `done` is added what they did (a credit note stands for "avoir <its number>").
+        `linked(resource, shop id)`: whether a record is in Gestan already."""
+        life, order = self.life(), row.payload.order
+        linked = linked or _linked
+        details = {d["id"]: d for d in row.payload.details}
+        for slip in sorted(row.payload.slips, key=lambda s: int(s["id"])):
+            if not linked(SLIPS, slip["id"]):
+                credit_note, said = life.credit_slip(docs, slip, order, details)
+                done.append(credit_note or "retour")
+                if said:
+                    done.append(said)
+        ending = row.payload.ending
+        if ending:
+            credit_note = life.change_state(
+                docs,
+                ending,
+                order.get("date_upd") or order["date_add"],
+                order,
+                details.values(),
+                row.columns.get("state", ""),
+            )
+            if credit_note is not None:
+                done.append(credit_note)
+
     # --- execute in bulk: the new orders of a chunk written together ------------------
 
     def _run_chunk(self, state: RunState, rows: list[Row], progress, cancel) -> None:
-        """The chunk's new orders are drafted in memory and written together (one
-        statement per table, gestan.documents); any other row (a change, an order with
-        a slip, a currency, a customer to import...) is done alone, as apply does it,
-        after the drafts before it. Should the drafts' writing fail, they are done again
+        """The chunk's new orders, with the acts of a life behind them (credit slips, a
+        cancellation, a refund), are drafted in memory and written together (one
+        statement per table, gestan.documents); any other row (a change, an order in
+        a currency, a customer to import...) is done alone, as apply does it, after
+        the drafts before it. Should the drafts' writing fail, they are done again
         one by one, so that a bad order fails alone."""
         if not self.bulk:
             return super()._run_chunk(state, rows, progress, cancel)
@@ -969,7 +982,7 @@ class OrdersFlow(Flow):
         first = len(report.results)
         self.life()  # (the shop's facts too, when another flow read the rows)
         lookups = _Lookups.of(self, rows)
-        pending: list[tuple[Row, OrderDraft, str]] = []
+        pending: list[tuple[Row, OrderDraft, list]] = []
         dates = dict(self._last_dates)  # the series' dates before the pending drafts
         cursor: tuple[str, int] | None = None
 
@@ -1000,12 +1013,12 @@ class OrdersFlow(Flow):
                 return all(record(row, self._run_one(row)) for row, _, _ in done)
             finally:
                 cursor = None
-            for row, draft, message in done:
+            for row, draft, said in done:
                 self.imported[row.shop_id] = row.payload.order.get("current_state", "")
                 result = RowResult.of(
                     row,
                     Outcome.CREATED,
-                    message,
+                    _message(row, said),  # (its credit notes are numbered now)
                     gestan_id=draft.order_id,
                     invoice=draft.invoice_number,
                 )
@@ -1017,11 +1030,6 @@ class OrdersFlow(Flow):
             if (cancel is not None and cancel.is_set()) or state.past_deadline():
                 report.stopped = True
                 break
-            if lookups.ready(row) and _has_life(row):
-                # its acts follow its documents, before the next row's (as apply does)
-                if not flush() or not record(row, self._with_life(row, lookups)):
-                    break
-                continue
             if not pending:
                 dates = dict(self._last_dates)
             drafted = self._draft(row, lookups) if lookups.ready(row) else None
@@ -1037,33 +1045,19 @@ class OrdersFlow(Flow):
         # the run's lines of the chunk, in one insert (an error above undoes the chunk)
         record_run_lines(state.run.id, report.results[first:])
 
-    def _with_life(self, row: Row, lookups: _Lookups) -> RowResult:
-        """A new order with a life already behind it: its documents in bulk, then its
-        acts as apply does them; done again by apply should anything fail."""
+    def _draft(self, row: Row, lookups: _Lookups) -> tuple[OrderDraft, list] | None:
+        """What apply writes for a new order, its life's acts too, as plain data, with
+        what its result will say; None: let apply do it."""
         dates = dict(self._last_dates)
         try:
-            with write_transaction():
-                draft, done = self._drafted(row, lookups)
-                draft.link = None  # the order's link comes after its acts (_acts)
-                write_orders([draft], accounting_on=self.options.accounting)
-                invoice = m.Invoice.get_by_id(draft.invoice_id) if draft.invoice_id else None
-                docs = Documents(m.SalesOrder.get_by_id(draft.order_id), invoice)
-                return self._acts(row, docs, done)
-        except (pw.DatabaseError, pw.InterfaceError) as exc:
-            if is_deadlock(exc) or database_trouble(exc):
-                raise  # the chunk's transaction is gone: run_rows says why
-        except (ConnectorError, *MAPPING_ERRORS):
-            pass
-        self._last_dates = dates  # apply says what is wrong, for this row alone
-        return self._run_one(row)
-
-    def _draft(self, row: Row, lookups: _Lookups) -> tuple[OrderDraft, str] | None:
-        """What apply writes for a new order, as plain data; None: let apply do it."""
-        try:
             draft, done = self._drafted(row, lookups)
+            if _has_life(row):
+                docs = DraftDocuments(draft, lookups.taken, lookups.asked)
+                self._life_acts(row, docs, done, lookups.has)
         except (ConnectorError, *MAPPING_ERRORS):
+            self._last_dates = dates  # apply dates the row again, alone
             return None  # apply says what is wrong, for this row alone
-        return draft, _message(row, done)
+        return draft, done
 
     def _drafted(self, row: Row, lookups: _Lookups) -> tuple[OrderDraft, list[str]]:
         life = self.life()
@@ -1432,8 +1426,9 @@ class _Lookups:
 
     flow: OrdersFlow
     contacts: dict[int, m.Contact]  # by shop customer id: those linked already
-    linked: set[tuple[str, int]]  # (resource, shop id) of the orders and payments linked
+    linked: set[tuple[str, int]]  # (resource, shop id) of the orders, payments, slips linked
     taken: dict[int, dt.datetime]  # when each product's stock was taken from the shop
+    asked: set[int]  # the products `taken` was read for
     shipping: int | None = None
 
     @classmethod
@@ -1454,6 +1449,9 @@ class _Lookups:
         }
         payments = [int(p["id"]) for row in new for p in row.payload.payments]
         linked |= {(PAYMENTS, shop_id) for shop_id in gestan_ids_of(PAYMENTS, payments)}
+        slips = [int(s["id"]) for row in new for s in row.payload.slips]
+        if slips:
+            linked |= {(SLIPS, shop_id) for shop_id in gestan_ids_of(SLIPS, slips)}
         products = {
             line.product
             for row in new
@@ -1461,7 +1459,10 @@ class _Lookups:
             if line.kind == m.LineKind.PRODUCT and line.product
         }
         taken = initial_stock_dates(list(products)) if products else {}
-        return cls(flow, contacts, linked, taken)
+        return cls(flow, contacts, linked, taken, set(products))
+
+    def has(self, resource: str, shop_id) -> bool:
+        return (resource, int(shop_id)) in self.linked
 
     def ready(self, row: Row) -> bool:
         """Whether the row is a new order written in bulk: not a change, nor an order in
@@ -1495,7 +1496,8 @@ def _message(row: Row, done: list[str]) -> str:
     message = row.reason if row.payload.unwanted else "; ".join(plan.warnings)
     if done:
         ending = row.payload.ending
-        message = f"{status_label(ending).lower() if ending else 'avoir'}: {', '.join(done)}"
+        said = [part if isinstance(part, str) else f"avoir {part.number}" for part in done]
+        message = f"{status_label(ending).lower() if ending else 'avoir'}: {', '.join(said)}"
     return message
 
 
