@@ -15,10 +15,11 @@ from tui_connector.prestashop.codec import Translated
 from tui_connector.simulator import demo_gestan
 from tui_connector.simulator.demo_data import build
 from tui_connector.simulator.server import SimulatedShop
+from tui_connector.sync.catalogue import shop_unit
 from tui_connector.sync.contacts import ContactOptions, map_customer
 from tui_connector.sync.core import MAPPING_ERRORS
 from tui_connector.sync.orders import OrderOptions, OrdersFlow, plan_order
-from tui_connector.sync.products import ProductsFlow, shop_unit
+from tui_connector.sync.products import ProductsFlow
 from tui_connector.sync.shop_facts import ShopFacts
 from tui_connector.sync.special_prices import PriceTerms, shop_terms
 

@@ -102,6 +102,26 @@ async def test_pages_are_cut_by_id_so_a_read_resumes(shop, mock):
     assert calls == [">[0]", ">[3]", ">[6]"]
 
 
+async def test_records_above_an_id_are_paged_by_id_from_there(shop, mock):
+    """What changed since a cursor (order_histories past 1,000): each page asks past the
+    last id seen, never for an offset the shop's database would read through."""
+    calls = []
+
+    def answer(request):
+        assert "limit" not in request.url.params or request.url.params["limit"].startswith("0,")
+        calls.append(request.url.params["filter[id]"])
+        last = int(request.url.params["filter[id]"].strip(">[]"))
+        ids = [i for i in range(last + 1, 1008)][:3]
+        body = '{"order_histories":[' + ",".join(f'{{"id":{i}}}' for i in ids) + "]}"
+        return httpx.Response(200, headers=JSON, content=body.encode())
+
+    mock.get("/api/order_histories").mock(side_effect=answer)
+    query = Query(filters={"id": Filter.greater(1000)})
+    pages = [page async for page in shop.iter_pages("order_histories", query, page_size=3)]
+    assert [int(r["id"]) for p in pages for r in p] == list(range(1001, 1008))
+    assert calls == [">[1000]", ">[1003]", ">[1006]"]
+
+
 def test_queries_are_validated_and_dates_get_date_1():
     params = Query(
         filters={"date_upd": Filter.between("2026-01-01", "2026-01-31")},

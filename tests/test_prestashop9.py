@@ -11,9 +11,10 @@ import pytest
 from tui_connector.gestan import models as m
 from tui_connector.prestashop import codec
 from tui_connector.simulator.server import SimulatedShop
+from tui_connector.sync.catalogue import create_families_from_categories
 from tui_connector.sync.contacts import ContactsFlow
 from tui_connector.sync.orders import OrderOptions, OrdersFlow
-from tui_connector.sync.products import ProductsFlow, create_families_from_categories
+from tui_connector.sync.products import ProductsFlow
 from tui_connector.sync.shop_facts import read_facts
 
 from .captures import CAPTURES, V9, shop_from_captures

@@ -9,9 +9,10 @@ import pytest
 from tui_connector.gestan import models as m
 from tui_connector.gestan import settings
 from tui_connector.simulator.server import SimulatedShop
+from tui_connector.sync.catalogue import create_families_from_categories
 from tui_connector.sync.contacts import ContactsFlow
 from tui_connector.sync.orders import OrderOptions, OrdersFlow
-from tui_connector.sync.products import ProductsFlow, create_families_from_categories
+from tui_connector.sync.products import ProductsFlow
 from tui_connector.sync.shop_facts import read_facts
 from tui_connector.sync.status import Status
 
@@ -148,15 +149,15 @@ def test_a_products_rate_is_its_groups_rule_for_the_shops_own_country(client, sh
 
 
 def test_a_made_code_never_becomes_the_shops_reference(gestan, shop, client):
-    from tui_connector.sync.products import _reference_for_shop
+    from tui_connector.sync.catalogue import reference_for_shop
 
     _catalogue(client)
     combination = shop.data.table("combinations")[1]
     link = m.Link.get((m.Link.resource == "products") & (m.Link.shop_sub_id == 1))
     variant = m.Product.get_by_id(link.gestan_id)
     assert variant.code != variant.shop_reference == combination["reference"]
-    assert _reference_for_shop(variant, combination["reference"]) == combination["reference"]
+    assert reference_for_shop(variant, combination["reference"]) == combination["reference"]
     empty = m.Product(code="PS5", shop_reference="")
-    assert _reference_for_shop(empty, "") == ""  # an empty reference stays empty
+    assert reference_for_shop(empty, "") == ""  # an empty reference stays empty
     made_in_gestan = m.Product(code="GES-X", shop_reference="")
-    assert _reference_for_shop(made_in_gestan, "GES-X") == "GES-X"
+    assert reference_for_shop(made_in_gestan, "GES-X") == "GES-X"

@@ -385,13 +385,19 @@ class Webservice:
         """Every record, a page at a time, sorted by id so a stopped read resumes.
 
         Pages are cut by id (`filter[id]=>[last]`), not by offset, so records
-        added or removed meanwhile neither shift nor repeat a page; a query
-        with its own id filter or sort is cut by offset.
+        added or removed meanwhile neither shift nor repeat a page, and each page
+        costs the shop's database the same (an offset is read through: the last
+        pages of a big table would cost it the whole table each); a query that
+        only asks for ids above N starts there. A query with its own sort, or
+        another id filter, is cut by offset.
         """
         query = query or Query()
-        by_offset = "id" in query.filters or bool(query.sort)
-        pages = self._pages_by_offset if by_offset else self._pages_by_id
-        async for page in pages(resource, query, page_size):
+        start = query.filters["id"].above() if "id" in query.filters else 0
+        if query.sort or start is None:
+            async for page in self._pages_by_offset(resource, query, page_size):
+                yield page
+            return
+        async for page in self._pages_by_id(resource, query, page_size, start):
             yield page
 
     async def _pages_by_offset(
@@ -416,9 +422,8 @@ class Webservice:
             offset += page_size
 
     async def _pages_by_id(
-        self, resource: str, query: Query, page_size: int
+        self, resource: str, query: Query, page_size: int, last_id: int = 0
     ) -> AsyncIterator[list[Record]]:
-        last_id = 0
         while True:
             filters = {**query.filters, "id": Filter.greater(last_id)}
             limited = replace(query, filters=filters, sort=("id_ASC",), limit=(0, page_size))

@@ -61,6 +61,11 @@ class Filter:
     def greater(cls, value: object) -> Filter:
         return cls(f">[{_value(value)}]")
 
+    def above(self) -> int | None:
+        """N for `greater(N)` with a whole N (the pager's starting id), else None."""
+        bound = self.expression[2:-1] if self.expression.startswith(">[") else ""
+        return int(bound) if bound.isdigit() else None
+
     @classmethod
     def contains(cls, value: object) -> Filter:
         return cls(f"%[{_value(value)}]%")

@@ -100,7 +100,7 @@ def seed(shop: ShopData, *, past: bool | None = None) -> None:
                 item, Decimal(shop_quantity + 3 * (index + 1)), INITIAL_STOCK, "Stock initial"
             )
             if index < 3:  # the last one only shares its reference: linked on first read
-                from tui_connector.sync.products import shop_unit
+                from tui_connector.sync.catalogue import shop_unit
                 from tui_connector.sync.shop_facts import ShopFacts
 
                 facts = ShopFacts(

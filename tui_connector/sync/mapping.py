@@ -15,8 +15,8 @@ from tui_connector.gestan.database import insert_rows
 from tui_connector.gestan.links import link_to, pairs, save_link, unlink
 from tui_connector.prestashop.client import SyncWebservice
 from tui_connector.prestashop.query import Filter, Query
-from tui_connector.sync.products import RESOURCE as PRODUCTS
-from tui_connector.sync.products import create_families_from_categories, shop_unit
+from tui_connector.sync.catalogue import RESOURCE as PRODUCTS
+from tui_connector.sync.catalogue import create_families_from_categories, shop_unit
 from tui_connector.sync.shop_facts import read_facts
 
 

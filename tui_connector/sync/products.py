@@ -9,7 +9,6 @@ unknown VAT).
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -44,6 +43,19 @@ from tui_connector.prestashop.codec import Translated, text
 from tui_connector.prestashop.errors import NotFound
 from tui_connector.prestashop.query import Filter, Query
 from tui_connector.sync.bulk import Alone, BulkChunks, ChunkWriter
+from tui_connector.sync.catalogue import (
+    RESOURCE,
+    SIX,
+    Unit,
+    as_linked,
+    gestan_unit,
+    reference_for_shop,
+    shop_price,
+    shop_unit,
+    slug,
+    unique_code,
+    valid_ean13,
+)
 from tui_connector.sync.core import (
     MAPPING_ERRORS,
     Action,
@@ -53,7 +65,6 @@ from tui_connector.sync.core import (
     Progress,
     Row,
     RowResult,
-    content_hash,
     readable,
     shop_total,
     two_way,
@@ -68,146 +79,6 @@ from tui_connector.sync.shop_facts import (
 )
 from tui_connector.sync.special_prices import SpecialPrices
 from tui_connector.sync.status import Status
-
-RESOURCE = "products"
-SIX = Decimal("0.000001")
-
-
-@dataclass(frozen=True)
-class Unit:
-    """A sellable thing as both sides can compare it: shop product or combination."""
-
-    code: str
-    ean13: str
-    label: str
-    attribute_label: str
-    price_excl: Decimal
-    vat_rate: Decimal | None
-    family: str | None
-    active: bool
-    # the shop's own reference, kept beside the code: not compared (Gestan has none
-    # for a product it made itself)
-    shop_reference: str = field(default="", compare=False)
-
-    def digest(self) -> str:
-        return content_hash(
-            [
-                self.code,
-                self.ean13,
-                self.label,
-                self.attribute_label,
-                str(self.price_excl),
-                str(self.vat_rate),
-                self.family,
-                self.active,
-            ]
-        )
-
-    def same_as(self, other: Unit) -> bool:
-        return self.digest() == other.digest()
-
-
-def _price(value: str) -> Decimal:
-    number = Decimal(value or "0")
-    if not number.is_finite():
-        raise ValueError(f"{value!r} n'est pas un prix")
-    return number.quantize(SIX)
-
-
-def shop_unit(
-    product: dict, combination: dict | None, facts: ShopFacts, families: dict[str, str]
-) -> Unit:
-    """A shop product or one of its combinations as a Unit (pure)."""
-    name = text(product.get("name"), facts.language).strip() or f"Produit {product['id']}"
-    reference = product.get("reference", "").strip()
-    attribute_label = ""
-    if combination is not None:
-        parts = []
-        for value in combination.get("associations", {}).get("product_option_values", []):
-            option = facts.option_values.get(int(value.get("id") or 0))
-            if option:
-                group = facts.option_groups.get(option["group"], "")
-                parts.append(f"{group} - {option['name']}" if group else option["name"])
-        attribute_label = ", ".join(parts)
-        own = combination.get("reference", "").strip()
-        shop_reference = own
-        # many shops give every combination the parent's reference, or none: then the
-        # code is the parent's and the combination's id, the same on every run
-        code = own if own and own != reference else combination_code(product, combination)
-        ean13 = combination.get("ean13", "").strip()
-        price = _price(product.get("price")) + _price(combination.get("price"))
-    else:
-        code = shop_reference = reference
-        code = code or f"PS{product['id']}"
-        ean13 = product.get("ean13", "").strip()
-        price = _price(product.get("price"))
-    label = f"{name} - {attribute_label}" if attribute_label else name
-    group = int(product.get("id_tax_rules_group") or 0)
-    rate = facts.group_rates.get(group) if group else Decimal(0)
-    return Unit(
-        code=code[:64],
-        ean13=ean13[:13],
-        label=label[:255],
-        attribute_label=attribute_label[:255],
-        price_excl=price,
-        vat_rate=None if rate is None else Decimal(rate).quantize(Decimal("0.001")),
-        family=families.get(product.get("id_category_default", "")),
-        active=product.get("active") == "1",
-        shop_reference=shop_reference[:64],
-    )
-
-
-def combination_code(product: dict, combination: dict) -> str:
-    reference = product.get("reference", "").strip() or f"PS{product['id']}"
-    return f"{reference}-{combination['id']}"
-
-
-def unique_code(unit: Unit, shop_id: int, sub_id: int) -> str:
-    """The code of a product whose reference another product already has."""
-    suffix = f"-{sub_id}" if sub_id else f"-P{shop_id}"
-    return unit.code if unit.code.endswith(suffix) else f"{unit.code[: 64 - len(suffix)]}{suffix}"
-
-
-def _reference_for_shop(target: m.Product, in_shop: str) -> str:
-    """What Gestan sends as the shop's reference: its code, unless the code was made
-    because the shop's reference (`in_shop`, shared or empty) could not be one: then
-    the shop keeps its own."""
-    made = target.code != target.shop_reference and in_shop.strip() == target.shop_reference
-    return in_shop if made else target.code
-
-
-def as_linked(unit: Unit, target: m.Product) -> Unit:
-    """Identity is the link: a linked product keeps the code Gestan gave it as long as
-    the shop's reference is the one it was given for."""
-    if unit.code != target.code and unit.shop_reference == target.shop_reference:
-        return replace(unit, code=target.code)
-    return unit
-
-
-def gestan_unit(product: m.Product) -> Unit:
-    return Unit(
-        code=product.code,
-        ean13=product.ean13,
-        label=product.label,
-        attribute_label=product.attribute_label,
-        price_excl=product.price_excl,
-        vat_rate=product.vat_rate.rate if product.vat_rate_id else None,
-        family=product.family.code if product.family_id else None,
-        active=product.active,
-        shop_reference=product.shop_reference,
-    )
-
-
-def slug(label: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "produit"
-
-
-def valid_ean13(code: str) -> bool:
-    if not re.fullmatch(r"\d{13}", code):
-        return False
-    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(code[:12]))
-    return (10 - total % 10) % 10 == int(code[12])
 
 
 def shop_stock(stock_rows: list[dict]) -> dict[tuple[int, int], dict]:
@@ -657,7 +528,7 @@ class ProductsFlow(BulkChunks, Flow):
             "shop_reference": reference[:64],
             "label": (text(product.get("name"), self.facts.language) or reference)[:255],
             "ean13": product.get("ean13", "").strip()[:13],
-            "price_excl": _price(product.get("price")),
+            "price_excl": shop_price(product.get("price")),
             "vat_rate": m.VatRate.get(m.VatRate.rate == unit.vat_rate),
             "family": m.Family.get(m.Family.code == unit.family),
         }
@@ -685,9 +556,9 @@ class ProductsFlow(BulkChunks, Flow):
             product = self.client.get("products", row.shop_id, complete=True)
             combination = self.client.get("combinations", row.shop_sub_id, complete=True)
             combination.update(
-                reference=_reference_for_shop(target, combination.get("reference", "")),
+                reference=reference_for_shop(target, combination.get("reference", "")),
                 ean13=ours.ean13 if valid_ean13(ours.ean13) else "",
-                price=str((ours.price_excl - _price(product.get("price"))).quantize(SIX)),
+                price=str((ours.price_excl - shop_price(product.get("price"))).quantize(SIX)),
             )
             combination = self.client.update("combinations", row.shop_sub_id, combination)
         else:
@@ -696,7 +567,7 @@ class ProductsFlow(BulkChunks, Flow):
             if isinstance(name, Translated):
                 name = Translated({**name, self.facts.language: ours.label})
             product.update(
-                reference=_reference_for_shop(target, product.get("reference", "")),
+                reference=reference_for_shop(target, product.get("reference", "")),
                 price=str(ours.price_excl),
                 active="1" if ours.active else "0",
                 name=name or ours.label,
@@ -912,7 +783,7 @@ class _ChunkWriter(ChunkWriter):
             "shop_reference": reference[:64],
             "label": (text(product.get("name"), self.flow.facts.language) or reference)[:255],
             "ean13": product.get("ean13", "").strip()[:13],
-            "price_excl": _price(product.get("price")),
+            "price_excl": shop_price(product.get("price")),
             "vat_rate_id": vat,
             "family_id": family,
         }
@@ -1023,28 +894,3 @@ def _product_values(product: m.Product) -> dict:
         "created_at": data.get("created_at") or m.now(),
         "updated_at": data.get("updated_at") or m.now(),
     }
-
-
-def create_families_from_categories(facts: ShopFacts) -> list[str]:
-    """Top-level shop categories become families, their children sub-families; mapped."""
-    made = []
-    mapping = settings.family_keys("family.")
-    tops = {cid: c for cid, c in facts.categories.items() if c["depth"] == 2}
-    for cid, category in sorted(facts.categories.items(), key=lambda kv: (kv[1]["depth"], kv[0])):
-        if str(cid) in mapping or category["depth"] < 2:
-            continue
-        top = cid if category["depth"] == 2 else category["parent"]
-        while top not in tops and facts.categories.get(top, {}).get("depth", 0) > 2:
-            top = facts.categories[top]["parent"]
-        code = f"F{cid:03d}"
-        parent = None
-        if cid != top and top in tops:
-            parent_code = mapping.get(str(top)) or f"F{top:03d}"
-            parent = m.Family.get_or_none(m.Family.code == parent_code)
-        family = m.Family.get_or_none(m.Family.code == code)
-        if family is None:
-            family = m.Family.create(code=code, label=category["name"][:128], parent=parent)
-            made.append(code)
-        settings.set_value(f"family.{cid}", family.code)
-        mapping[str(cid)] = family.code
-    return made

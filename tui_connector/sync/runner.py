@@ -7,8 +7,8 @@ import logging
 from tui_connector import config
 from tui_connector.errors import SettingsError
 from tui_connector.prestashop.client import SyncWebservice
+from tui_connector.sync.catalogue import create_families_from_categories
 from tui_connector.sync.core import Flow
-from tui_connector.sync.products import create_families_from_categories
 from tui_connector.sync.registry import FLOWS
 from tui_connector.sync.shop_facts import read_facts
 
