@@ -607,3 +607,23 @@ def test_with_the_shops_numbering_an_unknown_prefix_holds_the_orders(gestan, sho
     assert report.ok, report.summary()
     number = invoice_of(order_of(int(invoiced["id"]))).number
     assert number == f"#FA{int(invoiced['invoice_number']):06d}"
+
+
+def test_only_the_states_that_end_an_order_are_read(imported, shop, client, monkeypatch):
+    """Order histories past the cursor: the shop is asked for its cancellations and refunds
+    only (the other states ask nothing of Gestan), not for every state an order went by."""
+    read = []
+    pages = client.iter_pages
+
+    def recording(resource, query=None, **kwargs):
+        for page in pages(resource, query, **kwargs):
+            if resource == "order_histories":
+                read.extend(page)
+            yield page
+
+    monkeypatch.setattr(client, "iter_pages", recording)
+    cancelled = _orders_in(shop, "5")[0]
+    ShopLife(shop.data).cancel(cancelled, LATER)
+    assert OrdersFlow(client, since_last=True, options=ALL_ON).stream().ok
+    assert credit_notes_of(order_of(cancelled))
+    assert read and {r["id_order_state"] for r in read} <= {"6", "7"}, read

@@ -82,7 +82,10 @@ class ChangeReader:
             if resource == PAYMENTS and not (options.invoices and recorded):
                 continue  # nothing records payments: they wait, cursor and all, for the option
             since = max(0, change_cursor(resource) - WINDOW)
-            query = Query(filters={"id": Filter.greater(since)})
+            filters = {"id": Filter.greater(since)}
+            if resource == HISTORIES:  # (the shop leaves out the states that end no order)
+                filters["id_order_state"] = Filter.any_of(_endings(flow))
+            query = Query(filters=filters)
             try:
                 for page in self.client.iter_pages(resource, query):
                     self.seen[resource] = max(
@@ -100,9 +103,7 @@ class ChangeReader:
 
     def _rows(self, flow, resource: str, page: list[dict]) -> list[Row]:
         if resource == HISTORIES:  # only the states that end an order ask for an act
-            endings = {
-                str(flow.facts.state_id(name)) for name in ("PS_OS_CANCELED", "PS_OS_REFUND")
-            }
+            endings = _endings(flow)
             page = [r for r in page if r.get("id_order_state") in endings]
         if resource == PAYMENTS:
             orders = self._orders_by_reference({p.get("order_reference", "") for p in page})
@@ -280,3 +281,8 @@ class ChangeReader:
             report.notes.append(
                 "non lus (la clé n'y a pas droit): " + ", ".join(sorted(set(self.missing)))
             )
+
+
+def _endings(flow) -> list[str]:
+    """The ids of the shop's states that end an order: cancelled, refunded."""
+    return sorted({str(flow.facts.state_id(name)) for name in ("PS_OS_CANCELED", "PS_OS_REFUND")})
