@@ -477,7 +477,7 @@ class Flow(ABC):
                 return
             chunk = rows[start : start + self.CHUNK]
             for attempt in range(1, self.DEADLOCK_ATTEMPTS + 1):
-                kept = len(report.results)
+                kept, memory = len(report.results), self.chunk_memory()
                 try:
                     with write_transaction():
                         self._run_chunk(state, chunk, progress, cancel)
@@ -486,6 +486,7 @@ class Flow(ABC):
                     undone = len(report.results) - kept
                     del report.results[kept:]
                     state.done -= undone
+                    self.forget_undone(memory)
                     if is_deadlock(exc) and attempt < self.DEADLOCK_ATTEMPTS:
                         # another writer won: it has let go by now, the chunk is done again
                         time.sleep(0.05 * attempt)
@@ -493,6 +494,16 @@ class Flow(ABC):
                     cause = database_trouble(exc) or f"la base Gestan les a refusées ({exc})"
                     report.error = f"{cause}: les {undone} dernières lignes n'ont pas été gardées"
                     return
+
+    def chunk_memory(self):
+        """What the flow remembers of the rows it writes, as a chunk begins: given back
+        to forget_undone should the chunk be undone."""
+        return None
+
+    def forget_undone(self, memory) -> None:
+        """A transaction was undone: what was cached of the rows it wrote (a fiscal year
+        opened, a product made) is gone with them, and the flow's memory is as before."""
+        refcache.clear()  # (read again where asked)
 
     def _run_chunk(self, state: RunState, rows: list[Row], progress, cancel) -> None:
         report = state.report

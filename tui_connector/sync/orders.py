@@ -863,6 +863,14 @@ class OrdersFlow(Flow):
             return Status.REFUNDED
         return ""
 
+    def chunk_memory(self) -> dict[str, dt.date]:
+        return dict(self._last_dates)
+
+    def forget_undone(self, memory: dict[str, dt.date]) -> None:
+        """The series' dates go back to what they were before the undone documents."""
+        super().forget_undone(memory)
+        self._last_dates = dict(memory)
+
     def life(self) -> OrderLife:
         if self._life is None:
             if self.facts is None:
@@ -887,7 +895,9 @@ class OrdersFlow(Flow):
             return self._changes.apply(self, row)
         life = self.life()
         order = row.payload.order
-        plan: Plan = row.payload.plan
+        plan: Plan = replace(
+            row.payload.plan
+        )  # (its lines get their products: undone with a chunk)
         contact = self._contact_for(row)
         placed = dt.datetime.strptime(order["date_add"], DATE_FORMAT)
         sales_order = self._write_order(order, contact, plan, row, placed)
@@ -1009,7 +1019,7 @@ class OrdersFlow(Flow):
             except (pw.DatabaseError, pw.InterfaceError, ConnectorError) as exc:
                 if is_deadlock(exc) or database_trouble(exc):
                     raise  # the chunk's transaction is gone: run_rows says why
-                self._last_dates = dates  # done again one by one: each fails alone
+                self.forget_undone(dates)  # done again one by one: each fails alone
                 return all(record(row, self._run_one(row)) for row, _, _ in done)
             finally:
                 cursor = None
@@ -1062,7 +1072,9 @@ class OrdersFlow(Flow):
     def _drafted(self, row: Row, lookups: _Lookups) -> tuple[OrderDraft, list[str]]:
         life = self.life()
         order = row.payload.order
-        plan: Plan = row.payload.plan
+        plan: Plan = replace(
+            row.payload.plan
+        )  # (its lines get their products: undone with a chunk)
         placed = dt.datetime.strptime(order["date_add"], DATE_FORMAT)
         values = self._order_values(order, plan, row, placed, lookups.generic)
         when = self.facts.machine_time(placed.strftime(DATE_FORMAT))
@@ -1490,15 +1502,16 @@ def _has_life(row: Row) -> bool:
     return bool(row.payload.slips or row.payload.ending)
 
 
-def _message(row: Row, done: list[str]) -> str:
-    """What a row's result says: its warnings, or what its life brought."""
+def _message(row: Row, done: list) -> str:
+    """What a row's result says: its warnings, or what its life brought (a credit note
+    in `done` says "avoir <its number>"), or when it will be invoiced."""
     plan: Plan = row.payload.plan
     message = row.reason if row.payload.unwanted else "; ".join(plan.warnings)
-    if done:
+    said = [part if isinstance(part, str) else f"avoir {part.number}" for part in done]
+    if said and _has_life(row):
         ending = row.payload.ending
-        said = [part if isinstance(part, str) else f"avoir {part.number}" for part in done]
-        message = f"{status_label(ending).lower() if ending else 'avoir'}: {', '.join(said)}"
-    return message
+        return f"{status_label(ending).lower() if ending else 'avoir'}: {', '.join(said)}"
+    return "; ".join(part for part in (message, ", ".join(said)) if part)
 
 
 def _new_order(row: Row) -> bool:
