@@ -86,17 +86,24 @@ async def test_batches_of_ids_in_parallel(shop, mock):
     assert sorted(seen) == [50, 100, 100]
 
 
-async def test_pages_are_cut_by_id_so_a_read_resumes(shop, mock):
-    calls = []
+def paged_by_id(resource: str, last: int, calls: list[str]):
+    """A shop answering `resource` ids up to `last`, 3 past the filter's id a page, and
+    noting the filters asked for (a page asked for by offset fails the test)."""
 
     def answer(request):
+        assert request.url.params.get("limit", "0,").startswith("0,")
         calls.append(request.url.params["filter[id]"])
-        last = int(request.url.params["filter[id]"].strip(">[]"))
-        ids = [i for i in range(last + 1, 8)][:3]
-        body = '{"customers":[' + ",".join(f'{{"id":{i}}}' for i in ids) + "]}"
+        after = int(request.url.params["filter[id]"].strip(">[]"))
+        ids = list(range(after + 1, last + 1))[:3]
+        body = f'{{"{resource}":[' + ",".join(f'{{"id":{i}}}' for i in ids) + "]}"
         return httpx.Response(200, headers=JSON, content=body.encode())
 
-    mock.get("/api/customers").mock(side_effect=answer)
+    return answer
+
+
+async def test_pages_are_cut_by_id_so_a_read_resumes(shop, mock):
+    calls = []
+    mock.get("/api/customers").mock(side_effect=paged_by_id("customers", 7, calls))
     pages = [page async for page in shop.iter_pages("customers", page_size=3)]
     assert [[r["id"] for r in p] for p in pages] == [["1", "2", "3"], ["4", "5", "6"], ["7"]]
     assert calls == [">[0]", ">[3]", ">[6]"]
@@ -106,15 +113,7 @@ async def test_records_above_an_id_are_paged_by_id_from_there(shop, mock):
     """What changed since a cursor (order_histories past 1,000): each page asks past the
     last id seen, never for an offset the shop's database would read through."""
     calls = []
-
-    def answer(request):
-        assert "limit" not in request.url.params or request.url.params["limit"].startswith("0,")
-        calls.append(request.url.params["filter[id]"])
-        last = int(request.url.params["filter[id]"].strip(">[]"))
-        ids = [i for i in range(last + 1, 1008)][:3]
-        body = '{"order_histories":[' + ",".join(f'{{"id":{i}}}' for i in ids) + "]}"
-        return httpx.Response(200, headers=JSON, content=body.encode())
-
+    answer = paged_by_id("order_histories", 1007, calls)
     mock.get("/api/order_histories").mock(side_effect=answer)
     query = Query(filters={"id": Filter.greater(1000)})
     pages = [page async for page in shop.iter_pages("order_histories", query, page_size=3)]

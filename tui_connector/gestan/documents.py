@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import cached_property
 
 import peewee as pw
 
@@ -33,7 +34,7 @@ from tui_connector.gestan.invoicing import (
     vat_rows,
 )
 from tui_connector.gestan.links import add_links
-from tui_connector.gestan.money import ZERO, cents
+from tui_connector.gestan.money import ZERO
 from tui_connector.gestan.numbering import lettering_code, reserve
 from tui_connector.gestan.stock import Movement, move_stock
 
@@ -75,9 +76,13 @@ class CreditNoteDraft:
     invoice_id: int | None = None
     number: str | None = None
 
+    @cached_property
+    def totals(self) -> Totals:
+        return Totals.of(self.lines)  # (its lines are set once, by credit_lines)
+
     @property
     def total_incl(self) -> Decimal:
-        return sum((line.total_incl for line in self.lines), ZERO)
+        return self.totals.incl
 
 
 @dataclass
@@ -141,18 +146,18 @@ def write_orders(drafts: list[OrderDraft], *, accounting_on: bool) -> None:
     if accounting_on:
         _write_entries(invoiced, payments)
     made = []  # (resource, shop id, Gestan id, date_upd), in the order one by one makes them
+
+    def linked(link: tuple[str, int, str] | None, gestan_id: int | None) -> None:
+        if link is not None:
+            resource, shop_id, date_upd = link
+            made.append((resource, shop_id, gestan_id, date_upd))
+
     for draft in drafts:
         for payment, payment_id in payments.get(id(draft), []):
-            if payment.link is not None:
-                resource, shop_id, date_upd = payment.link
-                made.append((resource, shop_id, payment_id, date_upd))
+            linked(payment.link, payment_id)
         for note in draft.credit_notes:
-            if note.link is not None:
-                resource, shop_id, date_upd = note.link
-                made.append((resource, shop_id, note.invoice_id, date_upd))
-        if draft.link is not None:
-            resource, shop_id, date_upd = draft.link
-            made.append((resource, shop_id, draft.order_id, date_upd))
+            linked(note.link, note.invoice_id)
+        linked(draft.link, draft.order_id)
     add_links(made, m.now())
 
 
@@ -226,7 +231,7 @@ def _write_invoices(invoiced: list[tuple[OrderDraft, Totals]]) -> None:
         documents.append((draft.lines, total, draft))
         for note in draft.credit_notes:
             note.number = numbered(CREDIT_NOTE_SERIES)
-            note_total = Totals.of(note.lines)
+            note_total = note.totals
             rows.append(
                 {
                     **common,
@@ -239,7 +244,9 @@ def _write_invoices(invoiced: list[tuple[OrderDraft, Totals]]) -> None:
                     "total_vat": note_total.vat,
                     "total_incl": note_total.incl,
                     "external_reference": note.external_reference or draft.invoice_number,
-                    "currency_total": _in_currency(spec, total, note_total.incl),
+                    "currency_total": invoicing.in_currency(
+                        spec.currency, spec.currency_total, total.incl, note_total.incl
+                    ),
                 }
             )
             documents.append((note.lines, note_total, note))
@@ -260,14 +267,6 @@ def _write_invoices(invoiced: list[tuple[OrderDraft, Totals]]) -> None:
     m.Invoice.update(
         status=m.Invoice.VALIDATED, validated_at=m.now(), seller=seller_identity()
     ).where(m.Invoice.id.in_(ids)).execute()
-
-
-def _in_currency(spec: InvoiceDraft, total: Totals, euros: Decimal) -> Decimal | None:
-    """A credit note's amount in the invoice's currency, at the invoice's own rate (as
-    invoicing.credit_note says it)."""
-    if not spec.currency or not spec.currency_total or not total.incl:
-        return None
-    return cents(euros * spec.currency_total / total.incl)
 
 
 def _write_payments(invoiced) -> dict[int, list[tuple[PaymentDraft, int]]]:
@@ -379,7 +378,7 @@ def _write_entries(invoiced, payments) -> None:
                 invoice_open = False  # (the first group lettered holds the invoice's line)
                 open_lines = []
         for note in draft.credit_notes:
-            note_total = Totals.of(note.lines)
+            note_total = note.totals
             note_entry = sale(
                 "Avoir", note.number, note.date, note.lines, note_total, aux, note.invoice_id
             )

@@ -421,7 +421,12 @@ def credit_note(
         vat_regime=invoice.vat_regime,
         vat_mention=invoice.vat_mention,
         currency=invoice.currency,
-        currency_total=_in_currency(invoice, sum((x.total_incl for x in negative), ZERO)),
+        currency_total=in_currency(
+            invoice.currency,
+            invoice.currency_total,
+            invoice.total_incl,
+            sum((x.total_incl for x in negative), ZERO),
+        ),
     )
 
 
@@ -464,11 +469,14 @@ def credit_lines(left: list[LineInput], lines: list[LineInput], number: str) -> 
     return negative
 
 
-def _in_currency(invoice: m.Invoice, euros: Decimal) -> Decimal | None:
-    """An amount of `invoice` in the customer's currency, at the invoice's own rate."""
-    if not invoice.currency or not invoice.currency_total or not invoice.total_incl:
+def in_currency(
+    currency: str, currency_total: Decimal | None, total_incl: Decimal, euros: Decimal
+) -> Decimal | None:
+    """An amount of an invoice (its `currency_total` in `currency` for `total_incl` euros)
+    in the customer's currency, at the invoice's own rate."""
+    if not currency or not currency_total or not total_incl:
         return None
-    return cents(euros * invoice.currency_total / invoice.total_incl)
+    return cents(euros * currency_total / total_incl)
 
 
 def cancel(invoice: m.Invoice, *, date: dt.date | None = None) -> m.Invoice:

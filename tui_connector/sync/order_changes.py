@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from tui_connector.gestan import invoicing
 from tui_connector.gestan import models as m
 from tui_connector.gestan.links import linked_by, links
 from tui_connector.gestan.money import ZERO, cents
@@ -35,6 +34,7 @@ from tui_connector.sync.core import (
 )
 from tui_connector.sync.order_life import (
     CHANGE_RESOURCES,
+    ENDINGS,
     HISTORIES,
     PAYMENTS,
     SLIPS,
@@ -210,7 +210,7 @@ class ChangeReader:
     @staticmethod
     def _slip_has_work(flow, docs: Documents, slip: dict, details: dict[str, dict]) -> bool:
         if docs.invoice is not None:
-            left = invoicing.remaining(docs.invoice)
+            left = docs.remaining()
             if sum((line.total_incl for line in left), ZERO) > 0:
                 return True
         return bool(flow.life().returns(docs, details.values(), slip["date_add"], cancelled=False))
@@ -285,4 +285,4 @@ class ChangeReader:
 
 def _endings(flow) -> list[str]:
     """The ids of the shop's states that end an order: cancelled, refunded."""
-    return sorted({str(flow.facts.state_id(name)) for name in ("PS_OS_CANCELED", "PS_OS_REFUND")})
+    return sorted({str(flow.facts.state_id(name)) for name in ENDINGS})

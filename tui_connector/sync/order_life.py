@@ -37,11 +37,13 @@ from tui_connector.gestan.documents import CreditNoteDraft, OrderDraft, PaymentD
 from tui_connector.gestan.invoicing import LineInput, Totals
 from tui_connector.gestan.links import save_link
 from tui_connector.gestan.money import ZERO, cents
-from tui_connector.gestan.stock import Movement, add_stock_movement, initial_stock_dates
+from tui_connector.gestan.stock import Movement, initial_stock_dates, move_stock
 from tui_connector.sync.shop_facts import ShopFacts
 from tui_connector.sync.status import Status
 
 PAYMENTS, SLIPS, HISTORIES = "order_payments", "order_slip", "order_histories"
+# The shop's states that end an order (its configuration keys), and what each asks
+ENDINGS = {"PS_OS_CANCELED": Status.CANCELLED, "PS_OS_REFUND": Status.REFUNDED}
 SHOP_SERIES = "SHOP"  # invoices and credit notes the shop numbered (invoices.numbering)
 # Payments first: a slip then knows the order was paid and pays the money back. Slips
 # before states: a Refunded state then finds the slip that refunded the order.
@@ -123,27 +125,17 @@ class Documents:
 
     def returned(self) -> dict[int, Decimal]:
         """What Gestan has put back into stock for the order, by product."""
-        returned: dict[int, Decimal] = {}
-        for product, quantity in (
+        return _by_product(  # (summed here: SQLite would sum exact TEXT decimals as floats)
             m.StockMovement.select(m.StockMovement.product, m.StockMovement.quantity)
             .where((m.StockMovement.order == self.order) & (m.StockMovement.reason == RETURN))
             .tuples()
-        ):  # summed here: SQLite would sum exact TEXT decimals as floats
-            returned[product] = returned.get(product, ZERO) + quantity
-        return returned
+        )
 
     def stock_taken(self, products: list[int]) -> dict[int, dt.datetime]:
         return initial_stock_dates(products)
 
     def put_back(self, product: int, quantity: Decimal, date: dt.datetime) -> None:
-        add_stock_movement(
-            product,
-            quantity,
-            RETURN,
-            f"Retour boutique {self.order.reference}",
-            order=self.order,
-            date=date,
-        )
+        move_stock([replace(_return(self.order, product, quantity, date), order=self.order.id)])
 
     def set_status(self, status: str) -> None:
         m.SalesOrder.update(status=status).where(m.SalesOrder.id == self.order.id).execute()
@@ -199,10 +191,7 @@ class DraftDocuments:
         credit_note.link = (SLIPS, int(slip["id"]), slip["date_add"])
 
     def returned(self) -> dict[int, Decimal]:
-        returned: dict[int, Decimal] = {}
-        for move in self.draft.returns:
-            returned[move.product] = returned.get(move.product, ZERO) + move.quantity
-        return returned
+        return _by_product((move.product, move.quantity) for move in self.draft.returns)
 
     def stock_taken(self, products: list[int]) -> dict[int, dt.datetime]:
         unknown = [product for product in products if product not in self._asked]
@@ -212,19 +201,29 @@ class DraftDocuments:
         return {product: self._taken[product] for product in products if product in self._taken}
 
     def put_back(self, product: int, quantity: Decimal, date: dt.datetime) -> None:
-        self.draft.returns.append(
-            Movement(
-                product=product,
-                quantity=quantity,
-                reason=RETURN,
-                label=f"Retour boutique {self.order.reference}",
-                date=date,
-            )
-        )
+        self.draft.returns.append(_return(self.order, product, quantity, date))
 
     def set_status(self, status: str) -> None:
         self.draft.values["status"] = status
         self.order.status = status
+
+
+def _return(order: m.SalesOrder, product: int, quantity: Decimal, date: dt.datetime) -> Movement:
+    """A movement back into stock of what the shop put back (the writer sets its order)."""
+    return Movement(
+        product=product,
+        quantity=quantity,
+        reason=RETURN,
+        label=f"Retour boutique {order.reference}",
+        date=date,
+    )
+
+
+def _by_product(quantities: Iterable[tuple[int, Decimal]]) -> dict[int, Decimal]:
+    summed: dict[int, Decimal] = {}
+    for product, quantity in quantities:
+        summed[product] = summed.get(product, ZERO) + quantity
+    return summed
 
 
 @dataclass
@@ -393,10 +392,10 @@ class OrderLife:
         ):
             if candidates:
                 return next((x for x in candidates if x.label == label), candidates[0])
-        number = getattr(docs.invoice, "number", None) or ""
+        number = getattr(docs.invoice, "number", "")  # (a draft's has none yet)
         raise ConnectorError(
             f"la ligne de commande « {label} » d'un avoir boutique n'est pas sur la facture "
-            f"{number}".rstrip()
+            f"{number}"
         )
 
     # --- states -------------------------------------------------------------------

@@ -53,6 +53,7 @@ from tui_connector.sync.core import (
 )
 from tui_connector.sync.order_changes import ChangeReader, OrderChangePayload
 from tui_connector.sync.order_life import (
+    ENDINGS,
     PAYMENTS,
     SHOP_SERIES,
     SLIPS,
@@ -857,11 +858,9 @@ class OrdersFlow(Flow):
     def _ending(self, order: dict) -> str:
         """CANCELLED or REFUNDED when the order's current state is the shop's own for it."""
         state = int(order.get("current_state") or 0)
-        if state == self.facts.state_id("PS_OS_CANCELED"):
-            return Status.CANCELLED
-        if state == self.facts.state_id("PS_OS_REFUND"):
-            return Status.REFUNDED
-        return ""
+        return next(
+            (kind for name, kind in ENDINGS.items() if state == self.facts.state_id(name)), ""
+        )
 
     def chunk_memory(self) -> dict[str, dt.date]:
         return dict(self._last_dates)
@@ -895,9 +894,8 @@ class OrdersFlow(Flow):
             return self._changes.apply(self, row)
         life = self.life()
         order = row.payload.order
-        plan: Plan = replace(
-            row.payload.plan
-        )  # (its lines get their products: undone with a chunk)
+        # a copy: its lines get their products, which a chunk undone takes back
+        plan: Plan = replace(row.payload.plan)
         contact = self._contact_for(row)
         placed = dt.datetime.strptime(order["date_add"], DATE_FORMAT)
         sales_order = self._write_order(order, contact, plan, row, placed)
@@ -1072,9 +1070,8 @@ class OrdersFlow(Flow):
     def _drafted(self, row: Row, lookups: _Lookups) -> tuple[OrderDraft, list[str]]:
         life = self.life()
         order = row.payload.order
-        plan: Plan = replace(
-            row.payload.plan
-        )  # (its lines get their products: undone with a chunk)
+        # a copy: its lines get their products, which a chunk undone takes back
+        plan: Plan = replace(row.payload.plan)
         placed = dt.datetime.strptime(order["date_add"], DATE_FORMAT)
         values = self._order_values(order, plan, row, placed, lookups.generic)
         when = self.facts.machine_time(placed.strftime(DATE_FORMAT))
